@@ -1,0 +1,1 @@
+//! kalive-check: see ../shared/DESIGN.md (Layers).

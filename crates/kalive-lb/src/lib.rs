@@ -1,0 +1,1 @@
+//! kalive-lb: see ../shared/DESIGN.md (Layers).

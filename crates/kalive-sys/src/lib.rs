@@ -1,0 +1,2 @@
+//! kalive-sys: see ../shared/DESIGN.md (Layers).
+#![deny(unsafe_code)]

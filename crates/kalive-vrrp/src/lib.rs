@@ -1,0 +1,1 @@
+//! kalive-vrrp: see ../shared/DESIGN.md (Layers).

@@ -1,0 +1,1 @@
+//! kalive-wire: see ../shared/DESIGN.md (Layers).
