@@ -1,4 +1,5 @@
 //! kalive: keepalived-compatible high-availability daemon.
-fn main() {
-    println!("kalive {}", env!("CARGO_PKG_VERSION"));
+
+fn main() -> std::process::ExitCode {
+    kalive::main_entry()
 }

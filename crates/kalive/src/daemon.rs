@@ -1,0 +1,149 @@
+//! The daemon: process set-up before tokio, then one runtime that owns
+//! signals, the VRRP driver and the notify owner (DESIGN.md, How data flows).
+
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::cli::{self, Cli};
+use crate::error::Error;
+use crate::logging::{self, LogOptions};
+use crate::process::{self, PidFiles};
+
+/// Everything up to the runtime; returns the exit code.
+pub fn start(cli: Cli) -> Result<u8, Error> {
+    if !cli.dont_fork && !process::is_detached_copy() {
+        process::spawn_detached()?;
+        return Ok(crate::exit::OK);
+    }
+    if process::is_detached_copy() {
+        process::finish_detach()?;
+    }
+    if let Some(text) = &cli.umask {
+        let mask = process::parse_umask(text)
+            .ok_or_else(|| Error::Config(format!("invalid umask '{text}'")))?;
+        process::apply_umask(mask);
+    }
+    // setns affects only the calling thread: enter before any thread exists.
+    if let Some(ns) = &cli.namespace {
+        process::enter_namespace(ns)?;
+    }
+    let log_guard = logging::init(&LogOptions {
+        console: cli.log_console,
+        detail: cli.log_detail,
+        facility: cli.log_facility.unwrap_or_default(),
+        syslog: !cli.no_syslog,
+        file: cli.log_file.clone(),
+    })?;
+    tracing::info!(
+        "Starting kalive v{} (keepalived {} compatible)",
+        env!("CARGO_PKG_VERSION"),
+        crate::KEEPALIVED_COMPAT
+    );
+    let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
+    tracing::info!("Command line: {}", args.join(" "));
+    for flag in cli.ignored_flags() {
+        tracing::warn!("{flag} has no effect in kalive");
+    }
+    let result = run_with_pid_files(cli);
+    if let Err(e) = &result {
+        tracing::error!("{e}");
+    }
+    log_guard.flush(Duration::from_secs(1));
+    result
+}
+
+fn run_with_pid_files(cli: Cli) -> Result<u8, Error> {
+    // One process plays keepalived's parent and VRRP child: both pid files
+    // name it, so scripts that signal either reach us.
+    let (pid_files, warnings) =
+        PidFiles::write(&[cli.pid_file.as_path(), cli.vrrp_pid_file.as_path()])?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("kalive")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io("starting the runtime".into(), e))?;
+    let code = runtime.block_on(run(cli));
+    // Scripts and sockets owned by tasks end with the runtime.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    drop(pid_files);
+    code
+}
+
+/// Signals keepalived acts on (reference §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalEvent {
+    Reload,
+    Stop,
+    DumpData,
+    DumpStats,
+    DumpStatsClear,
+    DumpJson,
+}
+
+/// All signal streams, registered before the first protocol action so that
+/// an early TERM is not fatal by default.
+pub struct Signals {
+    hup: Signal,
+    term: Signal,
+    int: Signal,
+    usr1: Signal,
+    usr2: Signal,
+    json: Signal,
+    stats_clear: Signal,
+    ignore_sigint: bool,
+}
+
+impl Signals {
+    pub fn register(ignore_sigint: bool) -> Result<Signals, Error> {
+        let reg = |kind: SignalKind| {
+            signal(kind).map_err(|e| Error::Io("registering signal handlers".into(), e))
+        };
+        Ok(Signals {
+            hup: reg(SignalKind::hangup())?,
+            term: reg(SignalKind::terminate())?,
+            int: reg(SignalKind::interrupt())?,
+            usr1: reg(SignalKind::user_defined1())?,
+            usr2: reg(SignalKind::user_defined2())?,
+            json: reg(SignalKind::from_raw(cli::json_signal()))?,
+            stats_clear: reg(SignalKind::from_raw(nix::libc::SIGRTMAX() - 1))?,
+            ignore_sigint,
+        })
+    }
+
+    pub async fn next(&mut self) -> SignalEvent {
+        loop {
+            let ev = tokio::select! {
+                _ = self.hup.recv() => SignalEvent::Reload,
+                _ = self.term.recv() => SignalEvent::Stop,
+                _ = self.int.recv() => {
+                    if self.ignore_sigint { continue; }
+                    SignalEvent::Stop
+                }
+                _ = self.usr1.recv() => SignalEvent::DumpData,
+                _ = self.usr2.recv() => SignalEvent::DumpStats,
+                _ = self.json.recv() => SignalEvent::DumpJson,
+                _ = self.stats_clear.recv() => SignalEvent::DumpStatsClear,
+            };
+            return ev;
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, Error> {
+    let mut signals = Signals::register(cli.ignore_sigint)?;
+    tracing::info!("Startup complete");
+    loop {
+        match signals.next().await {
+            SignalEvent::Stop => break,
+            other => tracing::info!("signal {other:?} received"),
+        }
+    }
+    tracing::info!("Stopping");
+    tracing::info!("Stopped kalive v{}", env!("CARGO_PKG_VERSION"));
+    Ok(crate::exit::OK)
+}
