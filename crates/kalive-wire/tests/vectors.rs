@@ -1,6 +1,6 @@
 //! Every frame keepalived 2.2.7 sent (and the kernel frames captured beside
 //! them) decodes, and re-encodes byte for byte from its decoded fields.
-//! Captures: tests/data/keepalived-2.2.7 (copied from shared/vectors, see its
+//! Captures: tests/data (keepalived 2.2.7, copied from shared/vectors, see its
 //! README.md for how they were taken).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -23,7 +23,7 @@ const PEER_V4: Ipv4Addr = Ipv4Addr::new(10, 201, 0, 2);
 /// Reads the Ethernet frames of a classic little-endian pcap file.
 fn read_pcap(name: &str) -> Vec<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/keepalived-2.2.7")
+        .join("tests/data")
         .join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     assert_eq!(
