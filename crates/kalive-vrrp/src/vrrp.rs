@@ -1,0 +1,1069 @@
+//! The whole VRRP process: every instance and sync group, driven by inputs
+//! and time, producing outputs (quinn-proto style: nothing here reads a
+//! clock or does I/O).
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::codec::{self, Advert};
+use crate::config::{Authentication, Family, InstanceConfig, SyncGroupConfig, Version};
+use crate::error::Error;
+use crate::instance::{Instance, TimerKind};
+use crate::io::{
+    Command, GroupId, Input, InstanceId, NotifyState, NotifyTarget, Output, Reason, ReceivedPacket,
+    State,
+};
+use crate::stats::{RxDrop, Stats};
+use crate::time::Timestamp;
+use crate::track::{assess, World};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Created; waiting for [`Input::Start`].
+    Created,
+    Running,
+    /// After [`Input::Shutdown`]: everything is ignored.
+    Stopped,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    config: SyncGroupConfig,
+    members: Vec<usize>,
+    /// The group state last notified.
+    notified: State,
+}
+
+/// The VRRP engine: all instances and sync groups of one daemon.
+///
+/// Feed it [`Input`]s with [`Vrrp::handle_input`], call
+/// [`Vrrp::handle_timeout`] when [`Vrrp::poll_timeout`] is due, and carry
+/// out what [`Vrrp::poll_output`] returns.
+#[derive(Debug, Clone)]
+pub struct Vrrp {
+    instances: Vec<Instance>,
+    groups: Vec<Group>,
+    world: World,
+    outputs: VecDeque<Output>,
+    phase: Phase,
+    unknown_vrid: u64,
+}
+
+fn validate_config(config: &InstanceConfig) -> Result<(), Error> {
+    let name = || config.name.clone();
+    if config.vrid == 0 {
+        return Err(Error::BadVrid(name()));
+    }
+    if config.priority == 0 {
+        return Err(Error::BadPriority(name()));
+    }
+    if config.family == Family::V6 && config.version == Version::V2 {
+        return Err(Error::V2OverIpv6(name()));
+    }
+    let interval_ok = match config.version {
+        Version::V2 => {
+            config.advert_interval >= Duration::from_millis(500)
+                && config.advert_interval < Duration::from_millis(255_500)
+        }
+        Version::V3 => {
+            config.advert_interval >= Duration::from_millis(10)
+                && config.advert_interval <= Duration::from_millis(40_950)
+        }
+    };
+    if !interval_ok {
+        return Err(Error::BadInterval(name()));
+    }
+    let wrong_family = config
+        .vips
+        .iter()
+        .any(|v| Family::of(&v.addr) != config.family);
+    if wrong_family || config.vips.len() > 255 {
+        return Err(Error::BadVips(name()));
+    }
+    if !(1..=100).contains(&config.down_timer_adverts) {
+        return Err(Error::BadDownTimerAdverts(name()));
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Vrrp {
+    /// Build the engine; instances start in INIT until [`Input::Start`].
+    /// Feed link and tracker states before starting (links are assumed up,
+    /// processes down, scripts initialising, files at their initial value).
+    pub fn new(
+        configs: Vec<InstanceConfig>,
+        sync_groups: Vec<SyncGroupConfig>,
+        _now: Timestamp,
+    ) -> Result<Vrrp, Error> {
+        let mut names = std::collections::BTreeSet::new();
+        for config in &configs {
+            validate_config(config)?;
+            if !names.insert(config.name.clone()) {
+                return Err(Error::DuplicateInstance(config.name.clone()));
+            }
+        }
+        let world = World::new(&configs);
+        let mut instances: Vec<Instance> = configs
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| Instance::new(InstanceId(u32::try_from(i).unwrap_or(u32::MAX)), c))
+            .collect();
+        let mut groups = Vec::new();
+        for (g, config) in sync_groups.into_iter().enumerate() {
+            let mut members = Vec::new();
+            for member in &config.members {
+                let idx = instances
+                    .iter()
+                    .position(|i| &i.config.name == member)
+                    .ok_or_else(|| Error::UnknownMember {
+                        group: config.name.clone(),
+                        instance: member.clone(),
+                    })?;
+                if instances[idx].group.is_some() {
+                    return Err(Error::InTwoGroups(member.clone()));
+                }
+                instances[idx].group = Some(g);
+                members.push(idx);
+            }
+            groups.push(Group {
+                config,
+                members,
+                notified: State::Init,
+            });
+        }
+        let mut vrrp = Vrrp {
+            instances,
+            groups,
+            world,
+            outputs: VecDeque::new(),
+            phase: Phase::Created,
+            unknown_vrid: 0,
+        };
+        vrrp.reassess_priorities();
+        Ok(vrrp)
+    }
+
+    // ----- public accessors -------------------------------------------------
+
+    /// Number of instances.
+    pub fn instance_count(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// The id of the instance called `name`.
+    pub fn instance_id(&self, name: &str) -> Option<InstanceId> {
+        self.instances
+            .iter()
+            .find(|i| i.config.name == name)
+            .map(|i| i.id)
+    }
+
+    /// The id of the sync group called `name`.
+    pub fn group_id(&self, name: &str) -> Option<GroupId> {
+        self.groups
+            .iter()
+            .position(|g| g.config.name == name)
+            .map(|g| GroupId(u32::try_from(g).unwrap_or(u32::MAX)))
+    }
+
+    fn get(&self, id: InstanceId) -> Option<&Instance> {
+        self.instances.get(id.0 as usize)
+    }
+
+    /// An instance's configuration.
+    pub fn config(&self, id: InstanceId) -> Option<&InstanceConfig> {
+        self.get(id).map(|i| &i.config)
+    }
+
+    /// An instance's current state.
+    pub fn state(&self, id: InstanceId) -> Option<State> {
+        self.get(id).map(|i| i.state)
+    }
+
+    /// An instance's effective priority (base ± tracker weights).
+    pub fn effective_priority(&self, id: InstanceId) -> Option<u8> {
+        self.get(id).map(Instance::priority)
+    }
+
+    /// An instance's current Master_Adver_Interval (v3 backups learn it).
+    pub fn master_adver_interval(&self, id: InstanceId) -> Option<Duration> {
+        self.get(id).map(|i| i.master_adver_interval)
+    }
+
+    /// An instance's counters.
+    pub fn stats(&self, id: InstanceId) -> Option<&Stats> {
+        self.get(id).map(|i| &i.stats)
+    }
+
+    /// A sync group's state as last notified.
+    pub fn group_state(&self, id: GroupId) -> Option<State> {
+        self.groups.get(id.0 as usize).map(|g| g.notified)
+    }
+
+    /// Packets for a VRID (or interface/family) no instance has.
+    pub fn unknown_vrid_count(&self) -> u64 {
+        self.unknown_vrid
+    }
+
+    /// The next output to carry out.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// All pending outputs, in order.
+    pub fn drain_outputs(&mut self) -> Vec<Output> {
+        self.outputs.drain(..).collect()
+    }
+
+    /// The earliest deadline at which [`Vrrp::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.phase != Phase::Running {
+            return None;
+        }
+        self.instances
+            .iter()
+            .filter_map(|i| i.next_timer().map(|(at, _)| at))
+            .min()
+    }
+
+    // ----- driving ----------------------------------------------------------
+
+    /// React to `input` received at `now`.
+    pub fn handle_input(&mut self, now: Timestamp, input: Input) {
+        if self.phase == Phase::Stopped {
+            return;
+        }
+        match input {
+            Input::Start => self.start(now),
+            Input::Packet(packet) => self.on_packet(now, &packet),
+            Input::Link { interface, up } => {
+                self.world.links.insert(interface, up);
+                self.trackers_changed(now);
+            }
+            Input::ScriptResult { name, success } => {
+                if let Some(script) = self.world.scripts.get_mut(&name) {
+                    script.record(success);
+                    self.trackers_changed(now);
+                }
+            }
+            Input::FileValue { name, value } => {
+                self.world.files.insert(name, value);
+                self.trackers_changed(now);
+            }
+            Input::Process { name, up } => {
+                self.world.processes.insert(name, up);
+                self.trackers_changed(now);
+            }
+            Input::Shutdown => self.shutdown(),
+            Input::Command(command) => self.on_command(now, command),
+        }
+        self.notify_group_changes();
+    }
+
+    /// Run every timer due at or before `now`. A call with nothing due is a
+    /// no-op.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        // Each firing re-arms from `now` (strictly later) or disarms, so every
+        // timer fires at most once per call; the bound is only a safety net.
+        let bound = self.instances.len() * 8 + 8;
+        for _ in 0..bound {
+            let due = self
+                .instances
+                .iter()
+                .enumerate()
+                .filter_map(|(idx, i)| i.next_timer().map(|(at, kind)| (at, idx, kind)))
+                .filter(|(at, _, _)| *at <= now)
+                .min_by_key(|(at, idx, _)| (*at, *idx));
+            let Some((_, idx, kind)) = due else { break };
+            self.fire(idx, kind, now);
+        }
+        self.notify_group_changes();
+    }
+
+    fn push(&mut self, output: Output) {
+        self.outputs.push_back(output);
+    }
+
+    fn push_all(&mut self, outputs: Vec<Output>) {
+        self.outputs.extend(outputs);
+    }
+
+    // ----- start, stop, commands -------------------------------------------
+
+    /// Startup (reference §2 "Startup", `vrrp_init_state`): BACKUP with the
+    /// master-down timer, FAULT if a tracker is down, and an address owner
+    /// straight to MASTER (RFC 5798 §6.4.1).
+    fn start(&mut self, now: Timestamp) {
+        if self.phase != Phase::Created {
+            return;
+        }
+        self.phase = Phase::Running;
+        self.reassess_priorities();
+        for idx in 0..self.instances.len() {
+            if self.group_faulted(idx) {
+                self.enter_fault(idx, Reason::Startup);
+            } else if self.instances[idx].config.is_owner() && self.instances[idx].group.is_none() {
+                self.goto_master(idx, now, Reason::Owner);
+            } else {
+                self.enter_backup(idx, now, Reason::Startup, None);
+                if self.instances[idx].config.is_owner() {
+                    // An owner in a sync group asks the group at once.
+                    self.instances[idx].timer = Some(now);
+                }
+            }
+        }
+    }
+
+    /// Shutdown (reference §2 "Shutdown"): every MASTER resigns with a
+    /// priority-0 advert (RFC 5798 §6.4.3 "If a Shutdown event is received")
+    /// and removes its addresses; every instance and group notifies STOP.
+    fn shutdown(&mut self) {
+        if self.phase == Phase::Running {
+            for idx in 0..self.instances.len() {
+                let from = self.instances[idx].state;
+                if from == State::Master {
+                    let adverts = self.instances[idx].adverts(0);
+                    self.push_all(adverts);
+                    self.release_master(idx);
+                }
+                let inst = &mut self.instances[idx];
+                inst.state = State::Init;
+                inst.want_master = false;
+                inst.timer = None;
+                inst.preempt_until = None;
+                let (id, name, priority) = (inst.id, inst.config.name.clone(), inst.priority());
+                self.push(Output::StateChanged {
+                    instance: id,
+                    from,
+                    to: State::Init,
+                    reason: Reason::Shutdown,
+                });
+                self.push(Output::Notify {
+                    target: NotifyTarget::Instance(id),
+                    name,
+                    state: NotifyState::Stop,
+                    priority,
+                });
+            }
+            for g in 0..self.groups.len() {
+                self.groups[g].notified = State::Init;
+                let name = self.groups[g].config.name.clone();
+                self.push(Output::Notify {
+                    target: NotifyTarget::Group(GroupId(u32::try_from(g).unwrap_or(u32::MAX))),
+                    name,
+                    state: NotifyState::Stop,
+                    priority: 0,
+                });
+            }
+        }
+        self.phase = Phase::Stopped;
+    }
+
+    fn on_command(&mut self, now: Timestamp, command: Command) {
+        match command {
+            Command::ForceBackup(id) => {
+                let idx = id.0 as usize;
+                if self.phase == Phase::Running
+                    && self.instances.get(idx).map(|i| i.state) == Some(State::Master)
+                {
+                    // Resign like a shutdown so a backup takes over at its
+                    // skew time (RFC 5798 §6.4.2 priority-0 rule).
+                    let adverts = self.instances[idx].adverts(0);
+                    self.push_all(adverts);
+                    self.enter_backup(idx, now, Reason::Command, None);
+                }
+            }
+        }
+    }
+
+    // ----- timers -----------------------------------------------------------
+
+    fn fire(&mut self, idx: usize, kind: TimerKind, now: Timestamp) {
+        match kind {
+            TimerKind::Main => self.main_timer(idx, now),
+            TimerKind::GarpSecond => {
+                self.instances[idx].garp_second = None;
+                let burst = self.instances[idx].garp_burst(self.instances[idx].master_repeat());
+                self.push_all(burst);
+            }
+            TimerKind::GarpRefresh => {
+                let inst = &mut self.instances[idx];
+                inst.garp_refresh = Some(now + inst.config.garp.master_refresh);
+                let burst = inst.garp_burst(inst.config.garp.master_refresh_repeat);
+                self.push_all(burst);
+            }
+            TimerKind::GarpLowerPrio => {
+                self.instances[idx].garp_lower_prio = None;
+                let burst = self.instances[idx].garp_burst(self.instances[idx].lower_prio_repeat());
+                self.push_all(burst);
+            }
+        }
+    }
+
+    fn main_timer(&mut self, idx: usize, now: Timestamp) {
+        match self.instances[idx].state {
+            State::Backup => self.master_down_expired(idx, now),
+            State::Master => {
+                // RFC 5798 §6.4.3: "If the Adver_Timer fires ... Send an
+                // ADVERTISEMENT ... Reset the Adver_Timer".
+                let inst = &mut self.instances[idx];
+                let priority = inst.priority();
+                inst.timer = Some(now + inst.config.advert_interval);
+                let adverts = inst.adverts(priority);
+                self.push_all(adverts);
+            }
+            State::Init | State::Fault => self.instances[idx].timer = None,
+        }
+    }
+
+    /// RFC 3768 §6.4.2 / RFC 5798 §6.4.2 "If the Master_Down_Timer fires":
+    /// transition to MASTER — unless a sync group holds us back until every
+    /// member wants MASTER (reference §1.7 `vrrp_sync_can_goto_master`).
+    fn master_down_expired(&mut self, idx: usize, now: Timestamp) {
+        self.instances[idx].want_master = true;
+        let Some(g) = self.instances[idx].group else {
+            self.goto_master(idx, now, Reason::MasterDown);
+            return;
+        };
+        if !self.group_can_go_master(g, idx) {
+            // Check again after one advert interval plus the smallest skew
+            // (reference §2 "Startup": `adv + skew_min`).
+            let inst = &mut self.instances[idx];
+            inst.timer = Some(now + inst.master_adver_interval + inst.skew_for(255));
+            return;
+        }
+        self.goto_master(idx, now, Reason::MasterDown);
+        for m in self.groups[g].members.clone() {
+            if m != idx && self.instances[m].state == State::Backup {
+                self.goto_master(m, now, Reason::SyncGroup);
+            }
+        }
+    }
+
+    fn group_can_go_master(&self, g: usize, idx: usize) -> bool {
+        self.groups[g].members.iter().all(|&m| {
+            let other = &self.instances[m];
+            m == idx
+                || other.state == State::Master
+                || (other.state == State::Backup && other.want_master)
+        })
+    }
+
+    // ----- transitions --------------------------------------------------------
+
+    /// Become MASTER (RFC 5798 §6.4.1/§6.4.2 "transition to the Master
+    /// state"), in keepalived's order (reference §2 "BACKUP timeout"):
+    /// advert, addresses, routes, rules, GARP burst, notify.
+    fn goto_master(&mut self, idx: usize, now: Timestamp, reason: Reason) {
+        let inst = &mut self.instances[idx];
+        let from = inst.state;
+        inst.state = State::Master;
+        inst.want_master = true;
+        inst.preempt_until = None;
+        inst.master_adver_interval = inst.config.advert_interval;
+        inst.timer = Some(now + inst.config.advert_interval);
+        inst.stats.become_master += 1;
+        let garp = inst.config.garp.clone();
+        let second_burst = !garp.min_garp && !garp.master_delay.is_zero();
+        inst.garp_second = second_burst.then(|| now + garp.master_delay);
+        inst.garp_refresh = (!garp.master_refresh.is_zero()).then(|| {
+            let first = if second_burst {
+                garp.master_delay
+            } else {
+                Duration::ZERO
+            };
+            now + first + garp.master_refresh
+        });
+        inst.garp_lower_prio = None;
+        let id = inst.id;
+        let priority = inst.priority();
+        let adverts = inst.adverts(priority);
+        let burst = inst.garp_burst(inst.master_repeat());
+        let config = inst.config.clone();
+        self.push(Output::StateChanged {
+            instance: id,
+            from,
+            to: State::Master,
+            reason,
+        });
+        self.push_all(adverts);
+        if !config.vips.is_empty() {
+            self.push(Output::AddAddresses {
+                instance: id,
+                excluded: false,
+                addresses: config.vips.clone(),
+            });
+        }
+        if !config.excluded_vips.is_empty() {
+            self.push(Output::AddAddresses {
+                instance: id,
+                excluded: true,
+                addresses: config.excluded_vips.clone(),
+            });
+        }
+        if !config.virtual_routes.is_empty() {
+            self.push(Output::AddRoutes {
+                instance: id,
+                routes: config.virtual_routes.clone(),
+            });
+        }
+        if !config.virtual_rules.is_empty() {
+            self.push(Output::AddRules {
+                instance: id,
+                rules: config.virtual_rules.clone(),
+            });
+        }
+        self.push_all(burst);
+        self.push(Output::Notify {
+            target: NotifyTarget::Instance(id),
+            name: config.name,
+            state: NotifyState::Master,
+            priority,
+        });
+    }
+
+    /// Undo what MASTER installed, in reverse order.
+    fn release_master(&mut self, idx: usize) {
+        let inst = &mut self.instances[idx];
+        inst.stats.release_master += 1;
+        inst.clear_garp_timers();
+        let id = inst.id;
+        let config = inst.config.clone();
+        if !config.virtual_rules.is_empty() {
+            self.push(Output::RemoveRules {
+                instance: id,
+                rules: config.virtual_rules,
+            });
+        }
+        if !config.virtual_routes.is_empty() {
+            self.push(Output::RemoveRoutes {
+                instance: id,
+                routes: config.virtual_routes,
+            });
+        }
+        if !config.excluded_vips.is_empty() {
+            self.push(Output::RemoveAddresses {
+                instance: id,
+                excluded: true,
+                addresses: config.excluded_vips,
+            });
+        }
+        if !config.vips.is_empty() {
+            self.push(Output::RemoveAddresses {
+                instance: id,
+                excluded: false,
+                addresses: config.vips,
+            });
+        }
+    }
+
+    /// Enter BACKUP with the master-down timer running (RFC 5798 §6.4.1 /
+    /// §6.4.3 "transition to the Backup state"); `learned` is a v3 master's
+    /// interval (reference §2: a v3 backup adopts it).
+    fn enter_backup(
+        &mut self,
+        idx: usize,
+        now: Timestamp,
+        reason: Reason,
+        learned: Option<Duration>,
+    ) {
+        let from = self.instances[idx].state;
+        if from == State::Master {
+            self.release_master(idx);
+        }
+        let inst = &mut self.instances[idx];
+        inst.state = State::Backup;
+        inst.want_master = false;
+        inst.master_adver_interval = match (inst.config.version, learned) {
+            (Version::V3, Some(interval)) if !interval.is_zero() => interval,
+            _ => inst.config.advert_interval,
+        };
+        inst.timer = Some(now + inst.master_down_interval());
+        let (id, name, priority) = (inst.id, inst.config.name.clone(), inst.priority());
+        self.push(Output::StateChanged {
+            instance: id,
+            from,
+            to: State::Backup,
+            reason,
+        });
+        self.push(Output::Notify {
+            target: NotifyTarget::Instance(id),
+            name,
+            state: NotifyState::Backup,
+            priority,
+        });
+    }
+
+    /// Enter FAULT (reference §2 "FAULT"): a MASTER first resigns with a
+    /// priority-0 advert and removes its addresses; timers stop.
+    fn enter_fault(&mut self, idx: usize, reason: Reason) {
+        let from = self.instances[idx].state;
+        if from == State::Fault {
+            return;
+        }
+        if from == State::Master {
+            let adverts = self.instances[idx].adverts(0);
+            self.push_all(adverts);
+            self.release_master(idx);
+        }
+        let inst = &mut self.instances[idx];
+        inst.state = State::Fault;
+        inst.want_master = false;
+        inst.timer = None;
+        inst.preempt_until = None;
+        inst.clear_garp_timers();
+        let (id, name, priority) = (inst.id, inst.config.name.clone(), inst.priority());
+        self.push(Output::StateChanged {
+            instance: id,
+            from,
+            to: State::Fault,
+            reason,
+        });
+        self.push(Output::Notify {
+            target: NotifyTarget::Instance(id),
+            name,
+            state: NotifyState::Fault,
+            priority,
+        });
+    }
+
+    /// Leave FAULT for BACKUP with the master-down timer (an owner: one
+    /// advert interval plus skew); in unicast mode announce our own source
+    /// first so the master re-learns us (reference §2 "FAULT").
+    fn leave_fault(&mut self, idx: usize, now: Timestamp) {
+        let inst = &self.instances[idx];
+        if inst.config.is_unicast() {
+            if let Some(src) = inst.config.source {
+                let announce = inst.announce(src, &inst.config.interface);
+                self.push(announce);
+            }
+        }
+        self.enter_backup(idx, now, Reason::FaultCleared, None);
+        let inst = &mut self.instances[idx];
+        if inst.config.is_owner() {
+            inst.timer = Some(now + inst.config.advert_interval + inst.skew());
+        }
+    }
+
+    // ----- trackers -----------------------------------------------------------
+
+    /// Recompute every instance's fault flag and effective priority.
+    fn reassess_priorities(&mut self) {
+        for idx in 0..self.instances.len() {
+            let assessment = assess(&self.instances[idx].config, &self.world);
+            let inst = &mut self.instances[idx];
+            inst.faulted = assessment.fault;
+            if inst.effective_priority != assessment.effective_priority {
+                let from = inst.effective_priority;
+                inst.effective_priority = assessment.effective_priority;
+                let id = inst.id;
+                if self.phase != Phase::Created {
+                    self.push(Output::PriorityChanged {
+                        instance: id,
+                        from,
+                        to: assessment.effective_priority,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Whether `idx`, or any member of its sync group, has a fault
+    /// (reference §1.7: one member in FAULT forces the group to FAULT).
+    fn group_faulted(&self, idx: usize) -> bool {
+        match self.instances[idx].group {
+            Some(g) => self.groups[g]
+                .members
+                .iter()
+                .any(|&m| self.instances[m].faulted),
+            None => self.instances[idx].faulted,
+        }
+    }
+
+    fn trackers_changed(&mut self, now: Timestamp) {
+        self.reassess_priorities();
+        if self.phase != Phase::Running {
+            return;
+        }
+        for idx in 0..self.instances.len() {
+            let state = self.instances[idx].state;
+            if self.group_faulted(idx) && state != State::Fault {
+                let reason = if self.instances[idx].faulted {
+                    Reason::Fault
+                } else {
+                    Reason::SyncGroup
+                };
+                self.enter_fault(idx, reason);
+            }
+        }
+        for idx in 0..self.instances.len() {
+            if self.instances[idx].state == State::Fault && !self.group_faulted(idx) {
+                self.leave_fault(idx, now);
+            }
+        }
+    }
+
+    // ----- receive --------------------------------------------------------------
+
+    /// Find the instance a packet is for (reference §2: per interface,
+    /// family and VRID; duplicated VRIDs in unicast mode told apart by peer).
+    fn demux(&self, packet: &ReceivedPacket, vrid: u8) -> Option<usize> {
+        let candidates: Vec<usize> = self
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                i.config.vrid == vrid
+                    && i.family() == packet.family
+                    && i.config.interface == packet.interface
+            })
+            .map(|(idx, _)| idx)
+            .collect();
+        if candidates.len() <= 1 {
+            return candidates.first().copied();
+        }
+        let by_peer = candidates.iter().copied().find(|&idx| {
+            self.instances[idx]
+                .config
+                .unicast_peers
+                .iter()
+                .any(|p| p.addr == packet.src)
+        });
+        by_peer
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .copied()
+                    .find(|&idx| !self.instances[idx].config.is_unicast())
+            })
+            .or_else(|| candidates.first().copied())
+    }
+
+    fn on_packet(&mut self, now: Timestamp, packet: &ReceivedPacket) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let Some(idx) = packet
+            .bytes
+            .get(1)
+            .and_then(|&vrid| self.demux(packet, vrid))
+        else {
+            self.unknown_vrid += 1;
+            return;
+        };
+        match self.validate(idx, packet) {
+            Err(why) => self.instances[idx].stats.count_drop(why),
+            Ok(advert) => {
+                self.instances[idx].stats.advert_rcvd += 1;
+                if advert.priority == 0 {
+                    self.instances[idx].stats.pri_zero_rcvd += 1;
+                }
+                match self.instances[idx].state {
+                    State::Backup => self.backup_rx(idx, now, &advert),
+                    State::Master => self.master_rx(idx, now, packet.src, &advert),
+                    // Adverts in FAULT or INIT are ignored (reference §2).
+                    State::Init | State::Fault => {}
+                }
+            }
+        }
+    }
+
+    /// keepalived's `vrrp_check_packet` order (reference §2 "Receive
+    /// validation order"); each failure returns the counter to bump.
+    fn validate(&mut self, idx: usize, packet: &ReceivedPacket) -> Result<Advert, RxDrop> {
+        let inst = &mut self.instances[idx];
+        let config = &inst.config;
+        let checksum = codec::checksum_for(config, packet.src, packet.dst);
+        // Step 2: length (Ethernet padding tolerated).
+        let parsed = codec::decode(&packet.bytes, packet.family, checksum)?;
+        // Step 3: TTL/hop limit 255 unless unicast (RFC 5798 §7.1).
+        if !config.is_unicast() && packet.ttl != 255 {
+            return Err(RxDrop::Ttl);
+        }
+        // Step 4: the configured version.
+        let version = packet.bytes.first().map(|b| b >> 4);
+        let ours = match config.version {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        };
+        if version != Some(ours) {
+            return Err(RxDrop::Version);
+        }
+        // Steps 6 (auth type known), 7 (type) and 10 (checksum) are the
+        // decoder's.
+        let advert = parsed?;
+        if config.version == Version::V2 {
+            check_v2_auth(&config.authentication, &advert.auth)?;
+            // Step 6: a v2 interval mismatch is dropped (RFC 3768 §7.1).
+            if advert.interval != codec::wire_interval(config) {
+                return Err(RxDrop::Interval);
+            }
+        }
+        // Step 8: IPv4 tot_len agrees with the VRRP length.
+        if let (Some(ip_len), Some(len)) = (
+            packet.ip_payload_len,
+            codec::message_len(&packet.bytes, packet.family),
+        ) {
+            if usize::from(ip_len) != len {
+                return Err(RxDrop::IpLength);
+            }
+        }
+        // Step 9: a v3 interval mismatch is only logged.
+        if config.version == Version::V3 && advert.interval != config.advert_interval {
+            inst.stats.interval_mismatch_v3 += 1;
+        }
+        // Step 11: destination consistent with the mode.
+        let dst_ok = if config.is_unicast() {
+            !packet.dst.is_multicast()
+        } else {
+            packet.dst == config.multicast_group
+        };
+        if !dst_ok {
+            return Err(RxDrop::Destination);
+        }
+        // Step 12.
+        if config.owner_ignore_adverts && config.is_owner() {
+            return Err(RxDrop::OwnerIgnore);
+        }
+        // Step 13: the address list is only compared and counted.
+        if !config.skip_check_adv_addr && !same_addresses(config, &advert.addrs) {
+            inst.stats.addr_list_err += 1;
+        }
+        // Step 14: unicast source and TTL range.
+        if config.is_unicast() {
+            check_unicast_source(config, packet.src, packet.ttl)?;
+        }
+        Ok(advert)
+    }
+
+    /// BACKUP receiving a valid advert (RFC 3768 §6.4.2, RFC 5798 §6.4.2;
+    /// keepalived `vrrp_state_backup`, reference §2).
+    fn backup_rx(&mut self, idx: usize, now: Timestamp, advert: &Advert) {
+        let inst = &mut self.instances[idx];
+        if advert.priority == 0 {
+            // "If the Priority in the ADVERTISEMENT is zero, then: Set the
+            // Master_Down_Timer to Skew_Time".
+            inst.timer = Some(now + inst.skew());
+            return;
+        }
+        let lower = advert.priority < inst.priority();
+        let preempt_delay = inst.config.preempt_delay;
+        let delaying = !preempt_delay.is_zero() && inst.preempt_until.is_none_or(|t| now < t);
+        // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT
+        // is Greater than or Equal to the local Priority" — plus keepalived's
+        // preempt_delay, during which lower-priority adverts are accepted.
+        if !(inst.config.nopreempt || !lower || delaying) {
+            // Discard: the timer keeps running down and we take over.
+            return;
+        }
+        if lower {
+            if !preempt_delay.is_zero() && inst.preempt_until.is_none() {
+                inst.preempt_until = Some(now + preempt_delay);
+            }
+        } else {
+            inst.preempt_until = None;
+        }
+        if inst.config.version == Version::V3 && !advert.interval.is_zero() {
+            // RFC 5798 §6.4.2: "Set Master_Adver_Interval to Adver Interval
+            // contained in the ADVERTISEMENT".
+            inst.master_adver_interval = advert.interval;
+        }
+        // "Reset the Master_Down_Timer to Master_Down_Interval".
+        inst.timer = Some(now + inst.master_down_interval());
+        inst.want_master = false;
+    }
+
+    /// MASTER receiving a valid advert (RFC 3768 §6.4.3, RFC 5798 §6.4.3;
+    /// keepalived `vrrp_state_master_rx`, reference §2).
+    fn master_rx(&mut self, idx: usize, now: Timestamp, src: IpAddr, advert: &Advert) {
+        let inst = &mut self.instances[idx];
+        if advert.priority == 0 {
+            // "If the Priority in the ADVERTISEMENT is zero, then: Send an
+            // ADVERTISEMENT; Reset the Adver_Timer".
+            let priority = inst.priority();
+            inst.timer = Some(now + inst.config.advert_interval);
+            let adverts = inst.adverts(priority);
+            self.push_all(adverts);
+            return;
+        }
+        let ours = inst.priority();
+        let our_src = inst.source();
+        if advert.priority == ours && src == our_src {
+            // Our own address with our priority: a loop or a misconfigured
+            // twin; keepalived only warns.
+            return;
+        }
+        // "If the Priority in the ADVERTISEMENT is greater than the local
+        // Priority, or ... equal ... and the primary IP Address of the sender
+        // is greater than the local primary IP Address" → Backup.
+        let higher = advert.priority > ours || (advert.priority == ours && src > our_src);
+        if higher {
+            if inst.config.higher_prio_send_advert {
+                let adverts = inst.adverts(ours);
+                self.push_all(adverts);
+            }
+            self.enter_backup(idx, now, Reason::HigherPriority, Some(advert.interval));
+            self.sync_backup(idx, now);
+        } else {
+            self.reassert_master(idx, now);
+        }
+    }
+
+    /// A lower-priority advert reached a MASTER (RFC 9568 §6.4.3 / keepalived
+    /// "forcing new election"): advert unless `lower_prio_no_advert`, GARPs
+    /// now and after `garp_lower_prio_delay` (also for other MASTER members of
+    /// the sync group), and the MASTER_RX_LOWER_PRI notify.
+    fn reassert_master(&mut self, idx: usize, now: Timestamp) {
+        let inst = &mut self.instances[idx];
+        if !inst.config.lower_prio_no_advert {
+            let priority = inst.priority();
+            let adverts = inst.adverts(priority);
+            self.push_all(adverts);
+        }
+        let members = match self.instances[idx].group {
+            Some(g) => self.groups[g].members.clone(),
+            None => vec![idx],
+        };
+        for m in members {
+            let member = &mut self.instances[m];
+            if member.state != State::Master {
+                continue;
+            }
+            let burst = member.garp_burst(member.lower_prio_repeat());
+            let garp = &member.config.garp;
+            if !garp.min_garp && !garp.lower_prio_delay.is_zero() {
+                member.garp_lower_prio = Some(now + garp.lower_prio_delay);
+            }
+            self.push_all(burst);
+        }
+        let inst = &self.instances[idx];
+        let notify = Output::Notify {
+            target: NotifyTarget::Instance(inst.id),
+            name: inst.config.name.clone(),
+            state: NotifyState::MasterRxLowerPri,
+            priority: inst.priority(),
+        };
+        self.push(notify);
+    }
+
+    /// One member went BACKUP: the other MASTER members follow (reference
+    /// §1.7 `vrrp_sync_backup`).
+    fn sync_backup(&mut self, idx: usize, now: Timestamp) {
+        let Some(g) = self.instances[idx].group else {
+            return;
+        };
+        for m in self.groups[g].members.clone() {
+            if m == idx {
+                continue;
+            }
+            match self.instances[m].state {
+                State::Master => self.enter_backup(m, now, Reason::SyncGroup, None),
+                State::Backup => self.instances[m].want_master = false,
+                State::Init | State::Fault => {}
+            }
+        }
+    }
+
+    // ----- sync-group notifies ------------------------------------------------
+
+    /// The state a group is in: FAULT if any member is, MASTER if all are,
+    /// INIT if all are, BACKUP otherwise.
+    fn derived_group_state(&self, g: usize) -> State {
+        let states: Vec<State> = self.groups[g]
+            .members
+            .iter()
+            .map(|&m| self.instances[m].state)
+            .collect();
+        if states.contains(&State::Fault) {
+            State::Fault
+        } else if !states.is_empty() && states.iter().all(|s| *s == State::Master) {
+            State::Master
+        } else if states.iter().all(|s| *s == State::Init) {
+            State::Init
+        } else {
+            State::Backup
+        }
+    }
+
+    /// Group notifies run once per group transition (reference §1.7).
+    fn notify_group_changes(&mut self) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        for g in 0..self.groups.len() {
+            let state = self.derived_group_state(g);
+            if state == self.groups[g].notified {
+                continue;
+            }
+            self.groups[g].notified = state;
+            let notify_state = match state {
+                State::Master => NotifyState::Master,
+                State::Backup => NotifyState::Backup,
+                State::Fault => NotifyState::Fault,
+                State::Init => continue,
+            };
+            let name = self.groups[g].config.name.clone();
+            self.push(Output::Notify {
+                target: NotifyTarget::Group(GroupId(u32::try_from(g).unwrap_or(u32::MAX))),
+                name,
+                state: notify_state,
+                priority: 0,
+            });
+        }
+    }
+}
+
+/// Step 6 for v2: the auth type must match ours, and a PASS password must
+/// be equal (compared in constant time, reference §1.9).
+fn check_v2_auth(ours: &Authentication, theirs: &kalive_wire::Auth) -> Result<(), RxDrop> {
+    use kalive_wire::Auth;
+    match (ours, theirs) {
+        (Authentication::None, Auth::None) | (Authentication::Ah, Auth::Ah) => Ok(()),
+        (Authentication::Pass(a), Auth::Pass(b)) => {
+            if constant_time_eq(a, b) {
+                Ok(())
+            } else {
+                Err(RxDrop::AuthFailure)
+            }
+        }
+        _ => Err(RxDrop::AuthTypeMismatch),
+    }
+}
+
+/// Whether an advert carries exactly our VIPs (order ignored).
+fn same_addresses(config: &InstanceConfig, addrs: &[IpAddr]) -> bool {
+    let mut ours: Vec<IpAddr> = config.vips.iter().map(|v| v.addr).collect();
+    let mut theirs = addrs.to_vec();
+    ours.sort();
+    theirs.sort();
+    ours == theirs
+}
+
+/// Step 14: with `check_unicast_src` (or a peer TTL range), the source must
+/// be a configured peer and the TTL within its range.
+fn check_unicast_source(config: &InstanceConfig, src: IpAddr, ttl: u8) -> Result<(), RxDrop> {
+    let ranged = config
+        .unicast_peers
+        .iter()
+        .any(|p| p.min_ttl > 0 || p.max_ttl < 255);
+    if !(config.check_unicast_src || ranged) {
+        return Ok(());
+    }
+    let peer = config
+        .unicast_peers
+        .iter()
+        .find(|p| p.addr == src)
+        .ok_or(RxDrop::UnicastSource)?;
+    if ttl < peer.min_ttl || ttl > peer.max_ttl {
+        return Err(RxDrop::UnicastTtl);
+    }
+    Ok(())
+}
