@@ -1,0 +1,663 @@
+//! Raw VRRP sockets (IP protocol 112): one per (interface, family, mode).
+//!
+//! The recipe follows keepalived (`vrrp/vrrp.c`, `vrrp/vrrp_if.c`) as
+//! summarised in `reference/keepalived-behaviour.md` §2 ("Packet format and
+//! checksums") and `reference/rust-ecosystem.md` §2:
+//! - IPv4: `IP_HDRINCL`, we write the IP header (TOS 0xc0, TTL 255 unless
+//!   told otherwise, protocol 112, an incrementing identification, no DF) —
+//!   byte for byte what keepalived 2.2.7 puts on the wire.
+//! - IPv6: no header inclusion; hop limit 255, traffic class 0xc0, the
+//!   source chosen with `IPV6_PKTINFO`, hop limit and destination read back
+//!   from `IPV6_HOPLIMIT`/`IPV6_PKTINFO` control messages.
+//! - Both: `SO_BINDTODEVICE`, multicast joined by interface index,
+//!   `IP(V6)_MULTICAST_ALL = 0` (only groups this socket joined), and no
+//!   loopback of our own multicast.
+//!
+//! IPv6 checksum: by default the kernel computes the VRRP checksum on send
+//! and verifies it on receive (`IPV6_CHECKSUM` at offset 6), as keepalived
+//! does; a packet with a bad checksum is then dropped by the kernel and
+//! never reaches us. [`SocketOptions::ipv6_kernel_checksum`] = false turns
+//! that off: the engine must then fill in the checksum itself and can count
+//! bad ones.
+
+use std::io::{self, IoSlice, IoSliceMut, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Instant;
+
+use nix::sys::socket::{
+    recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockaddrIn6,
+};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use tokio::io::unix::AsyncFd;
+
+use crate::error::{Result, SysError};
+use crate::link_index::if_index;
+
+/// IANA protocol number of VRRP (RFC 5798 §5.1.1.3 / §5.1.2.3).
+pub const IPPROTO_VRRP: u8 = 112;
+/// VRRP IPv4 multicast group (RFC 5798 §5.1.1.2).
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// VRRP IPv6 multicast group (RFC 5798 §5.1.2.2).
+pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// TTL / hop limit VRRP requires on multicast adverts (RFC 5798 §5.1.1.3).
+pub const VRRP_TTL: u8 = 255;
+/// TOS / traffic class keepalived sends with (internetwork control).
+pub const VRRP_TOS: u8 = 0xc0;
+
+/// Receive buffer size. The largest legal VRRP packet (v3 over IPv6, 255
+/// addresses) is 4088 bytes plus headers; anything larger is malformed and
+/// arrives truncated (its `ip_total_len` still tells the truth for IPv4).
+const RX_BUFFER_LEN: usize = 8192;
+const IPV4_HEADER_LEN: usize = 20;
+const IPV6_HEADER_LEN: usize = 40;
+/// Offset of the checksum inside a VRRP packet (RFC 5798 §5.1).
+const VRRP_CHECKSUM_OFFSET: libc::c_int = 6;
+
+/// Address family of a VRRP socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// IPv4 (VRRPv2 or v3).
+    V4,
+    /// IPv6 (VRRPv3 only).
+    V6,
+}
+
+impl Family {
+    /// The family of an address.
+    pub fn of(addr: IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+
+    /// The VRRP multicast group of this family.
+    pub fn vrrp_group(self) -> IpAddr {
+        match self {
+            Family::V4 => IpAddr::V4(VRRP_GROUP_V4),
+            Family::V6 => IpAddr::V6(VRRP_GROUP_V6),
+        }
+    }
+}
+
+/// Whether the socket joins a multicast group or only takes unicast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Join `group` on the interface (normally 224.0.0.18 / ff02::12, see
+    /// [`Family::vrrp_group`]; keepalived's `mcast_dst_address` may change it).
+    Multicast {
+        /// The group to join.
+        group: IpAddr,
+    },
+    /// `unicast_peer` mode: nothing joined; adverts go to each peer.
+    Unicast,
+}
+
+impl Mode {
+    /// Multicast on the standard VRRP group of `family`.
+    pub fn standard_multicast(family: Family) -> Mode {
+        Mode::Multicast {
+            group: family.vrrp_group(),
+        }
+    }
+}
+
+/// Less common knobs of [`VrrpSocket::open_with`].
+#[derive(Clone, Debug)]
+pub struct SocketOptions {
+    /// IPv6 only: let the kernel compute and verify the VRRP checksum
+    /// (`IPV6_CHECKSUM` offset 6), as keepalived does. Default true.
+    pub ipv6_kernel_checksum: bool,
+    /// `SO_RCVBUF` in bytes (keepalived's `vrrp_rx_bufs_*`); None keeps the
+    /// system default.
+    pub receive_buffer: Option<usize>,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            ipv6_kernel_checksum: true,
+            receive_buffer: None,
+        }
+    }
+}
+
+/// One received VRRP datagram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RxPacket {
+    /// Interface it arrived on.
+    pub ifindex: u32,
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address (the group, or our unicast address).
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit as received (RFC 5798 §7.1: must be 255).
+    pub ttl_or_hoplimit: u8,
+    /// The VRRP message: everything after the IP header.
+    pub payload: Vec<u8>,
+    /// Length of the IP header (IPv4: IHL × 4; IPv6: 40).
+    pub ip_header_len: usize,
+    /// IPv4: the header's total-length field; IPv6: 40 + payload length.
+    pub ip_total_len: usize,
+    /// When the datagram was read from the socket.
+    pub received_at: Instant,
+}
+
+/// A raw VRRP socket bound to one interface and family, readable and
+/// writable from tokio.
+#[derive(Debug)]
+pub struct VrrpSocket {
+    fd: AsyncFd<Socket>,
+    ifname: String,
+    ifindex: u32,
+    family: Family,
+    mode: Mode,
+    next_ip_id: AtomicU16,
+}
+
+impl VrrpSocket {
+    /// Opens a VRRP socket on `ifname` (in the calling thread's network
+    /// namespace) with [`SocketOptions::default`]. Must be called within a
+    /// tokio runtime context.
+    pub fn open(ifname: &str, family: Family, mode: Mode) -> Result<VrrpSocket> {
+        Self::open_with(ifname, family, mode, &SocketOptions::default())
+    }
+
+    /// Opens a VRRP socket with explicit options.
+    pub fn open_with(
+        ifname: &str,
+        family: Family,
+        mode: Mode,
+        options: &SocketOptions,
+    ) -> Result<VrrpSocket> {
+        if let Mode::Multicast { group } = mode {
+            check_group(group, family)?;
+        }
+        let ifindex = if_index(ifname)?;
+        let socket = match family {
+            Family::V4 => open_v4(ifname, ifindex, mode)?,
+            Family::V6 => open_v6(ifname, ifindex, mode, options)?,
+        };
+        if let Some(size) = options.receive_buffer {
+            socket
+                .set_recv_buffer_size(size)
+                .map_err(|e| SysError::io(format!("SO_RCVBUF on {ifname}"), e))?;
+        }
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| SysError::io("set VRRP socket non-blocking", e))?;
+        let fd = crate::async_socket::register(socket)
+            .map_err(|e| SysError::io("register VRRP socket with tokio", e))?;
+        Ok(VrrpSocket {
+            fd,
+            ifname: ifname.to_owned(),
+            ifindex,
+            family,
+            mode,
+            next_ip_id: AtomicU16::new(0),
+        })
+    }
+
+    /// Interface name the socket is bound to.
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    /// Interface index the socket is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Address family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// Multicast or unicast.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Waits for the next VRRP datagram. Cancel-safe: dropping the future
+    /// loses no packet.
+    pub async fn recv(&self) -> Result<RxPacket> {
+        loop {
+            let mut guard = self
+                .fd
+                .readable()
+                .await
+                .map_err(|e| SysError::io("wait for VRRP socket readable", e))?;
+            let attempt = guard.try_io(|inner| match self.family {
+                Family::V4 => recv_v4(inner.get_ref(), self.ifindex),
+                Family::V6 => recv_v6(inner.get_ref(), self.ifindex),
+            });
+            if let Ok(result) = attempt {
+                return result
+                    .map_err(|e| SysError::io(format!("receive VRRP on {}", self.ifname), e));
+            }
+        }
+    }
+
+    /// Sends a VRRP message to `dst` with source `src` and the given TTL /
+    /// hop limit (255 for multicast; keepalived's `unicast_ttl` otherwise).
+    /// IPv4 builds the IP header here; IPv6 lets the kernel build it.
+    pub async fn send(&self, src: IpAddr, dst: IpAddr, ttl: u8, payload: &[u8]) -> Result<()> {
+        match (src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => self.send_v4(src, dst, ttl, payload).await,
+            (IpAddr::V6(src), IpAddr::V6(dst)) => self.send_v6(src, dst, ttl, payload).await,
+            _ => Err(SysError::Invalid(format!(
+                "source {src} and destination {dst} are of different families"
+            ))),
+        }
+    }
+
+    /// IPv4: prepends keepalived's IPv4 header (TOS 0xc0, identification
+    /// counting up from 1 per socket, no DF, protocol 112) and sends.
+    /// `src` may be 0.0.0.0 to let the kernel pick the interface address.
+    pub async fn send_v4(
+        &self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        payload: &[u8],
+    ) -> Result<()> {
+        let id = self
+            .next_ip_id
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
+        let header = ipv4_header(src, dst, ttl, id, payload.len())?;
+        let mut datagram = Vec::with_capacity(header.len() + payload.len());
+        datagram.extend_from_slice(&header);
+        datagram.extend_from_slice(payload);
+        self.send_v4_datagram(&datagram).await
+    }
+
+    /// IPv4: sends a complete datagram whose IP header the caller wrote
+    /// (the kernel still fills in a zero source, zero identification and
+    /// the header checksum).
+    pub async fn send_v4_datagram(&self, datagram: &[u8]) -> Result<()> {
+        self.expect_family(Family::V4)?;
+        let dst = ipv4_destination(datagram)?;
+        let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
+        self.send_with(
+            &format!("send VRRP to {dst} on {}", self.ifname),
+            |socket| socket.send_to(datagram, &addr),
+        )
+        .await
+    }
+
+    /// IPv6: sends `payload` (the VRRP message) from `src` (normally the
+    /// interface's link-local address; `::` lets the kernel choose) to
+    /// `dst` with hop limit `hop_limit`.
+    pub async fn send_v6(
+        &self,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        hop_limit: u8,
+        payload: &[u8],
+    ) -> Result<()> {
+        self.expect_family(Family::V6)?;
+        let scope_id = if needs_scope_id(dst) { self.ifindex } else { 0 };
+        let dst_addr = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope_id));
+        let pktinfo = libc::in6_pktinfo {
+            ipi6_addr: libc::in6_addr {
+                s6_addr: src.octets(),
+            },
+            ipi6_ifindex: self.ifindex,
+        };
+        let hop_limit = libc::c_int::from(hop_limit);
+        self.send_with(
+            &format!("send VRRP to {dst} on {}", self.ifname),
+            |socket| {
+                let cmsgs = [
+                    ControlMessage::Ipv6PacketInfo(&pktinfo),
+                    ControlMessage::Ipv6HopLimit(&hop_limit),
+                ];
+                sendmsg(
+                    socket.as_raw_fd(),
+                    &[IoSlice::new(payload)],
+                    &cmsgs,
+                    MsgFlags::empty(),
+                    Some(&dst_addr),
+                )
+                .map_err(io::Error::from)
+            },
+        )
+        .await
+    }
+
+    fn expect_family(&self, family: Family) -> Result<()> {
+        if self.family == family {
+            Ok(())
+        } else {
+            Err(SysError::Invalid(format!(
+                "{:?} send on a {:?} VRRP socket ({})",
+                family, self.family, self.ifname
+            )))
+        }
+    }
+
+    async fn send_with(
+        &self,
+        context: &str,
+        mut send_once: impl FnMut(&Socket) -> io::Result<usize>,
+    ) -> Result<()> {
+        loop {
+            let mut guard = self
+                .fd
+                .writable()
+                .await
+                .map_err(|e| SysError::io("wait for VRRP socket writable", e))?;
+            if let Ok(result) = guard.try_io(|inner| send_once(inner.get_ref())) {
+                return result.map(|_| ()).map_err(|e| SysError::io(context, e));
+            }
+        }
+    }
+}
+
+impl AsRawFd for VrrpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.get_ref().as_raw_fd()
+    }
+}
+
+fn check_group(group: IpAddr, family: Family) -> Result<()> {
+    if Family::of(group) != family || !group.is_multicast() {
+        return Err(SysError::Invalid(format!(
+            "{group} is not a {family:?} multicast group"
+        )));
+    }
+    Ok(())
+}
+
+fn open_v4(ifname: &str, ifindex: u32, mode: Mode) -> Result<Socket> {
+    let socket = Socket::new(
+        Domain::IPV4,
+        Type::RAW,
+        Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+    )
+    .map_err(|e| SysError::io("open raw IPv4 VRRP socket", e))?;
+    let ctx = |what: &str| format!("{what} on {ifname}");
+    socket
+        .set_header_included_v4(true)
+        .map_err(|e| SysError::io(ctx("IP_HDRINCL"), e))?;
+    socket
+        .bind_device(Some(ifname.as_bytes()))
+        .map_err(|e| SysError::io(ctx("SO_BINDTODEVICE"), e))?;
+    // Only the groups this socket joined, never another socket's joins.
+    socket
+        .set_multicast_all_v4(false)
+        .map_err(|e| SysError::io(ctx("IP_MULTICAST_ALL=0"), e))?;
+    socket
+        .set_multicast_loop_v4(false)
+        .map_err(|e| SysError::io(ctx("IP_MULTICAST_LOOP=0"), e))?;
+    if let Mode::Multicast {
+        group: IpAddr::V4(group),
+    } = mode
+    {
+        // ip_mreqn by index: IP_MULTICAST_IF by address fails with EINVAL
+        // when the address is on another device (rust-ecosystem.md §2).
+        socket
+            .join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))
+            .map_err(|e| SysError::io(ctx(&format!("join {group}")), e))?;
+    }
+    Ok(socket)
+}
+
+fn open_v6(ifname: &str, ifindex: u32, mode: Mode, options: &SocketOptions) -> Result<Socket> {
+    let socket = Socket::new(
+        Domain::IPV6,
+        Type::RAW,
+        Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+    )
+    .map_err(|e| SysError::io("open raw IPv6 VRRP socket", e))?;
+    let ctx = |what: &str| format!("{what} on {ifname}");
+    socket
+        .bind_device(Some(ifname.as_bytes()))
+        .map_err(|e| SysError::io(ctx("SO_BINDTODEVICE"), e))?;
+    socket
+        .set_multicast_all_v6(false)
+        .map_err(|e| SysError::io(ctx("IPV6_MULTICAST_ALL=0"), e))?;
+    socket
+        .set_multicast_loop_v6(false)
+        .map_err(|e| SysError::io(ctx("IPV6_MULTICAST_LOOP=0"), e))?;
+    socket
+        .set_multicast_hops_v6(u32::from(VRRP_TTL))
+        .map_err(|e| SysError::io(ctx("IPV6_MULTICAST_HOPS"), e))?;
+    socket
+        .set_unicast_hops_v6(u32::from(VRRP_TTL))
+        .map_err(|e| SysError::io(ctx("IPV6_UNICAST_HOPS"), e))?;
+    socket
+        .set_tclass_v6(u32::from(VRRP_TOS))
+        .map_err(|e| SysError::io(ctx("IPV6_TCLASS"), e))?;
+    socket
+        .set_recv_hoplimit_v6(true)
+        .map_err(|e| SysError::io(ctx("IPV6_RECVHOPLIMIT"), e))?;
+    setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
+        .map_err(|e| SysError::io(ctx("IPV6_RECVPKTINFO"), e.into()))?;
+    if options.ipv6_kernel_checksum {
+        set_ipv6_checksum_offset(&socket, VRRP_CHECKSUM_OFFSET)
+            .map_err(|e| SysError::io(ctx("IPV6_CHECKSUM"), e))?;
+    }
+    if let Mode::Multicast {
+        group: IpAddr::V6(group),
+    } = mode
+    {
+        socket
+            .join_multicast_v6(&group, ifindex)
+            .map_err(|e| SysError::io(ctx(&format!("join {group}")), e))?;
+    }
+    Ok(socket)
+}
+
+/// `IPV6_CHECKSUM`: neither socket2 nor nix wraps it.
+#[allow(unsafe_code)]
+fn set_ipv6_checksum_offset(socket: &Socket, offset: libc::c_int) -> io::Result<()> {
+    // SAFETY: `offset` is a live c_int for the duration of the call and we
+    // pass its exact size; the fd is owned by `socket`, which outlives it.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_CHECKSUM,
+            (&offset as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Link-local and link-scope multicast destinations need the interface as
+/// scope id.
+fn needs_scope_id(dst: Ipv6Addr) -> bool {
+    let first = dst.segments()[0];
+    (first & 0xffc0) == 0xfe80 || (dst.is_multicast() && (first & 0x000f) <= 2)
+}
+
+fn recv_v4(socket: &Socket, ifindex: u32) -> io::Result<RxPacket> {
+    let mut buf = [0u8; RX_BUFFER_LEN];
+    let mut reader = socket;
+    let len = reader.read(&mut buf)?;
+    let received_at = Instant::now();
+    parse_ipv4_datagram(&buf[..len], ifindex, received_at)
+}
+
+/// Splits a datagram read from a raw IPv4 socket (which always starts with
+/// the IP header) into an [`RxPacket`].
+fn parse_ipv4_datagram(
+    datagram: &[u8],
+    ifindex: u32,
+    received_at: Instant,
+) -> io::Result<RxPacket> {
+    let header_len = datagram
+        .first()
+        .map(|b| usize::from(b & 0x0f) * 4)
+        .filter(|&len| len >= IPV4_HEADER_LEN && len <= datagram.len())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short IPv4 header"))?;
+    let octets = |at: usize| {
+        Ipv4Addr::new(
+            datagram[at],
+            datagram[at + 1],
+            datagram[at + 2],
+            datagram[at + 3],
+        )
+    };
+    Ok(RxPacket {
+        ifindex,
+        src: IpAddr::V4(octets(12)),
+        dst: IpAddr::V4(octets(16)),
+        ttl_or_hoplimit: datagram[8],
+        payload: datagram[header_len..].to_vec(),
+        ip_header_len: header_len,
+        ip_total_len: usize::from(u16::from_be_bytes([datagram[2], datagram[3]])),
+        received_at,
+    })
+}
+
+/// Control-message buffer, aligned for `cmsghdr`.
+#[repr(C, align(8))]
+struct CmsgBuffer([u8; 128]);
+
+fn recv_v6(socket: &Socket, default_ifindex: u32) -> io::Result<RxPacket> {
+    let mut buf = [0u8; RX_BUFFER_LEN];
+    let mut cmsg_buf = CmsgBuffer([0u8; 128]);
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<SockaddrIn6>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg_buf.0),
+        MsgFlags::empty(),
+    )?;
+    let received_at = Instant::now();
+    let len = msg.bytes;
+    let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
+    let mut dst = Ipv6Addr::UNSPECIFIED;
+    let mut hop_limit = 0u8;
+    let mut ifindex = default_ifindex;
+    for cmsg in msg.cmsgs()? {
+        match cmsg {
+            ControlMessageOwned::Ipv6PacketInfo(info) => {
+                dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                ifindex = info.ipi6_ifindex;
+            }
+            ControlMessageOwned::Ipv6HopLimit(limit) => {
+                hop_limit = u8::try_from(limit).unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    let len = len.min(RX_BUFFER_LEN);
+    Ok(RxPacket {
+        ifindex,
+        src: IpAddr::V6(src),
+        dst: IpAddr::V6(dst),
+        ttl_or_hoplimit: hop_limit,
+        payload: buf[..len].to_vec(),
+        ip_header_len: IPV6_HEADER_LEN,
+        ip_total_len: IPV6_HEADER_LEN + len,
+        received_at,
+    })
+}
+
+/// keepalived's IPv4 header for VRRP: version 4, IHL 5, TOS 0xc0, no
+/// fragmentation flags, protocol 112, header checksum filled in (the
+/// kernel recomputes it anyway under `IP_HDRINCL`).
+pub(crate) fn ipv4_header(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    id: u16,
+    payload_len: usize,
+) -> Result<[u8; IPV4_HEADER_LEN]> {
+    let total_len = u16::try_from(IPV4_HEADER_LEN + payload_len).map_err(|_| {
+        SysError::Invalid(format!("VRRP payload of {payload_len} bytes is too long"))
+    })?;
+    let mut h = [0u8; IPV4_HEADER_LEN];
+    h[0] = 0x45;
+    h[1] = VRRP_TOS;
+    h[2..4].copy_from_slice(&total_len.to_be_bytes());
+    h[4..6].copy_from_slice(&id.to_be_bytes());
+    h[8] = ttl;
+    h[9] = IPPROTO_VRRP;
+    h[12..16].copy_from_slice(&src.octets());
+    h[16..20].copy_from_slice(&dst.octets());
+    let checksum = internet_checksum(&h);
+    h[10..12].copy_from_slice(&checksum.to_be_bytes());
+    Ok(h)
+}
+
+fn internet_checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+fn ipv4_destination(datagram: &[u8]) -> Result<Ipv4Addr> {
+    if datagram.len() < IPV4_HEADER_LEN || datagram[0] >> 4 != 4 {
+        return Err(SysError::Invalid(
+            "IPv4 datagram shorter than its header or not version 4".into(),
+        ));
+    }
+    Ok(Ipv4Addr::new(
+        datagram[16],
+        datagram[17],
+        datagram[18],
+        datagram[19],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Header of frame 0 of vectors/keepalived-2.2.7 v2pass.
+    const KEEPALIVED_V2PASS_HEADER: [u8; 20] = [
+        0x45, 0xc0, 0x00, 0x2c, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0xcf, 0xc4, 0x0a, 0xc9, 0x00,
+        0x01, 0xe0, 0x00, 0x00, 0x12,
+    ];
+
+    #[test]
+    fn ipv4_header_matches_keepalived_byte_for_byte() {
+        let header = ipv4_header(Ipv4Addr::new(10, 201, 0, 1), VRRP_GROUP_V4, 255, 1, 24).unwrap();
+        assert_eq!(header, KEEPALIVED_V2PASS_HEADER);
+    }
+
+    #[test]
+    fn parse_splits_header_and_payload() {
+        let mut datagram = KEEPALIVED_V2PASS_HEADER.to_vec();
+        datagram.extend_from_slice(&[0x21; 24]);
+        let rx = parse_ipv4_datagram(&datagram, 7, Instant::now()).unwrap();
+        assert_eq!(rx.src, IpAddr::V4(Ipv4Addr::new(10, 201, 0, 1)));
+        assert_eq!(rx.dst, IpAddr::V4(VRRP_GROUP_V4));
+        assert_eq!(
+            (rx.ttl_or_hoplimit, rx.ip_header_len, rx.ip_total_len),
+            (255, 20, 44)
+        );
+        assert_eq!(rx.payload, vec![0x21; 24]);
+    }
+
+    #[test]
+    fn parse_rejects_truncated_header() {
+        assert!(parse_ipv4_datagram(&[0x45, 0, 0], 1, Instant::now()).is_err());
+    }
+
+    #[test]
+    fn scope_id_only_for_link_scope() {
+        assert!(needs_scope_id(VRRP_GROUP_V6));
+        assert!(needs_scope_id("fe80::1".parse().unwrap()));
+        assert!(!needs_scope_id("fd00::1".parse().unwrap()));
+        assert!(!needs_scope_id("ff05::12".parse().unwrap()));
+    }
+}

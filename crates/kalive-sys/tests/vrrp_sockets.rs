@@ -1,0 +1,128 @@
+//! VRRP adverts across a veth pair between two namespaces, on the real
+//! kernel: what a peer's socket sees (source, destination, TTL/hop limit,
+//! payload) for IPv4 multicast, IPv4 unicast and IPv6 multicast.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use common::{require_root, Lan, ADDR_A, ADDR_B, LL_A};
+use kalive_sys::{
+    in_netns_tokio, Family, Mode, RxPacket, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6,
+};
+
+/// VRRPv2 advert of vectors/keepalived-2.2.7 v2pass, frame 0 (after the IP
+/// header): vrid 51, prio 150, PASS "secret12", two VIPs.
+const V2_ADVERT: [u8; 24] = [
+    0x21, 0x33, 0x96, 0x02, 0x01, 0x01, 0xc2, 0xc1, 0x0a, 0xc9, 0x00, 0xfb, 0x0a, 0xc9, 0x00, 0xfc,
+    0x73, 0x65, 0x63, 0x72, 0x65, 0x74, 0x31, 0x32,
+];
+
+/// VRRPv3 IPv6 advert of v3v6, frame 0: vrid 53, prio 200, 50 cs,
+/// fd00:201::254 (checksum bytes 6..8 are recomputed by the kernel).
+const V3_V6_ADVERT: [u8; 24] = [
+    0x31, 0x35, 0xc8, 0x01, 0x00, 0x32, 0x00, 0x00, 0xfd, 0x00, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0x02, 0x54,
+];
+
+fn open_in(ns: &str, ifname: &'static str, family: Family, mode: Mode) -> VrrpSocket {
+    in_netns_tokio(ns, move || VrrpSocket::open(ifname, family, mode))
+        .expect("enter netns")
+        .expect("open VRRP socket")
+}
+
+/// Sends until the receiver gets something (bounded: 5 tries, 1 s each);
+/// the first packet to a fresh neighbour may wait for ARP/ND.
+async fn send_until_received<F, Fut>(rx: &VrrpSocket, mut send: F) -> RxPacket
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = kalive_sys::Result<()>>,
+{
+    for _ in 0..5 {
+        send().await.expect("send advert");
+        if let Ok(received) = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+            return received.expect("receive advert");
+        }
+    }
+    panic!("no advert received in 5 s");
+}
+
+#[tokio::test]
+async fn ipv4_multicast_advert_reaches_peer_with_ttl_255() {
+    require_root();
+    let lan = Lan::new("v4m");
+    let multicast = Mode::standard_multicast(Family::V4);
+    let rx = open_in(&lan.b.name, "vb", Family::V4, multicast);
+    let tx = open_in(&lan.a.name, "va", Family::V4, multicast);
+    let src: Ipv4Addr = ADDR_A.parse().unwrap();
+
+    let got = send_until_received(&rx, || tx.send_v4(src, VRRP_GROUP_V4, 255, &V2_ADVERT)).await;
+
+    assert_eq!(got.src, IpAddr::V4(src));
+    assert_eq!(got.dst, IpAddr::V4(VRRP_GROUP_V4));
+    assert_eq!(got.ttl_or_hoplimit, 255);
+    assert_eq!(got.payload, V2_ADVERT);
+    assert_eq!((got.ip_header_len, got.ip_total_len), (20, 44));
+    assert_eq!(got.ifindex, rx.ifindex());
+}
+
+#[tokio::test]
+async fn ipv4_sender_does_not_hear_its_own_multicast() {
+    require_root();
+    let lan = Lan::new("v4loop");
+    let multicast = Mode::standard_multicast(Family::V4);
+    let tx = open_in(&lan.a.name, "va", Family::V4, multicast);
+    let rx_peer = open_in(&lan.b.name, "vb", Family::V4, multicast);
+    let src: Ipv4Addr = ADDR_A.parse().unwrap();
+    send_until_received(&rx_peer, || tx.send_v4(src, VRRP_GROUP_V4, 255, &V2_ADVERT)).await;
+    let own = tokio::time::timeout(Duration::from_millis(300), tx.recv()).await;
+    assert!(own.is_err(), "sender received its own advert: {own:?}");
+}
+
+#[tokio::test]
+async fn ipv4_unicast_advert_reaches_peer_with_given_ttl() {
+    require_root();
+    let lan = Lan::new("v4u");
+    let rx = open_in(&lan.b.name, "vb", Family::V4, Mode::Unicast);
+    let tx = open_in(&lan.a.name, "va", Family::V4, Mode::Unicast);
+    let src: Ipv4Addr = ADDR_A.parse().unwrap();
+    let dst: Ipv4Addr = ADDR_B.parse().unwrap();
+
+    let got = send_until_received(&rx, || tx.send_v4(src, dst, 64, &V2_ADVERT)).await;
+
+    assert_eq!(got.src, IpAddr::V4(src));
+    assert_eq!(got.dst, IpAddr::V4(dst));
+    assert_eq!(got.ttl_or_hoplimit, 64);
+    assert_eq!(got.payload, V2_ADVERT);
+}
+
+#[tokio::test]
+async fn ipv6_multicast_advert_comes_from_link_local_with_hop_limit_255() {
+    require_root();
+    let lan = Lan::new("v6m");
+    let multicast = Mode::standard_multicast(Family::V6);
+    let rx = open_in(&lan.b.name, "vb", Family::V6, multicast);
+    let tx = open_in(&lan.a.name, "va", Family::V6, multicast);
+    let link_local: Ipv6Addr = LL_A.parse().unwrap();
+
+    let got = send_until_received(&rx, || {
+        tx.send_v6(link_local, VRRP_GROUP_V6, 255, &V3_V6_ADVERT)
+    })
+    .await;
+
+    assert_eq!(got.src, IpAddr::V6(link_local));
+    assert_eq!(got.dst, IpAddr::V6(VRRP_GROUP_V6));
+    assert_eq!(got.ttl_or_hoplimit, 255);
+    assert_eq!(got.payload.len(), V3_V6_ADVERT.len());
+    assert_eq!(got.payload[..6], V3_V6_ADVERT[..6]);
+    assert_eq!(got.payload[8..], V3_V6_ADVERT[8..]);
+    // Same source, destination and message as the capture: the kernel's
+    // checksum must be keepalived's (fe 21).
+    assert_eq!(
+        got.payload[6..8],
+        [0xfe, 0x21],
+        "checksum computed by the kernel"
+    );
+    assert_eq!((got.ip_header_len, got.ip_total_len), (40, 64));
+}
