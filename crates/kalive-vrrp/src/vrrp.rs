@@ -329,6 +329,13 @@ impl Vrrp {
         if self.phase == Phase::Running {
             for idx in 0..self.instances.len() {
                 let from = self.instances[idx].state;
+                let id = self.instances[idx].id;
+                self.push(Output::StateChanged {
+                    instance: id,
+                    from,
+                    to: State::Init,
+                    reason: Reason::Shutdown,
+                });
                 if from == State::Master {
                     let adverts = self.instances[idx].adverts(0);
                     self.push_all(adverts);
@@ -339,13 +346,8 @@ impl Vrrp {
                 inst.want_master = false;
                 inst.timer = None;
                 inst.preempt_until = None;
-                let (id, name, priority) = (inst.id, inst.config.name.clone(), inst.priority());
-                self.push(Output::StateChanged {
-                    instance: id,
-                    from,
-                    to: State::Init,
-                    reason: Reason::Shutdown,
-                });
+                inst.clear_garp_timers();
+                let (name, priority) = (inst.config.name.clone(), inst.priority());
                 self.push(Output::Notify {
                     target: NotifyTarget::Instance(id),
                     name,
@@ -576,6 +578,13 @@ impl Vrrp {
         learned: Option<Duration>,
     ) {
         let from = self.instances[idx].state;
+        let id = self.instances[idx].id;
+        self.push(Output::StateChanged {
+            instance: id,
+            from,
+            to: State::Backup,
+            reason,
+        });
         if from == State::Master {
             self.release_master(idx);
         }
@@ -587,13 +596,7 @@ impl Vrrp {
             _ => inst.config.advert_interval,
         };
         inst.timer = Some(now + inst.master_down_interval());
-        let (id, name, priority) = (inst.id, inst.config.name.clone(), inst.priority());
-        self.push(Output::StateChanged {
-            instance: id,
-            from,
-            to: State::Backup,
-            reason,
-        });
+        let (name, priority) = (inst.config.name.clone(), inst.priority());
         self.push(Output::Notify {
             target: NotifyTarget::Instance(id),
             name,
@@ -609,6 +612,13 @@ impl Vrrp {
         if from == State::Fault {
             return;
         }
+        let id = self.instances[idx].id;
+        self.push(Output::StateChanged {
+            instance: id,
+            from,
+            to: State::Fault,
+            reason,
+        });
         if from == State::Master {
             let adverts = self.instances[idx].adverts(0);
             self.push_all(adverts);
@@ -620,13 +630,7 @@ impl Vrrp {
         inst.timer = None;
         inst.preempt_until = None;
         inst.clear_garp_timers();
-        let (id, name, priority) = (inst.id, inst.config.name.clone(), inst.priority());
-        self.push(Output::StateChanged {
-            instance: id,
-            from,
-            to: State::Fault,
-            reason,
-        });
+        let (name, priority) = (inst.config.name.clone(), inst.priority());
         self.push(Output::Notify {
             target: NotifyTarget::Instance(id),
             name,
