@@ -1,0 +1,230 @@
+//! `kalive-lab demo`: three routers, one VIP, a client; kill the master,
+//! watch the takeover, bring it back, clean up.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::daemon::Implementation;
+use crate::error::{LabError, Result};
+use crate::measure::{self, Takeover};
+use crate::record::Frame;
+use crate::topology::{namespaces_with_prefix, Lab, LabSpec};
+use crate::wait;
+
+/// The bundled configuration, with `@ROUTER@` and `@PRIORITY@` filled in
+/// per router.
+pub const DEMO_CONFIG: &str = include_str!("demo/keepalived.conf");
+
+/// The demo's virtual IP.
+pub const DEMO_VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
+const DEMO_VRID: u8 = 51;
+const PRIORITIES: [u8; 3] = [150, 100, 50];
+/// Longest time any one step may take before the demo gives up.
+const STEP_LIMIT: Duration = Duration::from_secs(20);
+
+/// The demo config text for router `name` with `priority`.
+pub fn demo_config(name: &str, priority: u8) -> String {
+    DEMO_CONFIG
+        .replace("@ROUTER@", name)
+        .replace("@PRIORITY@", &priority.to_string())
+}
+
+/// Figures the demo measured.
+#[derive(Debug)]
+pub struct DemoReport {
+    /// Master change after SIGKILL of the first master.
+    pub failover: Takeover,
+    /// Master change when the first master came back and preempted.
+    pub preemption: Takeover,
+}
+
+/// Runs the demo, writing its narration to `out`.
+pub fn run(implementation: &Implementation, out: &mut dyn Write) -> Result<DemoReport> {
+    let started = Instant::now();
+    let mut lab = Lab::new(LabSpec::default())?;
+    let mut say = |text: String| {
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    };
+    say(format!(
+        "lab {}: switch namespace {} with bridge br0; routers r1 r2 r3 (10.0.0.1-3); client c (10.0.0.100)",
+        lab.prefix(),
+        lab.switch_ns()
+    ));
+    say(format!(
+        "starting {} in r1 r2 r3 with the bundled keepalived.conf (VRRPv2, VRID {DEMO_VRID}, advert_int 1 s, VIP {DEMO_VIP}; priorities r1 150, r2 100, r3 50)",
+        implementation.name()
+    ));
+    for (index, priority) in PRIORITIES.iter().enumerate() {
+        let name = lab.router(index)?.name.clone();
+        lab.start_daemon(index, implementation, &demo_config(&name, *priority))?;
+    }
+    say("every second: who holds the VIP (read over netlink), which router answered the client's TCP connection to the VIP, and the last VRRP advert on the wire".into());
+    watch_until(&mut lab, started, &mut say, "r1")?;
+
+    let pid = lab.daemon_pid(0).unwrap_or_default();
+    say(format!(
+        ">>> killing r1's {} with SIGKILL (pid {pid}): the master vanishes without a word",
+        implementation.name()
+    ));
+    let killed_at = SystemTime::now();
+    lab.kill_daemon(0)?;
+    watch_until(&mut lab, started, &mut say, "r2")?;
+    let failover = settle_takeover(&lab, killed_at)?;
+    let expected = measure::master_down(2, failover.new_priority, failover.interval);
+    say(format!(
+        "=== takeover {} -> {}: last advert of {} to first advert of {}: {:.1} ms; master-down interval (3 x advert_int + skew) is {:.1} ms, so excess {:+.1} ms; first gratuitous ARP {}",
+        failover.old_master,
+        failover.new_master,
+        failover.old_master,
+        failover.new_master,
+        ms(failover.gap()),
+        ms(expected),
+        failover.excess_ms(expected),
+        failover
+            .to_announcement()
+            .map_or("not seen".to_string(), |d| format!("{:.1} ms after the last advert", ms(d)))
+    ));
+    if lab.holders(DEMO_VIP)?.contains(&0) {
+        say("    note: r1 still carries 10.0.0.254 (a SIGKILLed daemon cannot remove its addresses); the new master's gratuitous ARPs steered the client away, and r1's daemon removes the stale VIP when it starts again".into());
+    }
+
+    say(format!(
+        ">>> restarting r1's {} (priority 150 > 100: it preempts r2 once it has heard one advert interval's worth)",
+        implementation.name()
+    ));
+    let restarted_at = SystemTime::now();
+    lab.restart_daemon(0)?;
+    watch_until(&mut lab, started, &mut say, "r1")?;
+    let preemption = settle_takeover(&lab, restarted_at)?;
+    say(format!(
+        "=== preemption {} -> {}: r1 advertised {:.2} s after its restart; handover gap on the wire {:.1} ms; two masters seen at {} moments during the whole demo",
+        preemption.old_master,
+        preemption.new_master,
+        preemption
+            .first_new_advert
+            .duration_since(restarted_at)
+            .unwrap_or_default()
+            .as_secs_f64(),
+        ms(preemption.gap()),
+        measure::two_master_moments(&lab.events(), DEMO_VRID, preemption.interval),
+    ));
+
+    let prefix = format!("{}-", lab.prefix());
+    say(format!(
+        "cleaning up: killing daemons by PID, deleting namespaces {prefix}*"
+    ));
+    lab.shutdown()?;
+    let left = namespaces_with_prefix(&prefix)?;
+    if !left.is_empty() {
+        return Err(LabError::Usage(format!("namespaces left behind: {left:?}")));
+    }
+    say(format!(
+        "done in {:.1} s; nothing left behind",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(DemoReport {
+        failover,
+        preemption,
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Prints a status line every second until `expected` holds the VIP alone
+/// and answers the client, then one more line.
+fn watch_until(
+    lab: &mut Lab,
+    started: Instant,
+    say: &mut dyn FnMut(String),
+    expected: &str,
+) -> Result<()> {
+    let deadline = Instant::now() + STEP_LIMIT;
+    // Bounded: one line per second for at most STEP_LIMIT.
+    for _ in 0..STEP_LIMIT.as_secs() + 1 {
+        let tick = Instant::now();
+        let (line, settled) = status(lab, started, expected)?;
+        say(line);
+        if settled {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        wait::sleep(Duration::from_secs(1).saturating_sub(tick.elapsed()))?;
+    }
+    Err(LabError::Timeout {
+        what: format!(
+            "{expected} to hold {DEMO_VIP} and answer the client\n{}",
+            lab.all_logs()
+        ),
+        waited: STEP_LIMIT,
+    })
+}
+
+fn status(lab: &mut Lab, started: Instant, expected: &str) -> Result<(String, bool)> {
+    let holders = lab.holder_names(DEMO_VIP)?;
+    let answer = lab.ask(DEMO_VIP)?;
+    let mut routers = String::new();
+    let mut live_holders = Vec::new();
+    let mut shown_holders = Vec::new();
+    for index in 0..lab.routers().len() {
+        let name = lab.router(index)?.name.clone();
+        let running = lab.daemon_running(index);
+        let holds = holders.contains(&name);
+        let role = match (running, holds) {
+            (false, _) => "down",
+            (true, true) => "MASTER",
+            (true, false) => "backup",
+        };
+        routers.push_str(&format!("{name} {role:<6}  "));
+        match (running, holds) {
+            (true, true) => {
+                live_holders.push(name.clone());
+                shown_holders.push(name);
+            }
+            // A killed daemon cannot remove its addresses: the VIP stays on
+            // the interface until the daemon starts again and cleans up.
+            (false, true) => shown_holders.push(format!("{name}(stale)")),
+            _ => {}
+        }
+    }
+    let wire = lab
+        .events()
+        .iter()
+        .rev()
+        .find_map(|e| match e.frame {
+            Frame::Advert { priority, .. } => Some(format!("{} prio {priority}", e.port)),
+            _ => None,
+        })
+        .unwrap_or_else(|| "none yet".into());
+    let line = format!(
+        "[{:5.1}s] {routers}| VIP on: {:<12} | client -> {DEMO_VIP}: {:<9} | last advert: {wire}",
+        started.elapsed().as_secs_f64(),
+        if shown_holders.is_empty() {
+            "nobody".to_string()
+        } else {
+            shown_holders.join(",")
+        },
+        answer.as_deref().unwrap_or("no answer"),
+    );
+    let settled = live_holders == [expected] && answer.as_deref() == Some(expected);
+    Ok((line, settled))
+}
+
+/// The takeover after `since`, waiting briefly for the GARP that follows the
+/// first advert to be recorded.
+fn settle_takeover(lab: &Lab, since: SystemTime) -> Result<Takeover> {
+    wait::wait_for(
+        "the takeover to show on the wire",
+        Duration::from_secs(3),
+        Duration::from_millis(100),
+        || {
+            Ok(measure::takeover(&lab.events(), DEMO_VRID, since)
+                .filter(|t| t.first_announcement.is_some()))
+        },
+    )
+}
