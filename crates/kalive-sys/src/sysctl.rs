@@ -103,16 +103,52 @@ impl Drop for SysctlSaver {
 }
 
 /// The sysctls keepalived sets for a VMAC interface `vmac` on base
-/// interface `base` (IPv4: answer ARP only for the VMAC's own addresses,
-/// accept packets from our own addresses, no reverse-path filter).
+/// interface `base` (keepalived `vrrp/vrrp_if_config.c`):
+/// - the VMAC: `accept_local=1` (hear another instance's adverts from a
+///   local source), `arp_ignore=1` (do not answer ARP for the parent's
+///   addresses), `rp_filter=0` (receive on a VMAC without an address),
+///   `promote_secondaries=1`;
+/// - the base: `arp_ignore=1`, `arp_filter=1` (do not answer ARP for the
+///   VIPs with the base MAC).
+///
+/// `rp_filter=0` on the VMAC only works if `all.rp_filter` is 0 as well
+/// (the kernel uses the maximum of the two): see [`neutralise_all_rp_filter`].
 pub fn configure_vmac_v4(saver: &mut SysctlSaver, vmac: &str, base: &str) -> Result<()> {
-    saver.set(&ipv4_conf(vmac, "arp_filter"), "0")?;
-    saver.set(&ipv4_conf(vmac, "arp_ignore"), "1")?;
     saver.set(&ipv4_conf(vmac, "accept_local"), "1")?;
+    saver.set(&ipv4_conf(vmac, "arp_ignore"), "1")?;
     saver.set(&ipv4_conf(vmac, "rp_filter"), "0")?;
+    saver.set(&ipv4_conf(vmac, "promote_secondaries"), "1")?;
     saver.set(&ipv4_conf(base, "arp_ignore"), "1")?;
     saver.set(&ipv4_conf(base, "arp_filter"), "1")?;
     Ok(())
+}
+
+/// As keepalived does before using a VMAC: when `all.rp_filter` is set,
+/// copy it down to every interface whose own value is lower (so their
+/// effective filtering does not change), then set `all.rp_filter` to 0 so
+/// that a VMAC's `rp_filter=0` takes effect. Everything is saved in
+/// `saver` and restored with it.
+pub fn neutralise_all_rp_filter(saver: &mut SysctlSaver) -> Result<()> {
+    let all_path = ipv4_conf("all", "rp_filter");
+    let all: u8 = read(&all_path)?.parse().unwrap_or(0);
+    if all == 0 {
+        return Ok(());
+    }
+    let conf_dir = format!("{NET_ROOT}/ipv4/conf");
+    let entries =
+        std::fs::read_dir(&conf_dir).map_err(|e| SysError::io(format!("list {conf_dir}"), e))?;
+    for entry in entries.flatten() {
+        let ifname = entry.file_name().to_string_lossy().into_owned();
+        if ifname == "all" {
+            continue;
+        }
+        let path = ipv4_conf(&ifname, "rp_filter");
+        let own: u8 = read(&path)?.parse().unwrap_or(0);
+        if own < all {
+            saver.set(&path, &all.to_string())?;
+        }
+    }
+    saver.set(&all_path, "0")
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ mod common;
 
 use std::net::IpAddr;
 
-use common::{ip, require_root, Lan, Netns, ADDR_B, MAC_A};
+use common::{ip, require_root, Lan, Netns, ADDR_A, ADDR_B, LL_A, MAC_A};
 use kalive_sys::{
     in_netns_tokio, vmac_address, AddressSpec, Family, Netlink, Route, RouteKind, Rule, RuleAction,
     Scope, SysError, RTPROT_KEEPALIVED,
@@ -31,6 +31,11 @@ async fn link_lookup_reports_index_mac_state_and_mtu() {
     assert_eq!(va.mtu, Some(1500));
     assert_eq!(va.kind.as_deref(), Some("veth"));
     assert_eq!(nl.link_by_index(va.index).await.unwrap(), va);
+
+    let primary_v4 = nl.primary_address(va.index, Family::V4).await.unwrap();
+    assert_eq!(primary_v4, Some(ADDR_A.parse().unwrap()));
+    let primary_v6 = nl.primary_address(va.index, Family::V6).await.unwrap();
+    assert_eq!(primary_v6, Some(LL_A.parse().unwrap()));
 
     let missing = nl.link_by_name("nope0").await.unwrap_err();
     assert!(matches!(missing, SysError::NoSuchLink(_)), "{missing:?}");

@@ -73,3 +73,43 @@ fn in_netns_runs_inside_the_namespace() {
     assert!(in_netns(&lan.a.name, || if_index("vb")).unwrap().is_err());
     assert!(in_netns("ksys-no-such-namespace", || ()).is_err());
 }
+
+#[test]
+fn vmac_sysctls_are_keepalived_s_and_all_rp_filter_is_neutralised() {
+    require_root();
+    let lan = Lan::new("vmacsys");
+    common::ip(
+        &lan.a.name,
+        "link add vrrp.51 link va address 00:00:5e:00:01:33 type macvlan mode private",
+    );
+    in_netns(&lan.a.name, || {
+        sysctl::write("ipv4/conf/all/rp_filter", "2").unwrap();
+        sysctl::write("ipv4/conf/va/rp_filter", "0").unwrap();
+        let mut saver = SysctlSaver::new();
+        sysctl::neutralise_all_rp_filter(&mut saver).unwrap();
+        sysctl::configure_vmac_v4(&mut saver, "vrrp.51", "va").unwrap();
+        let read = |ifname: &str, key: &str| sysctl::read(&ipv4_conf(ifname, key)).unwrap();
+        assert_eq!(read("all", "rp_filter"), "0");
+        assert_eq!(
+            read("va", "rp_filter"),
+            "2",
+            "base keeps its effective filtering"
+        );
+        assert_eq!(read("lo", "rp_filter"), "2");
+        assert_eq!(read("vrrp.51", "rp_filter"), "0");
+        assert_eq!(read("vrrp.51", "arp_ignore"), "1");
+        assert_eq!(read("vrrp.51", "accept_local"), "1");
+        assert_eq!(
+            (read("va", "arp_ignore"), read("va", "arp_filter")),
+            ("1".into(), "1".into())
+        );
+        saver.restore().unwrap();
+        assert_eq!(read("all", "rp_filter"), "2");
+        assert_eq!(read("va", "rp_filter"), "0");
+        assert_eq!(
+            (read("va", "arp_ignore"), read("va", "arp_filter")),
+            ("0".into(), "0".into())
+        );
+    })
+    .unwrap();
+}

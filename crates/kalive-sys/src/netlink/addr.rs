@@ -11,6 +11,7 @@ use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 
 use super::{Netlink, Scope};
 use crate::error::Result;
+use crate::vrrp_socket::Family;
 
 /// An address to add or delete (`ip addr add ADDR/LEN [brd B] [peer P]
 /// [scope S] [label L] dev IFINDEX [nodad] [noprefixroute]`).
@@ -209,4 +210,24 @@ impl Netlink {
             .filter(|info| ifindex.is_none_or(|index| info.ifindex == index))
             .collect())
     }
+
+    /// The address VRRP sends from on `ifindex` when no `mcast_src_ip` /
+    /// `unicast_src_ip` is configured, as keepalived picks it: IPv4, the
+    /// interface's first primary address; IPv6, its link-local address
+    /// (RFC 5798 §5.1.2.1). None if the interface has no such address yet.
+    pub async fn primary_address(&self, ifindex: u32, family: Family) -> Result<Option<IpAddr>> {
+        let addresses = self.list_addresses(Some(ifindex)).await?;
+        Ok(pick_primary(&addresses, family))
+    }
+}
+
+fn pick_primary(addresses: &[AddressInfo], family: Family) -> Option<IpAddr> {
+    addresses
+        .iter()
+        .filter(|info| Family::of(info.addr) == family)
+        .find(|info| match info.addr {
+            IpAddr::V4(_) => info.flags & AddressFlags::Secondary.bits() == 0,
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80 && !info.is_dad_failed(),
+        })
+        .map(|info| info.addr)
 }

@@ -132,6 +132,23 @@ impl Lan {
         ip(&b.name, &format!("addr add {ADDR6_B}/64 dev vb nodad"));
         ip(&a.name, "link set va up");
         ip(&b.name, "link set vb up");
-        Lan { a, b }
+        let lan = Lan { a, b };
+        // The link-local addresses appear when the kernel's link watcher
+        // sees the carrier, which may lag `link set up` by up to a second.
+        wait_for_link_local(&lan.a.name, "va");
+        wait_for_link_local(&lan.b.name, "vb");
+        lan
     }
+}
+
+/// Polls (bounded: 5 s) until `ifname` in `ns` has a link-local address.
+pub fn wait_for_link_local(ns: &str, ifname: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if ip(ns, &format!("-6 addr show dev {ifname} scope link")).contains("inet6 fe80::") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{ifname} in {ns} got no link-local address within 5 s");
 }
