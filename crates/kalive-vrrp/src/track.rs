@@ -44,14 +44,17 @@ impl ScriptState {
         self.status
     }
 
-    /// Record one run. From INIT a failure is KO at once and successes count
-    /// towards `rise`; otherwise `rise` consecutive successes make a KO
-    /// script OK and `fall` consecutive failures make an OK script KO.
+    /// Record one run. keepalived starts a script at `rise − 1` so that the
+    /// first result decides either way ("one success is enough",
+    /// `vrrp_scheduler.c:vrrp_init_script`); after that `rise` consecutive
+    /// successes make a KO script OK and `fall` consecutive failures make an
+    /// OK script KO. `init_fail` starts at 0: KO, needing `rise` successes.
     pub(crate) fn record(&mut self, success: bool) {
         match (self.status, success) {
             (ScriptStatus::Good, true) | (ScriptStatus::Bad, false) => self.streak = 0,
             (ScriptStatus::Init, false) => self.set(ScriptStatus::Bad),
-            (ScriptStatus::Init | ScriptStatus::Bad, true) => {
+            (ScriptStatus::Init, true) => self.set(ScriptStatus::Good),
+            (ScriptStatus::Bad, true) => {
                 self.streak += 1;
                 if self.streak >= self.rise {
                     self.set(ScriptStatus::Good);
@@ -181,14 +184,16 @@ fn file_contribution(value: i64, weight: i32, reverse: bool) -> (bool, i64) {
     if weight == 0 {
         return ((value != 0) != reverse, 0);
     }
-    let mut adj = value.saturating_mul(i64::from(weight));
+    // keepalived clamps the value read to ±254 and the product to
+    // [−254, 253] (`vrrp_track.c:update_track_file_status`).
+    let mut adj = value.clamp(-254, 254) * i64::from(weight);
     if reverse {
-        adj = adj.saturating_neg();
+        adj = -adj;
     }
     if adj <= -254 {
         (true, 0)
     } else {
-        (false, adj)
+        (false, adj.min(253))
     }
 }
 
@@ -222,9 +227,7 @@ mod tests {
         let mut s = ScriptState::new(&script(2, 3, false));
         assert_eq!(s.status(), ScriptStatus::Init);
         s.record(true);
-        assert_eq!(s.status(), ScriptStatus::Init);
-        s.record(true);
-        assert_eq!(s.status(), ScriptStatus::Good);
+        assert_eq!(s.status(), ScriptStatus::Good, "first success is enough");
         s.record(false);
         s.record(false);
         s.record(true); // streak broken
@@ -233,6 +236,12 @@ mod tests {
         assert_eq!(s.status(), ScriptStatus::Good);
         s.record(false);
         assert_eq!(s.status(), ScriptStatus::Bad);
+        s.record(true);
+        s.record(false);
+        s.record(true);
+        assert_eq!(s.status(), ScriptStatus::Bad);
+        s.record(true);
+        assert_eq!(s.status(), ScriptStatus::Good);
     }
 
     #[test]

@@ -659,7 +659,10 @@ impl Vrrp {
 
     // ----- trackers -----------------------------------------------------------
 
-    /// Recompute every instance's fault flag and effective priority.
+    /// Recompute every instance's fault flag and effective priority. A
+    /// BACKUP's running master-down deadline moves by the change in
+    /// Master_Down_Interval, as keepalived's `vrrp_set_effective_priority`
+    /// does (the skew depends on the priority).
     fn reassess_priorities(&mut self) {
         for idx in 0..self.instances.len() {
             let assessment = assess(&self.instances[idx].config, &self.world);
@@ -667,7 +670,16 @@ impl Vrrp {
             inst.faulted = assessment.fault;
             if inst.effective_priority != assessment.effective_priority {
                 let from = inst.effective_priority;
+                let old_down = inst.master_down_interval();
                 inst.effective_priority = assessment.effective_priority;
+                let new_down = inst.master_down_interval();
+                if let (State::Backup, Some(deadline)) = (inst.state, inst.timer) {
+                    inst.timer = Some(if new_down >= old_down {
+                        deadline + (new_down - old_down)
+                    } else {
+                        Timestamp(deadline.0.saturating_sub(old_down - new_down))
+                    });
+                }
                 let id = inst.id;
                 if self.phase != Phase::Created {
                     self.push(Output::PriorityChanged {

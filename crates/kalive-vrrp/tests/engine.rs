@@ -515,15 +515,17 @@ fn tracker_weight_raises_priority_and_preempts() {
         )),
         1
     );
-    // From now on its adverts are lower and discarded: the timer armed by
-    // the last accepted one (2.5 s + 3 + 156/256) runs out.
+    // The running master-down deadline moves with the skew (keepalived's
+    // vrrp_set_effective_priority): 2.5 + 3 + 126/256 s instead of 156/256.
+    // From now on the master's adverts are lower and discarded, so that
+    // deadline is when we take over.
     for k in 3..10 {
         lab.input_at(at(0.5 + f64::from(k)), advert(&c, 120, 100, v4(9), GROUP4));
     }
     lab.run_until(at(10.0));
     assert_eq!(
         lab.transitions(0, State::Master),
-        vec![us(2_500_000 + 3_609_375)]
+        vec![us(2_500_000 + 3_492_187)]
     );
     // Script fails: 100 < 120, the 120 master's next advert takes us down.
     lab.input_at(at(10.1), ok(false));
