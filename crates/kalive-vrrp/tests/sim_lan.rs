@@ -271,3 +271,57 @@ fn the_simulation_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn unicast_peers_crash_and_partition() {
+    for flavour in [Flavour::V3_IPV4, Flavour::V3_IPV6, Flavour::V2_IPV4] {
+        let mut lan = Lan::new_unicast(flavour, &[150, 250, 200, 100], SEED);
+        lan.start_all();
+        let settle = settle_window(&lan);
+        lan.assert_converges(settle, observe_window(flavour));
+        assert_eq!(lan.masters(), vec![1], "{flavour:?}");
+        let per_advert = lan.adverts.iter().filter(|a| a.router == 1).count();
+        assert!(per_advert >= 3 * 10, "{flavour:?}: one advert per peer");
+
+        lan.disturb();
+        let fault_at = lan.now;
+        lan.crash(1);
+        let deadline = flavour.master_down(200) + lan.delay_max;
+        lan.assert_converges(settle, observe_window(flavour));
+        assert_takeover(&lan, fault_at, 2, deadline);
+
+        lan.disturb();
+        let split_at = lan.now;
+        lan.partition(&[&[1, 2], &[0, 3]]);
+        let deadline = flavour.master_down(150) + lan.delay_max;
+        lan.assert_converges(settle, observe_window(flavour));
+        assert_takeover(&lan, split_at, 0, deadline);
+        lan.disturb();
+        lan.heal();
+        lan.assert_converges(settle, observe_window(flavour));
+        assert_eq!(lan.masters(), vec![2], "{flavour:?}");
+    }
+}
+
+#[test]
+fn equal_priorities_break_the_tie_on_the_highest_address() {
+    for flavour in Flavour::all() {
+        let mut lan = Lan::new(flavour, &[100, 100, 100, 100], SEED);
+        lan.start_all();
+        let settle = settle_window(&lan);
+        // Everyone's master-down timer fires together; the masters that hear
+        // an equal-priority advert from a higher address step down
+        // (RFC 5798 §6.4.3).
+        lan.assert_converges(settle, observe_window(flavour));
+        assert_eq!(lan.masters(), vec![3], "{flavour:?}");
+        lan.disturb();
+        let fault_at = lan.now;
+        lan.crash(3);
+        lan.assert_converges(settle, observe_window(flavour));
+        let survivor = lan.masters();
+        assert_eq!(survivor, vec![2], "{flavour:?}");
+        let took = lan.first_master_since(fault_at).map(|t| t.at - fault_at);
+        let limit = flavour.master_down(100) + lan.delay_max * 2 + flavour.advert_interval;
+        assert!(took.is_some_and(|d| d <= limit), "{flavour:?}: {took:?}");
+    }
+}

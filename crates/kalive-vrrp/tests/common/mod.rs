@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use kalive_vrrp::{
     Family, Input, InstanceConfig, InstanceId, Output, Reason, ReceivedPacket, State, Timestamp,
-    Version, Vrrp,
+    UnicastPeer, Version, Vrrp,
 };
 use kalive_wire::ipv4::{self, emit_vrrp_ipv4, Ipv4Header, Ipv4Repr};
 use kalive_wire::ipv6::{self, Ipv6Header, Ipv6Repr};
@@ -189,6 +189,16 @@ impl Lan {
     /// Routers with the given priorities (router i has address .i+1),
     /// nothing started yet.
     pub fn new(flavour: Flavour, priorities: &[u8], seed: u64) -> Lan {
+        Lan::build(flavour, priorities, seed, false)
+    }
+
+    /// Like [`Lan::new`], but every router lists all the others as
+    /// `unicast_peer`s (one advert per peer, unicast checksum).
+    pub fn new_unicast(flavour: Flavour, priorities: &[u8], seed: u64) -> Lan {
+        Lan::build(flavour, priorities, seed, true)
+    }
+
+    fn build(flavour: Flavour, priorities: &[u8], seed: u64, unicast: bool) -> Lan {
         let routers = priorities
             .iter()
             .enumerate()
@@ -200,6 +210,12 @@ impl Lan {
                 config.version = flavour.version;
                 config.advert_interval = flavour.advert_interval;
                 config.source = Some(addr);
+                if unicast {
+                    config.unicast_peers = (0..priorities.len())
+                        .filter(|&peer| peer != i)
+                        .map(|peer| UnicastPeer::new(flavour.router_addr(peer)))
+                        .collect();
+                }
                 let engine = Vrrp::new(vec![config], vec![], Timestamp::ZERO)
                     .unwrap_or_else(|e| panic!("router {i}: {e}"));
                 Router {
@@ -379,7 +395,8 @@ impl Lan {
         let ip_packet = self.encode_ip(from, src, dst, vrrp);
         let segment = self.routers[from].segment;
         for to in 0..self.routers.len() {
-            if to == from || self.routers[to].segment != segment {
+            let addressed = dst.is_multicast() || self.routers[to].addr == dst;
+            if to == from || !addressed || self.routers[to].segment != segment {
                 continue;
             }
             if self.loss > 0.0 && self.rng.unit() < self.loss {
