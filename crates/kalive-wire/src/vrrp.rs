@@ -478,8 +478,9 @@ impl AdvertRepr {
         })
     }
 
-    /// Family of the addresses (IPv4 when there are none, unless v3 with a
-    /// v6 checksum context; an empty list has the same length either way).
+    /// Family of the addresses; IPv4 when there are none (an empty list
+    /// encodes the same in both families: the checksum context carries the
+    /// family of the pseudo-header).
     pub fn family(&self) -> Family {
         self.addrs.first().map(Family::of).unwrap_or(Family::V4)
     }
