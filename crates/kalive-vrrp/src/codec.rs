@@ -70,6 +70,16 @@ pub(crate) fn checksum_for(config: &InstanceConfig, src: IpAddr, dst: IpAddr) ->
     }
 }
 
+/// The pre-1.3.6 keepalived unicast checksum for a v3 IPv4 instance.
+pub(crate) fn old_unicast_checksum(config: &InstanceConfig, src: IpAddr) -> Option<Checksum> {
+    match (config.version, config.family, src) {
+        (Version::V3, Family::V4, IpAddr::V4(src)) if !config.v3_checksum_as_v2 => {
+            Some(Checksum::old_unicast(src))
+        }
+        _ => None,
+    }
+}
+
 /// Decode `bytes`; `Err` carries the counter to bump. Length is judged
 /// first (step 2), then the caller checks the TTL before the rest is
 /// reported (steps 4–10), hence the two-level result.

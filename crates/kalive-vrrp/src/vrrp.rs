@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::codec::{self, Advert};
-use crate::config::{Authentication, Family, InstanceConfig, SyncGroupConfig, Version};
+use crate::config::{
+    Authentication, Family, InitialState, InstanceConfig, SyncGroupConfig, Version,
+};
 use crate::error::Error;
 use crate::instance::{Instance, TimerKind};
 use crate::io::{
@@ -314,6 +316,7 @@ impl Vrrp {
                 self.goto_master(idx, now, Reason::Owner);
             } else {
                 self.enter_backup(idx, now, Reason::Startup, None);
+                self.start_preempt_delay(idx, now);
                 if self.instances[idx].config.is_owner() {
                     // An owner in a sync group asks the group at once.
                     self.instances[idx].timer = Some(now);
@@ -639,9 +642,21 @@ impl Vrrp {
         });
     }
 
-    /// Leave FAULT for BACKUP with the master-down timer (an owner: one
-    /// advert interval plus skew); in unicast mode announce our own source
-    /// first so the master re-learns us (reference §2 "FAULT").
+    /// keepalived runs `preempt_delay` from start-up and from leaving FAULT
+    /// too ("seconds after startup or seeing a lower priority master"), so a
+    /// lower-priority master found then is not preempted at once.
+    fn start_preempt_delay(&mut self, idx: usize, now: Timestamp) {
+        let inst = &mut self.instances[idx];
+        if !inst.config.preempt_delay.is_zero() {
+            inst.preempt_until = Some(now + inst.config.preempt_delay);
+        }
+    }
+
+    /// Leave FAULT for BACKUP with the master-down timer — or, for an
+    /// instance configured `state MASTER` (or an owner), one advert interval
+    /// plus the minimum skew (`vrrp_scheduler.c:vrrp_fault`, reference §2
+    /// "FAULT"); in unicast mode announce our own source first so the master
+    /// re-learns us.
     fn leave_fault(&mut self, idx: usize, now: Timestamp) {
         let inst = &self.instances[idx];
         if inst.config.is_unicast() {
@@ -651,9 +666,10 @@ impl Vrrp {
             }
         }
         self.enter_backup(idx, now, Reason::FaultCleared, None);
+        self.start_preempt_delay(idx, now);
         let inst = &mut self.instances[idx];
-        if inst.config.is_owner() {
-            inst.timer = Some(now + inst.config.advert_interval + inst.skew());
+        if inst.config.is_owner() || inst.config.initial_state == InitialState::Master {
+            inst.timer = Some(now + inst.config.advert_interval + inst.skew_for(255));
         }
     }
 
@@ -799,7 +815,17 @@ impl Vrrp {
         let config = &inst.config;
         let checksum = codec::checksum_for(config, packet.src, packet.dst);
         // Step 2: length (Ethernet padding tolerated).
-        let parsed = codec::decode(&packet.bytes, packet.family, checksum)?;
+        let mut parsed = codec::decode(&packet.bytes, packet.family, checksum)?;
+        if parsed == Err(RxDrop::Checksum) && config.is_unicast() {
+            // keepalived auto-detects a pre-1.3.6 peer's v3 unicast checksum
+            // (multicast group in the pseudo-header, reference §2).
+            if let Some(old) = codec::old_unicast_checksum(config, packet.src) {
+                let retry = codec::decode(&packet.bytes, packet.family, old)?;
+                if retry.is_ok() {
+                    parsed = retry;
+                }
+            }
+        }
         // Step 3: TTL/hop limit 255 unless unicast (RFC 5798 §7.1).
         if !config.is_unicast() && packet.ttl != 255 {
             return Err(RxDrop::Ttl);

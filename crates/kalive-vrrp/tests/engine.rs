@@ -300,13 +300,22 @@ fn nopreempt_backup_never_takes_over_a_live_lower_master() {
 fn preempt_delay_holds_off_preemption() {
     let mut c = instance("vi", 1, 200, 1);
     c.preempt_delay = Duration::from_secs(5);
+    // The delay runs from start-up: lower adverts at 1..4 s are accepted, the
+    // one at 5 s is not; master at 4 + 3 + 56/256 s.
     let mut lab = Lab::started(vec![c.clone()]);
     for k in 1..30 {
         lab.input_at(at(f64::from(k)), advert(&c, 100, 100, v4(9), GROUP4));
     }
     lab.run_until(at(30.0));
-    // Delay started by the advert at 1 s, so 1..5 s accepted and 6 s on
-    // discarded: master at 5 + 3 + 56/256.
+    assert_eq!(lab.transitions(0, State::Master), vec![us(7_218_750)]);
+    // A higher advert clears it; the first lower one after that starts it
+    // again (at 1 s): 1..5 s accepted, master at 5 + 3.21875 s.
+    let mut lab = Lab::started(vec![c.clone()]);
+    lab.input_at(at(0.5), advert(&c, 250, 100, v4(9), GROUP4));
+    for k in 1..30 {
+        lab.input_at(at(f64::from(k)), advert(&c, 100, 100, v4(9), GROUP4));
+    }
+    lab.run_until(at(30.0));
     assert_eq!(lab.transitions(0, State::Master), vec![us(8_218_750)]);
 }
 
@@ -849,6 +858,65 @@ fn unicast_sends_one_advert_per_peer() {
         })
         .collect();
     assert_eq!(dsts, vec![v4(2), v4(3)]);
+}
+
+#[test]
+fn unicast_accepts_the_old_keepalived_checksum() {
+    let mut c = instance("vi", 1, 100, 1);
+    c.version = Version::V3;
+    c.unicast_peers = vec![UnicastPeer::new(v4(2))];
+    let mut lab = Lab::started(vec![c.clone()]);
+    // Checksummed with the multicast group as destination although unicast.
+    let Input::Packet(p) = advert(&c, 200, 100, v4(2), GROUP4) else {
+        unreachable!()
+    };
+    lab.input_at(at(1.0), packet(&c, v4(2), v4(1), 255, p.bytes.clone()));
+    let stats = lab.vrrp.stats(InstanceId(0)).expect("stats");
+    assert_eq!((stats.advert_rcvd, stats.checksum_err), (1, 0));
+    // A plainly wrong checksum is still refused.
+    let mut bad = p.bytes;
+    bad[7] ^= 1;
+    lab.input(packet(&c, v4(2), v4(1), 255, bad));
+    assert_eq!(
+        lab.vrrp.stats(InstanceId(0)).map(|s| s.checksum_err),
+        Some(1)
+    );
+}
+
+// ----- commands ---------------------------------------------------------------
+
+#[test]
+fn force_backup_resigns_with_priority_zero() {
+    let c = instance("vi", 1, 100, 1);
+    let mut lab = Lab::started(vec![c]);
+    lab.run_until(at(4.0));
+    lab.clear_log();
+    lab.input_at(
+        at(4.5),
+        Input::Command(kalive_vrrp::Command::ForceBackup(InstanceId(0))),
+    );
+    assert_eq!(lab.state(0), State::Backup);
+    assert_eq!(lab.adverts_between(at(4.5), at(4.5)), vec![(at(4.5), 0)]);
+    assert_eq!(
+        lab.count_at(at(4.5), |o| matches!(o, Output::RemoveAddresses { .. })),
+        1
+    );
+}
+
+#[test]
+fn state_master_instance_leaves_fault_on_a_short_timer() {
+    let mut c = instance("vi", 1, 100, 1);
+    c.initial_state = kalive_vrrp::InitialState::Master;
+    let mut lab = Lab::started(vec![c]);
+    let link = |up| Input::Link {
+        interface: IF.into(),
+        up,
+    };
+    lab.input_at(at(1.0), link(false));
+    lab.input_at(at(2.0), link(true));
+    lab.run_until(at(10.0));
+    // 2 s + advert interval + 1/256 s.
+    assert_eq!(lab.transitions(0, State::Master), vec![us(3_003_906)]);
 }
 
 // ----- shutdown ---------------------------------------------------------------
