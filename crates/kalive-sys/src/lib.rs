@@ -13,6 +13,8 @@
 //! sock.send_v6(link_local, VRRP_GROUP_V6, 255, &advert).await?;     // on a Family::V6 socket
 //! let rx: RxPacket = sock.recv().await?; // src, dst, ttl_or_hoplimit, payload (VRRP only), received_at
 //! ```
+//! `Mode::Unicast` joins nothing; `Mode::SendOnly` also drops everything
+//! received (for sending out of a VMAC while receiving on its parent).
 //! IPv6 sockets let the kernel compute/verify the VRRP checksum
 //! (`IPV6_CHECKSUM` 6, like keepalived) unless
 //! [`SocketOptions::ipv6_kernel_checksum`] is false.
@@ -21,6 +23,7 @@
 //! ```ignore
 //! let nl = Netlink::new()?;
 //! let eth0: LinkInfo = nl.link_by_name("eth0").await?;  // index, mac, up, running, mtu
+//! let src = nl.primary_address(eth0.index, Family::V6).await?; // first IPv4 / link-local
 //! nl.add_address(&AddressSpec::new(eth0.index, vip, 32)).await?;   // .label, .broadcast, .scope, .nodad
 //! nl.del_address(&AddressSpec::new(eth0.index, vip, 32)).await?;
 //! let addrs: Vec<AddressInfo> = nl.list_addresses(Some(eth0.index)).await?;
@@ -29,7 +32,8 @@
 //! let vmac = nl.add_vmac("vrrp.51", eth0.index, vmac_address(Family::V4, 51)).await?;
 //! nl.set_link_up(vmac.index).await?;  nl.delete_link(vmac.index).await?;
 //! let mut mon = Monitor::subscribe()?; // dump as events, NetEvent::DumpDone, then live changes
-//! while let Some(event) = mon.next().await { /* NetEvent::Link(LinkEvent) | NetEvent::Addr(AddrEvent) */ }
+//! while let Some(event) = mon.next().await { /* NetEvent::Link(LinkEvent) | NetEvent::Addr(AddrEvent)
+//!                                              | NetEvent::Overrun (a re-dump follows) */ }
 //! ```
 //! Errors: one enum, [`SysError`]; [`SysError::is_already_exists`] and
 //! [`SysError::is_not_found`] let the daemon treat "VIP already there" and
@@ -39,7 +43,9 @@
 //! / `send_na` (whole Ethernet frames, any source MAC, e.g. the VMAC).
 //!
 //! Sysctls — [`sysctl`]: `read`/`write` under `/proc/sys/net`, and
-//! [`SysctlSaver`] which remembers and restores old values.
+//! [`SysctlSaver`] which remembers and restores old values;
+//! `sysctl::configure_vmac_v4` (keepalived's VMAC/parent sysctls) and
+//! `sysctl::neutralise_all_rp_filter`.
 //!
 //! Namespaces — [`netns`]: `in_netns(name, || …)` runs a closure on a
 //! thread inside a namespace; `in_netns_tokio` also enters the caller's

@@ -94,6 +94,10 @@ pub enum Mode {
     },
     /// `unicast_peer` mode: nothing joined; adverts go to each peer.
     Unicast,
+    /// Transmit only: nothing joined and a socket filter drops everything
+    /// that arrives. For sending adverts out of a VMAC while receiving on
+    /// the base interface, as keepalived does with `use_vmac`.
+    SendOnly,
 }
 
 impl Mode {
@@ -181,6 +185,10 @@ impl VrrpSocket {
             Family::V4 => open_v4(ifname, ifindex, mode)?,
             Family::V6 => open_v6(ifname, ifindex, mode, options)?,
         };
+        if mode == Mode::SendOnly {
+            drop_everything_received(&socket)
+                .map_err(|e| SysError::io(format!("attach drop-all filter on {ifname}"), e))?;
+        }
         if let Some(size) = options.receive_buffer {
             socket
                 .set_recv_buffer_size(size)
@@ -451,6 +459,13 @@ fn open_v6(ifname: &str, ifindex: u32, mode: Mode, options: &SocketOptions) -> R
             .map_err(|e| SysError::io(ctx(&format!("join {group}")), e))?;
     }
     Ok(socket)
+}
+
+/// A classic BPF program of one instruction, `ret #0`: accept 0 bytes of
+/// every packet, i.e. queue nothing.
+fn drop_everything_received(socket: &Socket) -> io::Result<()> {
+    const BPF_RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    socket.attach_filter(&[socket2::SockFilter::new(BPF_RET_K, 0, 0, 0)])
 }
 
 /// `IPV6_CHECKSUM`: neither socket2 nor nix wraps it.

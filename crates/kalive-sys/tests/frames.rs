@@ -4,12 +4,9 @@
 
 mod common;
 
-use std::io::Read;
-use std::time::{Duration, Instant};
-
-use common::{require_root, Lan};
-use kalive_sys::{if_index, in_netns, in_netns_tokio, FrameSender};
-use socket2::{Domain, Protocol, Socket, Type};
+use common::{require_root, sniffer, Lan};
+use kalive_sys::{if_index, in_netns_tokio, FrameSender};
+use socket2::Socket;
 
 const ETH_P_ARP: u16 = 0x0806;
 const ETH_P_IPV6: u16 = 0x86dd;
@@ -32,32 +29,8 @@ const NA: [u8; 86] = [
     0x02, 0x00, 0x00, 0x00, 0x0a, 0x01,
 ];
 
-/// A packet socket in `ns` receiving every frame of one ethertype.
-fn sniffer(ns: &str, ethertype: u16) -> Socket {
-    in_netns(ns, move || {
-        let protocol = Protocol::from(i32::from(ethertype.to_be()));
-        let socket = Socket::new(Domain::PACKET, Type::RAW, Some(protocol)).expect("packet socket");
-        socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        socket
-    })
-    .expect("enter netns")
-}
-
-/// Reads frames (bounded: 3 s) until one starts with `expected`.
 fn wait_for_frame(sniffer: &Socket, expected: &[u8]) -> Vec<u8> {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let mut buf = [0u8; 2048];
-    while Instant::now() < deadline {
-        let mut reader = sniffer;
-        if let Ok(len) = reader.read(&mut buf) {
-            if buf[..len].starts_with(expected) {
-                return buf[..len].to_vec();
-            }
-        }
-    }
-    panic!("frame not seen within 3 s: {expected:02x?}");
+    common::wait_for_frame_matching(sniffer, |frame| frame.starts_with(expected))
 }
 
 #[tokio::test]

@@ -7,9 +7,10 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use common::{require_root, Lan, ADDR_A, ADDR_B, LL_A};
+use common::{require_root, sniffer, wait_for_frame_matching, Lan, ADDR_A, ADDR_B, LL_A};
 use kalive_sys::{
-    in_netns_tokio, Family, Mode, RxPacket, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6,
+    in_netns_tokio, vmac_address, Family, Mode, Netlink, RxPacket, VrrpSocket, VRRP_GROUP_V4,
+    VRRP_GROUP_V6,
 };
 
 /// VRRPv2 advert of vectors/keepalived-2.2.7 v2pass, frame 0 (after the IP
@@ -125,4 +126,37 @@ async fn ipv6_multicast_advert_comes_from_link_local_with_hop_limit_255() {
         "checksum computed by the kernel"
     );
     assert_eq!((got.ip_header_len, got.ip_total_len), (40, 64));
+}
+
+#[tokio::test]
+async fn send_only_socket_on_vmac_sends_from_the_virtual_mac_and_hears_nothing() {
+    require_root();
+    let lan = Lan::new("vmactx");
+    let vmac_mac = vmac_address(Family::V4, 51);
+    let nl = in_netns_tokio(&lan.a.name, Netlink::new).unwrap().unwrap();
+    let va = nl.link_by_name("va").await.unwrap();
+    let vmac = nl.add_vmac("vrrp.51", va.index, vmac_mac).await.unwrap();
+    nl.set_link_up(vmac.index).await.unwrap();
+    let multicast = Mode::standard_multicast(Family::V4);
+    let tx = open_in(&lan.a.name, "vrrp.51", Family::V4, Mode::SendOnly);
+    let rx = open_in(&lan.b.name, "vb", Family::V4, multicast);
+    let ip_frames = sniffer(&lan.b.name, 0x0800);
+    let src: Ipv4Addr = ADDR_A.parse().unwrap();
+
+    let got = send_until_received(&rx, || tx.send_v4(src, VRRP_GROUP_V4, 255, &V2_ADVERT)).await;
+    assert_eq!(
+        (got.src, got.payload.as_slice()),
+        (IpAddr::V4(src), &V2_ADVERT[..])
+    );
+    let frame = wait_for_frame_matching(&ip_frames, |f| f.len() > 23 && f[23] == 112);
+    assert_eq!(frame[6..12], vmac_mac, "advert sent from the VMAC");
+
+    // The peer answers to the group: a send-only socket never delivers it.
+    let peer = open_in(&lan.b.name, "vb", Family::V4, multicast);
+    let peer_src: Ipv4Addr = ADDR_B.parse().unwrap();
+    peer.send_v4(peer_src, VRRP_GROUP_V4, 255, &V2_ADVERT)
+        .await
+        .unwrap();
+    let heard = tokio::time::timeout(Duration::from_millis(300), tx.recv()).await;
+    assert!(heard.is_err(), "send-only socket received {heard:?}");
 }

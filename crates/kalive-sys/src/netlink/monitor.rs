@@ -8,11 +8,15 @@ use futures::channel::mpsc::UnboundedReceiver;
 use futures::StreamExt;
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::sys::AsyncSocket;
 use rtnetlink::sys::SocketAddr;
 use rtnetlink::MulticastGroup;
 
 use super::{AddressInfo, LinkInfo, Netlink};
 use crate::error::{Result, SysError};
+
+/// Receive buffer of the monitor socket (bytes).
+const MONITOR_RECEIVE_BUFFER: libc::c_int = 1 << 20;
 
 /// A change of an interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +47,10 @@ pub enum NetEvent {
     /// Everything before this came from the initial dump (the state at
     /// subscription time); everything after is a live change.
     DumpDone,
+    /// The kernel dropped events (the socket buffer overflowed). The next
+    /// [`Monitor::next`] dumps the whole state again, ending with another
+    /// [`NetEvent::DumpDone`]: treat what follows as the truth.
+    Overrun,
 }
 
 /// A subscription to link and address changes. The first
@@ -69,8 +77,15 @@ impl Monitor {
             MulticastGroup::Ipv4Ifaddr,
             MulticastGroup::Ipv6Ifaddr,
         ];
-        let (connection, handle, messages) = rtnetlink::new_multicast_connection(&groups)
+        let (mut connection, handle, messages) = rtnetlink::new_multicast_connection(&groups)
             .map_err(|e| SysError::io("subscribe to link/address netlink groups", e))?;
+        // A burst (many VIPs, VMACs coming up) must not overflow the
+        // default buffer; the kernel caps this at rmem_max.
+        connection
+            .socket_mut()
+            .socket_mut()
+            .set_rx_buf_sz(MONITOR_RECEIVE_BUFFER)
+            .map_err(|e| SysError::io("SO_RCVBUF on the netlink monitor", e))?;
         tokio::spawn(connection);
         Ok(Monitor {
             netlink: Netlink::new()?,
@@ -99,6 +114,9 @@ impl Monitor {
         loop {
             let (message, _) = self.messages.next().await?;
             if let Some(event) = event_of(message) {
+                if event == NetEvent::Overrun {
+                    self.dumped = false;
+                }
                 return Some(Ok(event));
             }
         }
@@ -122,8 +140,10 @@ impl Monitor {
 }
 
 fn event_of(message: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
-    let NetlinkPayload::InnerMessage(inner) = message.payload else {
-        return None;
+    let inner = match message.payload {
+        NetlinkPayload::InnerMessage(inner) => inner,
+        NetlinkPayload::Overrun(_) => return Some(NetEvent::Overrun),
+        _ => return None,
     };
     match inner {
         RouteNetlinkMessage::NewLink(link) => Some(NetEvent::Link(LinkEvent::Changed(

@@ -152,3 +152,36 @@ pub fn wait_for_link_local(ns: &str, ifname: &str) {
     }
     panic!("{ifname} in {ns} got no link-local address within 5 s");
 }
+
+/// A packet socket in `ns` receiving every frame of one ethertype.
+pub fn sniffer(ns: &str, ethertype: u16) -> socket2::Socket {
+    use socket2::{Domain, Protocol, Socket, Type};
+    kalive_sys::in_netns(ns, move || {
+        let protocol = Protocol::from(i32::from(ethertype.to_be()));
+        let socket = Socket::new(Domain::PACKET, Type::RAW, Some(protocol)).expect("packet socket");
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+            .expect("read timeout");
+        socket
+    })
+    .expect("enter netns")
+}
+
+/// Reads frames (bounded: 3 s) until one satisfies `wanted`.
+pub fn wait_for_frame_matching(
+    sniffer: &socket2::Socket,
+    wanted: impl Fn(&[u8]) -> bool,
+) -> Vec<u8> {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut buf = [0u8; 2048];
+    while std::time::Instant::now() < deadline {
+        let mut reader = sniffer;
+        if let Ok(len) = reader.read(&mut buf) {
+            if wanted(&buf[..len]) {
+                return buf[..len].to_vec();
+            }
+        }
+    }
+    panic!("expected frame not seen within 3 s");
+}
