@@ -91,7 +91,7 @@ pub fn run(implementation: &Implementation, out: &mut dyn Write) -> Result<DemoR
     }
 
     say(format!(
-        ">>> restarting r1's {} (priority 150 > 100: it preempts r2 once it has heard one advert interval's worth)",
+        ">>> restarting r1's {}: it removes its stale VIP, starts as backup, ignores r2's lower-priority adverts and preempts when its master-down timer expires",
         implementation.name()
     ));
     let restarted_at = SystemTime::now();

@@ -7,11 +7,13 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+
+const KEEPALIVED: &[&str] = &["keepalived"];
 use kalive_lab::{two_master_moments, Direction, LossScope};
 
 #[test]
 fn keepalived_sigkill_of_master_backup_takes_over_and_lab_cleans_up() {
-    let figures = sigkill_master("keepalived");
+    let figures = sigkill_master(KEEPALIVED);
     eprintln!(
         "keepalived SIGKILL gap: {:.1} ms",
         figures[0].gap().as_secs_f64() * 1e3
@@ -20,7 +22,7 @@ fn keepalived_sigkill_of_master_backup_takes_over_and_lab_cleans_up() {
 
 #[test]
 fn keepalived_sigterm_sends_priority_zero_and_backup_takes_over_at_skew() {
-    let t = sigterm_master("keepalived");
+    let t = sigterm_master(KEEPALIVED);
     eprintln!(
         "keepalived SIGTERM gap: {:.1} ms",
         t.gap().as_secs_f64() * 1e3
@@ -29,12 +31,12 @@ fn keepalived_sigterm_sends_priority_zero_and_backup_takes_over_at_skew() {
 
 #[test]
 fn keepalived_link_down_moves_the_vip_and_link_up_brings_it_back() {
-    link_down_and_back("keepalived");
+    link_down_and_back(KEEPALIVED);
 }
 
 #[test]
 fn keepalived_vrrpv3_ipv6_sends_unsolicited_na() {
-    ipv6_v3_with_na("keepalived");
+    ipv6_v3_with_na(KEEPALIVED);
 }
 
 /// The loss fault: dropping all VRRP at the backup makes it deaf, so it
@@ -43,7 +45,7 @@ fn keepalived_vrrpv3_ipv6_sends_unsolicited_na() {
 #[test]
 fn lab_vrrp_loss_on_backup_shows_two_masters_then_converges() {
     let mut g = Group::new(
-        "keepalived",
+        KEEPALIVED,
         3,
         Duration::from_millis(100),
         &[150, 100],
@@ -77,7 +79,7 @@ fn lab_vrrp_loss_on_backup_shows_two_masters_then_converges() {
 #[test]
 fn lab_partition_splits_and_heal_converges() {
     let mut g = Group::new(
-        "keepalived",
+        KEEPALIVED,
         3,
         Duration::from_millis(100),
         &[150, 100],
@@ -121,4 +123,43 @@ fn lab_without_daemons_builds_and_cleans_up() {
     );
     drop(lab);
     assert_no_leftovers(&prefix, &[]);
+}
+
+#[test]
+fn keepalived_nopreempt_leaves_the_new_master_alone() {
+    nopreempt(KEEPALIVED);
+}
+
+#[test]
+fn keepalived_preempt_delay_holds_the_preemption_back() {
+    let waited = preempt_delay(KEEPALIVED);
+    eprintln!(
+        "keepalived preempt_delay 2 s: preempted {:.2} s after restart",
+        waited.as_secs_f64()
+    );
+}
+
+#[test]
+fn keepalived_vrrp_script_weight_moves_and_returns_the_vip() {
+    vrrp_script(KEEPALIVED, -60);
+}
+
+#[test]
+fn keepalived_vrrp_script_weight_zero_faults_and_recovers() {
+    vrrp_script(KEEPALIVED, 0);
+}
+
+#[test]
+fn keepalived_unicast_peers_fail_over() {
+    unicast_peers(KEEPALIVED);
+}
+
+#[test]
+fn keepalived_virtual_routes_follow_the_master() {
+    virtual_routes_follow_master(KEEPALIVED);
+}
+
+#[test]
+fn keepalived_sync_group_moves_both_vips_together() {
+    sync_group_moves_together(KEEPALIVED);
 }

@@ -35,39 +35,93 @@ pub fn lab(routers: usize) -> Lab {
 /// One VRRP group spread over the routers of a lab.
 pub struct Group {
     pub lab: Lab,
-    pub imp: Implementation,
+    /// Daemon per router.
+    pub imps: Vec<Implementation>,
     pub version: u8,
     pub vrid: u8,
     pub interval: Duration,
     pub vip: IpAddr,
+    /// The group's instance, per router.
     pub instances: Vec<Instance>,
+    /// Further top-level blocks per router (other instances, sync groups,
+    /// scripts); `@NAME@` becomes the router name, `@DIR@` the lab dir.
+    pub blocks: Vec<Vec<String>>,
     pub prefix: String,
 }
 
+/// How to build a group.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// Daemon kind per router (`kalive` or `keepalived`); its length is the
+    /// number of routers.
+    pub kinds: Vec<&'static str>,
+    pub priorities: Vec<u8>,
+    pub version: u8,
+    pub interval: Duration,
+    pub ipv6: bool,
+    pub second_lan: bool,
+}
+
+impl Shape {
+    /// `priorities.len()` routers all running `kind`, VRRPv3 over IPv4.
+    pub fn uniform(kind: &'static str, priorities: &[u8], interval: Duration) -> Shape {
+        Shape::of(&[kind], priorities, interval)
+    }
+
+    /// `priorities.len()` routers; router `i` runs `kinds[i % kinds.len()]`
+    /// (so `["keepalived", "kalive"]` alternates); VRRPv3 over IPv4.
+    pub fn of(kinds: &[&'static str], priorities: &[u8], interval: Duration) -> Shape {
+        Shape {
+            kinds: (0..priorities.len())
+                .map(|i| kinds[i % kinds.len()])
+                .collect(),
+            priorities: priorities.to_vec(),
+            version: 3,
+            interval,
+            ipv6: false,
+            second_lan: false,
+        }
+    }
+}
+
 impl Group {
-    /// `priorities.len()` routers, VRRP `version`, one VIP (`10.0.0.254/24`,
-    /// or `fd00::254/64` when `ipv6`).
+    /// `priorities.len()` routers running `kind`, VRRP `version`, one VIP
+    /// (`10.0.0.254/24`, or `fd00::254/64` when `ipv6`).
     pub fn new(
-        kind: &str,
+        kinds: &[&'static str],
         version: u8,
         interval: Duration,
         priorities: &[u8],
         ipv6: bool,
     ) -> Group {
-        let imp = implementation(kind);
-        let lab = lab(priorities.len());
+        let mut shape = Shape::of(kinds, priorities, interval);
+        shape.version = version;
+        shape.ipv6 = ipv6;
+        Group::build(&shape)
+    }
+
+    /// A group of the given shape (not started).
+    pub fn build(shape: &Shape) -> Group {
+        let imps: Vec<Implementation> = shape.kinds.iter().map(|k| implementation(k)).collect();
+        let lab = Lab::new(LabSpec {
+            routers: shape.kinds.len(),
+            second_lan: shape.second_lan,
+            ..LabSpec::default()
+        })
+        .unwrap_or_else(|e| panic!("cannot build the lab: {e}"));
         let prefix = format!("{}-", lab.prefix());
-        let (vip, vip_text) = if ipv6 {
+        let (vip, vip_text) = if shape.ipv6 {
             ("fd00::254".parse().unwrap(), "fd00::254/64")
         } else {
             ("10.0.0.254".parse().unwrap(), "10.0.0.254/24")
         };
         let vrid = 42;
-        let instances = priorities
+        let instances = shape
+            .priorities
             .iter()
             .map(|&p| {
-                let mut i = Instance::new(version, vrid, p, interval, vip_text);
-                if version == 2 {
+                let mut i = Instance::new(shape.version, vrid, p, shape.interval, vip_text);
+                if shape.version == 2 {
                     i.auth_pass = Some("labpass".into());
                 }
                 i
@@ -75,14 +129,39 @@ impl Group {
             .collect();
         Group {
             lab,
-            imp,
-            version,
+            imps,
+            version: shape.version,
             vrid,
-            interval,
+            interval: shape.interval,
             vip,
             instances,
+            blocks: vec![Vec::new(); shape.kinds.len()],
             prefix,
         }
+    }
+
+    /// Adds `block` to every router's config.
+    pub fn add_block_to_all(&mut self, block: &str) {
+        for blocks in &mut self.blocks {
+            blocks.push(block.to_string());
+        }
+    }
+
+    /// Router `index`'s config text.
+    pub fn config_text(&self, index: usize) -> String {
+        let name = self.lab.router(index).unwrap().name.clone();
+        let dir = self.lab.dir().display().to_string();
+        let mut blocks: Vec<String> = self.blocks[index]
+            .iter()
+            .map(|b| b.replace("@NAME@", &name).replace("@DIR@", &dir))
+            .collect();
+        blocks.push(self.instances[index].render());
+        config(&name, &blocks)
+    }
+
+    /// Name of router `index`.
+    pub fn name(&self, index: usize) -> String {
+        self.lab.router(index).unwrap().name.clone()
     }
 
     /// Starts every router with its instance.
@@ -92,13 +171,13 @@ impl Group {
         }
     }
 
-    /// Starts router `index` with its (possibly edited) instance.
+    /// Starts router `index` with its (possibly edited) config.
     pub fn start(&mut self, index: usize) {
-        let name = self.lab.router(index).unwrap().name.clone();
-        let text = config(&name, &[self.instances[index].render()]);
+        let text = self.config_text(index);
+        let imp = self.imps[index].clone();
         self.lab
-            .start_daemon(index, &self.imp, &text)
-            .unwrap_or_else(|e| panic!("start {} in {name}: {e}", self.imp.name()));
+            .start_daemon(index, &imp, &text)
+            .unwrap_or_else(|e| panic!("start {} in {}: {e}", imp.name(), self.name(index)));
     }
 
     /// Routers whose daemon runs and that hold the VIP.
@@ -240,8 +319,8 @@ pub const SLACK: Duration = Duration::from_millis(400);
 /// SIGKILL of the master: the next priority takes over within master-down;
 /// it sends GARP; the client follows; after restart the old master cleans
 /// its stale VIP and preempts back.
-pub fn sigkill_master(kind: &str) -> Vec<Takeover> {
-    let mut g = Group::new(kind, 3, Duration::from_millis(200), &[150, 100, 50], false);
+pub fn sigkill_master(kinds: &[&'static str]) -> Vec<Takeover> {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100, 50], false);
     g.start_all();
     g.wait_master(0, Duration::from_secs(10));
     let start = SystemTime::UNIX_EPOCH;
@@ -284,13 +363,17 @@ pub fn sigkill_master(kind: &str) -> Vec<Takeover> {
 
 /// SIGTERM of the master: it sends priority 0 and removes the VIP; the
 /// backup takes over after its skew time (RFC 5798 §6.4.2).
-pub fn sigterm_master(kind: &str) -> Takeover {
-    let mut g = Group::new(kind, 3, Duration::from_millis(200), &[150, 100, 50], false);
+pub fn sigterm_master(kinds: &[&'static str]) -> Takeover {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100, 50], false);
     g.start_all();
     g.wait_master(0, Duration::from_secs(10));
     let stopped = SystemTime::now();
     let clean = g.lab.stop_daemon(0, Duration::from_secs(5)).unwrap();
-    assert!(clean, "{} did not exit within 5 s of SIGTERM", g.imp.name());
+    assert!(
+        clean,
+        "{} did not exit within 5 s of SIGTERM",
+        g.imps[0].name()
+    );
     g.wait_master(1, Duration::from_secs(5));
     assert_eq!(
         g.lab.holders(g.vip).unwrap(),
@@ -321,8 +404,8 @@ pub fn sigterm_master(kind: &str) -> Takeover {
 
 /// Master's link goes down: the backup takes over; link up: the master
 /// (higher priority, preempt) takes the VIP back.
-pub fn link_down_and_back(kind: &str) -> Takeover {
-    let mut g = Group::new(kind, 3, Duration::from_millis(200), &[150, 100], false);
+pub fn link_down_and_back(kinds: &[&'static str]) -> Takeover {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], false);
     g.start_all();
     g.wait_master(0, Duration::from_secs(10));
     let down = SystemTime::now();
@@ -353,8 +436,8 @@ pub fn link_down_and_back(kind: &str) -> Takeover {
 
 /// VRRPv3 over IPv6: the master holds the IPv6 VIP, sends an unsolicited NA,
 /// and the client reaches it over IPv6; SIGKILL moves it.
-pub fn ipv6_v3_with_na(kind: &str) -> Takeover {
-    let mut g = Group::new(kind, 3, Duration::from_millis(200), &[150, 100], true);
+pub fn ipv6_v3_with_na(kinds: &[&'static str]) -> Takeover {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], true);
     g.start_all();
     g.wait_master(0, Duration::from_secs(10));
     assert!(
@@ -379,4 +462,246 @@ pub fn ipv6_v3_with_na(kind: &str) -> Takeover {
     );
     g.finish();
     t
+}
+
+/// Kills r1 (the master), waits for r2, restarts r1.
+fn crash_and_restart_master(g: &mut Group) -> SystemTime {
+    g.wait_master(0, Duration::from_secs(10));
+    g.lab.kill_daemon(0).unwrap();
+    g.wait_master(1, Duration::from_secs(5));
+    let restarted = SystemTime::now();
+    g.lab.restart_daemon(0).unwrap();
+    restarted
+}
+
+/// `nopreempt`: the higher-priority router, back after a crash, leaves the
+/// current master alone (keepalived-behaviour.md §2, BACKUP on receiving).
+pub fn nopreempt(kinds: &[&'static str]) {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], false);
+    g.instances[0].nopreempt = true;
+    g.start_all();
+    let restarted = crash_and_restart_master(&mut g);
+    // Watch for ten master-down intervals of r1: r2 must stay master.
+    let watch = g.master_down(0) * 10;
+    std::thread::sleep(watch);
+    assert_eq!(
+        g.live_holders(),
+        [1],
+        "r1 preempted despite nopreempt\n{}",
+        g.wire_summary()
+    );
+    let r1_adverts = g
+        .lab
+        .events()
+        .iter()
+        .filter(|e| e.at >= restarted && e.port == "r1" && e.advert().is_some())
+        .count();
+    assert_eq!(
+        r1_adverts,
+        0,
+        "r1 advertised although nopreempt\n{}",
+        g.wire_summary()
+    );
+    assert_eq!(g.lab.ask(g.vip).unwrap().as_deref(), Some("r2"));
+    g.finish();
+}
+
+/// `preempt_delay`: the higher-priority router takes over only after the
+/// delay (keepalived-behaviour.md §2).
+pub fn preempt_delay(kinds: &[&'static str]) -> Duration {
+    let delay = Duration::from_secs(2);
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], false);
+    g.instances[0].preempt_delay = Some(delay.as_secs_f64());
+    g.start_all();
+    // At start-up nobody is master, so preempt_delay does not hold r1 back
+    // for long; the crash and restart is where it matters.
+    let restarted = crash_and_restart_master(&mut g);
+    g.wait_master(0, Duration::from_secs(10));
+    let t = g.takeover_after(restarted);
+    let waited = t
+        .first_new_advert
+        .duration_since(restarted)
+        .unwrap_or_default();
+    assert_within(
+        "restart to preemption with preempt_delay 2",
+        waited,
+        delay,
+        delay + g.master_down(0) + g.interval + SLACK * 2,
+    );
+    g.finish();
+    waited
+}
+
+/// A vrrp_script that fails lowers the priority by its weight and the backup
+/// takes over; when it recovers, the master preempts back. With weight 0 a
+/// failing script puts the instance in FAULT: it gives up the VIP at once.
+pub fn vrrp_script(kinds: &[&'static str], weight: i32) {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], false);
+    g.add_block_to_all(&format!(
+        "vrrp_script chk_ok {{\n    script \"/usr/bin/test -e @DIR@/@NAME@.ok\"\n    interval 1\n    weight {weight}\n    rise 1\n    fall 1\n}}\n"
+    ));
+    for (index, instance) in g.instances.iter_mut().enumerate() {
+        instance
+            .extra
+            .push("track_script {\n        chk_ok\n    }".into());
+        let flag = g.lab.dir().join(format!("r{}.ok", index + 1));
+        std::fs::write(flag, "").unwrap();
+    }
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    let failed = SystemTime::now();
+    std::fs::remove_file(g.lab.dir().join("r1.ok")).unwrap();
+    // fall 1 at interval 1 s: noticed within ~2 s, then a takeover.
+    g.wait_master(1, Duration::from_secs(8));
+    assert!(
+        g.announced_after(1, failed),
+        "no GARP from r2\n{}",
+        g.wire_summary()
+    );
+    if weight == 0 {
+        assert!(
+            !g.lab.holders(g.vip).unwrap().contains(&0),
+            "r1 in FAULT still holds the VIP"
+        );
+        let goodbye = g
+            .lab
+            .events()
+            .iter()
+            .any(|e| e.at >= failed && e.port == "r1" && e.advert() == Some((g.vrid, 0)));
+        assert!(
+            goodbye,
+            "r1 entering FAULT sent no priority 0\n{}",
+            g.wire_summary()
+        );
+    }
+    std::fs::write(g.lab.dir().join("r1.ok"), "").unwrap();
+    g.wait_master(0, Duration::from_secs(8));
+    g.finish();
+}
+
+/// Unicast peers: adverts go to the peers' addresses, not the group; a crash
+/// still moves the VIP.
+pub fn unicast_peers(kinds: &[&'static str]) -> Takeover {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100, 50], false);
+    let addrs: Vec<String> = g
+        .lab
+        .routers()
+        .iter()
+        .map(|n| n.ipv4().to_string())
+        .collect();
+    for (index, instance) in g.instances.iter_mut().enumerate() {
+        let peers = addrs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != index)
+            .map(|(_, a)| a.clone())
+            .collect();
+        instance.unicast = Some((addrs[index].clone(), peers));
+    }
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    let multicast =
+        g.lab.events().iter().any(
+            |e| matches!(&e.frame, kalive_lab::Frame::Advert { dst, .. } if dst.is_multicast()),
+        );
+    assert!(
+        !multicast,
+        "multicast advert in unicast mode\n{}",
+        g.wire_summary()
+    );
+    let killed = SystemTime::now();
+    g.lab.kill_daemon(0).unwrap();
+    g.wait_master(1, Duration::from_secs(5));
+    let t = g.takeover_after(killed);
+    assert_within(
+        "unicast takeover gap",
+        t.gap(),
+        g.interval * 3,
+        g.master_down(1) + SLACK,
+    );
+    g.finish();
+    t
+}
+
+/// virtual_routes exist only on the master and follow the VIP.
+pub fn virtual_routes_follow_master(kinds: &[&'static str]) {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], false);
+    for instance in &mut g.instances {
+        instance.extra.push(
+            "virtual_routes {\n        192.168.77.0/24 via 10.0.0.100 dev eth0\n    }".into(),
+        );
+    }
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    let has_route = |g: &Group, i: usize| {
+        g.lab
+            .routes(i)
+            .unwrap()
+            .iter()
+            .any(|r| r.starts_with("192.168.77.0/24"))
+    };
+    let settled = wait_for(
+        "route on r1 only",
+        Duration::from_secs(3),
+        Duration::from_millis(50),
+        || Ok((has_route(&g, 0) && !has_route(&g, 1)).then_some(())),
+    );
+    settled.unwrap_or_else(|e| panic!("{e}: r1 {:?}, r2 {:?}", g.lab.routes(0), g.lab.routes(1)));
+    g.lab.stop_daemon(0, Duration::from_secs(5)).unwrap();
+    g.wait_master(1, Duration::from_secs(5));
+    let moved = wait_for(
+        "route on r2 only",
+        Duration::from_secs(3),
+        Duration::from_millis(50),
+        || Ok((has_route(&g, 1) && !has_route(&g, 0)).then_some(())),
+    );
+    moved.unwrap_or_else(|e| panic!("{e}: r1 {:?}, r2 {:?}", g.lab.routes(0), g.lab.routes(1)));
+    g.finish();
+}
+
+/// A sync group of two instances on eth0 and eth1: a fault on one interface
+/// moves both VIPs together.
+pub fn sync_group_moves_together(kinds: &[&'static str]) {
+    let mut shape = Shape::of(kinds, &[150, 100], Duration::from_millis(200));
+    shape.second_lan = true;
+    let mut g = Group::build(&shape);
+    let second_vip: IpAddr = "10.0.1.254".parse().unwrap();
+    for (index, instance) in g.instances.clone().iter().enumerate() {
+        let mut other = Instance::new(3, 43, instance.priority, g.interval, "10.0.1.254/24");
+        other.interface = "eth1".into();
+        g.blocks[index].push(other.render());
+        g.blocks[index].push(
+            "vrrp_sync_group G1 {\n    group {\n        VI_42\n        VI_43\n    }\n}\n".into(),
+        );
+    }
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    let both_on = |g: &Group, i: usize| -> kalive_lab::Result<bool> {
+        Ok(g.lab.holders(g.vip)? == [i] && g.lab.holders(second_vip)? == [i])
+    };
+    let start = wait_for(
+        "both VIPs on r1",
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        || Ok(both_on(&g, 0)?.then_some(())),
+    );
+    start.unwrap_or_else(|e| panic!("{e}\n{}", g.lab.all_logs()));
+    g.lab.set_link(0, 1, false).unwrap();
+    let moved = wait_for(
+        "both VIPs on r2",
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        || Ok(both_on(&g, 1)?.then_some(())),
+    );
+    moved.unwrap_or_else(|e| panic!("{e}\n{}\n{}", g.wire_summary(), g.lab.all_logs()));
+    assert_eq!(g.lab.ask(g.vip).unwrap().as_deref(), Some("r2"));
+    g.lab.set_link(0, 1, true).unwrap();
+    let back = wait_for(
+        "both VIPs back on r1",
+        Duration::from_secs(8),
+        Duration::from_millis(50),
+        || Ok(both_on(&g, 0)?.then_some(())),
+    );
+    back.unwrap_or_else(|e| panic!("{e}\n{}", g.lab.all_logs()));
+    g.finish();
 }
