@@ -45,6 +45,8 @@ pub(crate) struct Instance {
     pub garp_lower_prio: Option<Timestamp>,
     /// End of the running `preempt_delay`, if one was started.
     pub preempt_until: Option<Timestamp>,
+    /// Source and priority of the last advert accepted from another router.
+    pub master_seen: Option<(IpAddr, u8)>,
     pub stats: Stats,
 }
 
@@ -64,6 +66,7 @@ impl Instance {
             garp_refresh: None,
             garp_lower_prio: None,
             preempt_until: None,
+            master_seen: None,
             stats: Stats::default(),
         }
     }

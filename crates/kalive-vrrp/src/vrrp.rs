@@ -202,6 +202,21 @@ impl Vrrp {
         self.get(id).map(|i| &i.stats)
     }
 
+    /// Address and priority of the router whose advert this instance last
+    /// accepted (keepalived's "Master router" / "Master priority" in its
+    /// data dump); `None` until one arrives.
+    pub fn master_seen(&self, id: InstanceId) -> Option<(IpAddr, u8)> {
+        self.get(id).and_then(|i| i.master_seen)
+    }
+
+    /// Reset an instance's counters (keepalived clears them on
+    /// SIGRTMAX−1 after dumping).
+    pub fn clear_stats(&mut self, id: InstanceId) {
+        if let Some(inst) = self.instances.get_mut(id.0 as usize) {
+            inst.stats = Stats::default();
+        }
+    }
+
     /// A sync group's state as last notified.
     pub fn group_state(&self, id: GroupId) -> Option<State> {
         self.groups.get(id.0 as usize).map(|g| g.notified)
@@ -799,7 +814,7 @@ impl Vrrp {
                     self.instances[idx].stats.pri_zero_rcvd += 1;
                 }
                 match self.instances[idx].state {
-                    State::Backup => self.backup_rx(idx, now, &advert),
+                    State::Backup => self.backup_rx(idx, now, packet.src, &advert),
                     State::Master => self.master_rx(idx, now, packet.src, &advert),
                     // Adverts in FAULT or INIT are ignored (reference §2).
                     State::Init | State::Fault => {}
@@ -888,7 +903,7 @@ impl Vrrp {
 
     /// BACKUP receiving a valid advert (RFC 3768 §6.4.2, RFC 5798 §6.4.2;
     /// keepalived `vrrp_state_backup`, reference §2).
-    fn backup_rx(&mut self, idx: usize, now: Timestamp, advert: &Advert) {
+    fn backup_rx(&mut self, idx: usize, now: Timestamp, src: IpAddr, advert: &Advert) {
         let inst = &mut self.instances[idx];
         if advert.priority == 0 {
             // "If the Priority in the ADVERTISEMENT is zero, then: Set the
@@ -921,6 +936,7 @@ impl Vrrp {
         // "Reset the Master_Down_Timer to Master_Down_Interval".
         inst.timer = Some(now + inst.master_down_interval());
         inst.want_master = false;
+        inst.master_seen = Some((src, advert.priority));
     }
 
     /// MASTER receiving a valid advert (RFC 3768 §6.4.3, RFC 5798 §6.4.3;
@@ -948,6 +964,7 @@ impl Vrrp {
         // is greater than the local primary IP Address" → Backup.
         let higher = advert.priority > ours || (advert.priority == ours && src > our_src);
         if higher {
+            inst.master_seen = Some((src, advert.priority));
             if inst.config.higher_prio_send_advert {
                 let adverts = inst.adverts(ours);
                 self.push_all(adverts);

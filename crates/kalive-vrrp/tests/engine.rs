@@ -1129,6 +1129,24 @@ fn address_list_mismatch_is_counted_not_dropped() {
 }
 
 #[test]
+fn master_seen_and_clear_stats() {
+    let c = instance("vi", 1, 100, 1);
+    let mut lab = Lab::started(vec![c.clone()]);
+    assert_eq!(lab.vrrp.master_seen(InstanceId(0)), None);
+    lab.input_at(at(1.0), advert(&c, 200, 100, v4(9), GROUP4));
+    assert_eq!(lab.vrrp.master_seen(InstanceId(0)), Some((v4(9), 200)));
+    assert_eq!(
+        lab.vrrp.stats(InstanceId(0)).map(|s| s.advert_rcvd),
+        Some(1)
+    );
+    lab.vrrp.clear_stats(InstanceId(0));
+    assert_eq!(
+        lab.vrrp.stats(InstanceId(0)).map(|s| s.advert_rcvd),
+        Some(0)
+    );
+}
+
+#[test]
 fn config_errors_are_reported() {
     let mut c = instance("vi", 0, 100, 1);
     assert!(Vrrp::new(vec![c.clone()], vec![], Timestamp::ZERO).is_err());
