@@ -45,6 +45,10 @@ pub(crate) struct Instance {
     pub garp_lower_prio: Option<Timestamp>,
     /// End of the running `preempt_delay`, if one was started.
     pub preempt_until: Option<Timestamp>,
+    /// keepalived 2.2's two-owner workaround: a MASTER owner hearing another
+    /// owner drops its own base priority to 254 for good (`vrrp.c:
+    /// vrrp_state_master_rx`, "both configured as address owner").
+    pub owner_demoted: bool,
     /// Source and priority of the last advert accepted from another router.
     pub master_seen: Option<(IpAddr, u8)>,
     pub stats: Stats,
@@ -66,14 +70,29 @@ impl Instance {
             garp_refresh: None,
             garp_lower_prio: None,
             preempt_until: None,
+            owner_demoted: false,
             master_seen: None,
             stats: Stats::default(),
         }
     }
 
+    /// Whether we act as the address owner (priority 255).
+    pub(crate) fn is_owner(&self) -> bool {
+        self.config.is_owner() && !self.owner_demoted
+    }
+
+    /// Base priority: the configured one, or 254 for a demoted owner.
+    pub(crate) fn base_priority(&self) -> u8 {
+        if self.owner_demoted {
+            254
+        } else {
+            self.config.priority
+        }
+    }
+
     /// Priority we advertise and compare with.
     pub(crate) fn priority(&self) -> u8 {
-        if self.config.is_owner() {
+        if self.is_owner() {
             255
         } else {
             self.effective_priority

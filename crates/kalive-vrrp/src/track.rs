@@ -135,8 +135,8 @@ fn up_down_contribution(up: bool, weight: i32, reverse: bool) -> (bool, i64) {
     }
 }
 
-/// Evaluate `config`'s trackers against `world`.
-pub(crate) fn assess(config: &InstanceConfig, world: &World) -> Assessment {
+/// Evaluate `config`'s trackers against `world`, starting from `base`.
+pub(crate) fn assess(config: &InstanceConfig, base: u8, world: &World) -> Assessment {
     let mut fault = !config.dont_track_primary && !world.link_up(&config.interface);
     let mut sum: i64 = 0;
     let mut add = |(f, adj): (bool, i64)| {
@@ -173,7 +173,7 @@ pub(crate) fn assess(config: &InstanceConfig, world: &World) -> Assessment {
     }
     Assessment {
         fault,
-        effective_priority: clamp_priority(config.priority, sum),
+        effective_priority: clamp_priority(base, sum),
     }
 }
 

@@ -327,12 +327,12 @@ impl Vrrp {
         for idx in 0..self.instances.len() {
             if self.group_faulted(idx) {
                 self.enter_fault(idx, Reason::Startup);
-            } else if self.instances[idx].config.is_owner() && self.instances[idx].group.is_none() {
+            } else if self.instances[idx].is_owner() && self.instances[idx].group.is_none() {
                 self.goto_master(idx, now, Reason::Owner);
             } else {
                 self.enter_backup(idx, now, Reason::Startup, None);
                 self.start_preempt_delay(idx, now);
-                if self.instances[idx].config.is_owner() {
+                if self.instances[idx].is_owner() {
                     // An owner in a sync group asks the group at once.
                     self.instances[idx].timer = Some(now);
                 }
@@ -683,7 +683,7 @@ impl Vrrp {
         self.enter_backup(idx, now, Reason::FaultCleared, None);
         self.start_preempt_delay(idx, now);
         let inst = &mut self.instances[idx];
-        if inst.config.is_owner() || inst.config.initial_state == InitialState::Master {
+        if inst.is_owner() || inst.config.initial_state == InitialState::Master {
             inst.timer = Some(now + inst.config.advert_interval + inst.skew_for(255));
         }
     }
@@ -696,7 +696,8 @@ impl Vrrp {
     /// does (the skew depends on the priority).
     fn reassess_priorities(&mut self) {
         for idx in 0..self.instances.len() {
-            let assessment = assess(&self.instances[idx].config, &self.world);
+            let inst = &self.instances[idx];
+            let assessment = assess(&inst.config, inst.base_priority(), &self.world);
             let inst = &mut self.instances[idx];
             inst.faulted = assessment.fault;
             if inst.effective_priority != assessment.effective_priority {
@@ -887,7 +888,7 @@ impl Vrrp {
             return Err(RxDrop::Destination);
         }
         // Step 12.
-        if config.owner_ignore_adverts && config.is_owner() {
+        if config.owner_ignore_adverts && inst.is_owner() {
             return Err(RxDrop::OwnerIgnore);
         }
         // Step 13: the address list is only compared and counted.
@@ -952,13 +953,17 @@ impl Vrrp {
             self.push_all(adverts);
             return;
         }
-        let ours = inst.priority();
         let our_src = inst.source();
-        if advert.priority == ours && src == our_src {
+        if advert.priority == inst.priority() && src == our_src {
             // Our own address with our priority: a loop or a misconfigured
             // twin; keepalived only warns.
             return;
         }
+        if advert.priority == 255 && inst.is_owner() {
+            self.demote_owner(idx);
+        }
+        let inst = &mut self.instances[idx];
+        let ours = inst.priority();
         // "If the Priority in the ADVERTISEMENT is greater than the local
         // Priority, or ... equal ... and the primary IP Address of the sender
         // is greater than the local primary IP Address" → Backup.
@@ -974,6 +979,22 @@ impl Vrrp {
         } else {
             self.reassert_master(idx, now);
         }
+    }
+
+    /// Two address owners: keepalived 2.2 (the version we interoperate
+    /// with) reports a configuration error and lowers the local base
+    /// priority to 254, so the other owner wins.
+    fn demote_owner(&mut self, idx: usize) {
+        let inst = &mut self.instances[idx];
+        inst.owner_demoted = true;
+        let assessment = assess(&inst.config, inst.base_priority(), &self.world);
+        inst.effective_priority = assessment.effective_priority;
+        let id = inst.id;
+        self.push(Output::PriorityChanged {
+            instance: id,
+            from: 255,
+            to: assessment.effective_priority,
+        });
     }
 
     /// A lower-priority advert reached a MASTER (RFC 9568 §6.4.3 / keepalived

@@ -414,21 +414,41 @@ fn owner_starts_as_master_immediately() {
 }
 
 #[test]
-fn two_owners_lower_address_yields() {
-    let c = instance("vi", 1, 255, 1);
-    let mut lab = Lab::started(vec![c.clone()]);
-    lab.input_at(at(0.5), advert(&c, 255, 100, v4(2), GROUP4));
-    assert_eq!(lab.state(0), State::Backup);
-    // The other owner keeps advertising: equal priority is accepted in BACKUP.
-    for k in 1..10 {
-        lab.input_at(at(0.5 + f64::from(k)), advert(&c, 255, 100, v4(2), GROUP4));
+fn two_owners_conflict_demotes_the_master_that_hears_the_other() {
+    // keepalived 2.2: "both configured as address owner ... reducing local
+    // priority": the MASTER drops to 254 whatever the addresses, and yields.
+    for our_src in [1u8, 3] {
+        let c = instance("vi", 1, 255, our_src);
+        let mut lab = Lab::started(vec![c.clone()]);
+        assert_eq!(lab.state(0), State::Master);
+        lab.input_at(at(0.5), advert(&c, 255, 100, v4(2), GROUP4));
+        assert_eq!(lab.state(0), State::Backup, "src .{our_src}");
+        assert_eq!(lab.vrrp.effective_priority(InstanceId(0)), Some(254));
+        assert_eq!(
+            lab.count_at(at(0.5), |o| matches!(
+                o,
+                Output::PriorityChanged {
+                    from: 255,
+                    to: 254,
+                    ..
+                }
+            )),
+            1
+        );
+        // The other owner keeps advertising: we stay BACKUP; when it stops
+        // we take over after master-down at 254 (3 + 2/256 s).
+        for k in 1..5 {
+            lab.input_at(at(0.5 + f64::from(k)), advert(&c, 255, 100, v4(2), GROUP4));
+        }
+        assert_eq!(lab.state(0), State::Backup);
+        lab.run_until(at(20.0));
+        assert_eq!(
+            lab.transitions(0, State::Master),
+            vec![at(0.0), us(4_500_000 + 3_007_812)]
+        );
+        let t = us(7_507_812);
+        assert_eq!(lab.adverts_between(t, t), vec![(t, 254)]);
     }
-    assert_eq!(lab.state(0), State::Backup);
-    // The higher owner seeing our 255 stays MASTER (reverse roles).
-    let c2 = instance("vi", 1, 255, 2);
-    let mut lab2 = Lab::started(vec![c2.clone()]);
-    lab2.input_at(at(0.5), advert(&c2, 255, 100, v4(1), GROUP4));
-    assert_eq!(lab2.state(0), State::Master);
 }
 
 // ----- v3 ---------------------------------------------------------------------
