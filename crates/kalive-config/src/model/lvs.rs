@@ -16,6 +16,8 @@
 //! Everything is typed: addresses are `IpAddr`, times are `Duration`,
 //! schedulers, methods, protocols and checker kinds are enums.
 
+use crate::model::vrrp::Script;
+use crate::source::Span;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -104,6 +106,8 @@ impl IpFamily {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VirtualServerGroup {
     pub name: String,
+    #[serde(skip)]
+    pub span: Option<Span>,
     /// Address and range entries, in file order.
     pub addresses: Vec<VsgAddressEntry>,
     /// `fwmark N [inet|inet6]` entries, in file order.
@@ -394,21 +398,15 @@ pub enum PersistenceGranularity {
     V6Prefix(u8),
 }
 
-/// A script run on an event: `notify_up`, `notify_down`, `quorum_up`,
-/// `quorum_down`. keepalived splits `command` shell-like when it runs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LvsScript {
-    /// The command as written (quotes removed), arguments included.
-    pub command: String,
-    /// Optional `username [groupname]` after the command.
-    pub user: Option<String>,
-    pub group: Option<String>,
-}
-
 /// `virtual_server IP [PORT] | fwmark N | group NAME { ... }`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VirtualServer {
     pub address: VsAddress,
+    #[serde(skip)]
+    pub span: Option<Span>,
+    /// Which defaults the file did not override (for validation warnings).
+    #[serde(skip)]
+    pub(crate) explicit: VsExplicit,
     /// Resolved family: from the address, or from `ip_family`, the sorry
     /// server or the real servers (fwmark/group services), else IPv4.
     pub family: Option<IpFamily>,
@@ -434,8 +432,8 @@ pub struct VirtualServer {
     pub omega: bool,
     pub quorum: u32,
     pub hysteresis: u32,
-    pub quorum_up: Option<LvsScript>,
-    pub quorum_down: Option<LvsScript>,
+    pub quorum_up: Option<Script>,
+    pub quorum_down: Option<Script>,
     /// Default weight of real servers without `weight`.
     pub weight: u32,
     pub sorry_server: Option<SorryServer>,
@@ -462,6 +460,8 @@ impl VirtualServer {
         };
         VirtualServer {
             address,
+            span: None,
+            explicit: VsExplicit::default(),
             family,
             protocol: None,
             scheduler: Scheduler::DEFAULT,
@@ -512,11 +512,20 @@ impl VirtualServer {
     }
 }
 
+/// Parse-time facts validation needs: which defaults were not overridden.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct VsExplicit {
+    pub(crate) scheduler: bool,
+    pub(crate) method: bool,
+}
+
 /// `sorry_server IP [PORT]` with `sorry_server_inhibit` and
 /// `sorry_server_lvs_method`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SorryServer {
     pub addr: IpAddr,
+    #[serde(skip)]
+    pub(crate) method_set: bool,
     pub port: Option<u16>,
     pub inhibit: bool,
     /// Defaults to the virtual server's method.
@@ -527,6 +536,12 @@ pub struct SorryServer {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealServer {
     pub addr: IpAddr,
+    #[serde(skip)]
+    pub span: Option<Span>,
+    /// Whether `lvs_method` was given in this block (else the virtual
+    /// server's method applies, decided at validation).
+    #[serde(skip)]
+    pub(crate) method_set: bool,
     /// The port; keepalived fills it from the virtual server when absent
     /// (non-fwmark services) and clears it for non-NAT fwmark services.
     pub port: Option<u16>,
@@ -536,8 +551,8 @@ pub struct RealServer {
     pub method: ForwardingMethod,
     pub inhibit_on_failure: bool,
     pub alpha: bool,
-    pub notify_up: Option<LvsScript>,
-    pub notify_down: Option<LvsScript>,
+    pub notify_up: Option<Script>,
+    pub notify_down: Option<Script>,
     /// `uthreshold`: connection upper limit (0 = none).
     pub uthreshold: u32,
     /// `lthreshold`: connection lower limit (0 = none).
@@ -561,6 +576,8 @@ impl RealServer {
     pub fn new(addr: IpAddr, port: Option<u16>, vs: &VirtualServer) -> Self {
         RealServer {
             addr,
+            span: None,
+            method_set: false,
             port,
             weight: vs.weight,
             method: vs.method,
@@ -587,6 +604,8 @@ impl RealServer {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Checker {
     pub kind: CheckerKind,
+    #[serde(skip)]
+    pub span: Option<Span>,
     /// Where to connect; `None` for kinds without connection keywords
     /// (MISC_CHECK, FILE_CHECK, BFD_CHECK).
     pub connection: Option<Connection>,
@@ -780,8 +799,14 @@ impl StatusRange {
 /// `SMTP_CHECK { helo_name ... }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SmtpCheck {
-    /// `helo_name`; keepalived's default is `localhost`... see the parser.
+    /// `helo_name`, default [`SmtpCheck::DEFAULT_HELO`]. Each deprecated
+    /// `host { }` block becomes a checker of its own, as in keepalived.
     pub helo_name: String,
+}
+
+impl SmtpCheck {
+    /// keepalived's `SMTP_DEFAULT_HELO`.
+    pub const DEFAULT_HELO: &'static str = "smtpchecker.keepalived.org";
 }
 
 /// DNS query types `DNS_CHECK` knows.
@@ -833,14 +858,12 @@ impl Default for DnsCheck {
 /// `MISC_CHECK { misc_path; misc_timeout; misc_dynamic; user }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MiscCheck {
-    /// The command line as written (quotes removed).
-    pub path: String,
+    /// `misc_path` split into argv, with `user USER [GROUP]` if given.
+    pub script: Script,
     /// `misc_timeout`; `None` means the checker's `delay_loop`.
     pub timeout: Option<Duration>,
     /// Exit codes 2..=255 set the weight to code − 2.
     pub dynamic: bool,
-    pub user: Option<String>,
-    pub group: Option<String>,
 }
 
 /// `UDP_CHECK { payload; require_reply; min/max_reply_length }`.
@@ -879,7 +902,8 @@ pub struct FileCheck {
     /// Name of a top-level `track_file` block.
     pub track_file: String,
     pub dynamic: bool,
-    /// Multiplier for the value read; default 1... see the parser.
+    /// Multiplier for the value read; defaults to the `track_file`
+    /// block's own weight (and its `reverse`).
     pub weight: i32,
     pub reverse: bool,
 }
