@@ -32,8 +32,8 @@
 //! let vmac = nl.add_vmac("vrrp.51", eth0.index, vmac_address(Family::V4, 51)).await?;
 //! nl.set_link_up(vmac.index).await?;  nl.delete_link(vmac.index).await?;
 //! let mut mon = Monitor::subscribe()?; // dump as events, NetEvent::DumpDone, then live changes
-//! while let Some(event) = mon.next().await { /* NetEvent::Link(LinkEvent) | NetEvent::Addr(AddrEvent)
-//!                                              | NetEvent::Overrun (a re-dump follows) */ }
+//! while let Some(event) = mon.next().await { /* NetEvent::Link(LinkEvent) | NetEvent::Addr(AddrEvent) */ }
+//! // (after lost events — ENOBUFS — the monitor re-dumps by itself, reporting what vanished)
 //! ```
 //! Errors: one enum, [`SysError`]; [`SysError::is_already_exists`] and
 //! [`SysError::is_not_found`] let the daemon treat "VIP already there" and
