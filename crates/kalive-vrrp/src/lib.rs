@@ -35,8 +35,27 @@
 //!   `INSTANCE|GROUP name STATE prio`), `StateChanged` (with a [`Reason`]),
 //!   `PriorityChanged`.
 //! - Accessors: [`Vrrp::state`], [`Vrrp::effective_priority`],
-//!   [`Vrrp::master_adver_interval`], [`Vrrp::stats`] (per-reason receive
-//!   counters, [`RxDrop`]), [`Vrrp::group_state`], [`Vrrp::instance_id`].
+//!   [`Vrrp::master_adver_interval`], [`Vrrp::master_seen`], [`Vrrp::stats`]
+//!   (per-reason receive counters, [`RxDrop`]) and [`Vrrp::clear_stats`],
+//!   [`Vrrp::group_state`], [`Vrrp::instance_id`], [`Vrrp::config`],
+//!   [`Vrrp::unknown_vrid_count`].
+//!
+//! # What the caller must know
+//!
+//! - Before [`Input::Start`], links are taken as up, tracked processes as
+//!   down, scripts as not yet run (a weight-0 script holds its instance in
+//!   FAULT until its first result; keepalived's "one success is enough"),
+//!   files at their `initial_value`. Feed the real states first.
+//! - [`InstanceConfig::source`] should be set (interface primary address or
+//!   `mcast_src_ip`/`unicast_src_ip`): it is the equal-priority tie-break and
+//!   the source in the VRRPv3 IPv4 checksum.
+//! - Received packets are demultiplexed by interface name, family and VRID
+//!   (unicast duplicates by peer); unknown ones only bump
+//!   [`Vrrp::unknown_vrid_count`].
+//! - Sync-group trackers: expand them into each member's tracker lists.
+//! - One `SendAdvert` per destination; one `SendGarp`/`SendNa` per address
+//!   per repeat, all at the same instant (spacing by `garp_interval` is the
+//!   sender's job).
 //! - [`Timestamp`] is a `Duration` since an origin the caller picks; every
 //!   interval is a `Duration` and centiseconds exist only on the wire.
 //!
