@@ -1,0 +1,277 @@
+//! Keyword tables and the parser that drives them.
+//!
+//! Each block has a table of [`Kw`] entries: a keyword name, the number of
+//! words it needs, a handler that fills the block's model type, and an
+//! optional "deprecated, use X instead" marking. [`Ctx::run_block`] walks the
+//! statements of a block and dispatches them:
+//!
+//! * unknown keyword: `Unknown keyword 'x'` (an error; its block, if any, is
+//!   skipped; parsing goes on), as keepalived does (reference §1.1);
+//! * too few words: keepalived's `*** Configuration line starting ... is
+//!   missing a parameter ...`, after which keepalived exits with status 2 at
+//!   once, so parsing stops ([`Ctx::stopped`]);
+//! * deprecated alias: a warning, then handled as the new keyword.
+//!
+//! Value helpers ([`values`]) parse numbers, ranges, booleans, timers and
+//! addresses and report problems in keepalived's wording, at the word's span.
+
+pub mod global;
+pub mod ipcmd;
+pub mod lvs;
+pub mod script;
+pub mod values;
+pub mod vrrp;
+
+use crate::diag::{DiagKind, Diagnostic, Severity};
+use crate::lexer::Word;
+use crate::model::Config;
+use crate::source::Span;
+use crate::syntax::Stmt;
+use crate::system::{HostSystem, System};
+use std::sync::Arc;
+
+/// A keyword handler: fills `T` from one statement.
+pub type Handler<T> = fn(&mut Ctx, &mut T, &Stmt);
+
+/// One keyword of a block's table.
+pub struct Kw<T> {
+    pub name: &'static str,
+    /// Words required after the keyword.
+    pub min_args: usize,
+    pub handler: Handler<T>,
+    /// `Some(new)` marks a deprecated alias: accepted with a warning.
+    pub replaced_by: Option<&'static str>,
+}
+
+impl<T> Kw<T> {
+    /// A keyword needing `min_args` words after it.
+    pub const fn new(name: &'static str, min_args: usize, handler: Handler<T>) -> Self {
+        Kw {
+            name,
+            min_args,
+            handler,
+            replaced_by: None,
+        }
+    }
+    /// A deprecated alias of `new_name`: accepted with a warning.
+    pub const fn alias(
+        name: &'static str,
+        new_name: &'static str,
+        min_args: usize,
+        handler: Handler<T>,
+    ) -> Self {
+        Kw {
+            name,
+            min_args,
+            handler,
+            replaced_by: Some(new_name),
+        }
+    }
+    /// Mark as a deprecated alias of `new_name`.
+    pub const fn deprecated(mut self, new_name: &'static str) -> Self {
+        self.replaced_by = Some(new_name);
+        self
+    }
+}
+
+/// Parser state shared by all handlers: diagnostics, the block path, and
+/// the machine the config is checked against.
+pub struct Ctx {
+    pub diags: Vec<Diagnostic>,
+    path: Vec<String>,
+    /// A missing parameter was reported: keepalived exits (status 2) at that
+    /// point, so nothing after it is parsed.
+    pub stopped: bool,
+    /// Interfaces, users and files, as keepalived looks them up while it
+    /// reads the config.
+    pub sys: Arc<dyn System + Send + Sync>,
+    /// Cross-block parse state (default script user, missing interfaces).
+    pub(crate) state: crate::validate::ParseState,
+}
+
+impl Default for Ctx {
+    fn default() -> Self {
+        Ctx::with_system(Arc::new(HostSystem))
+    }
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("diags", &self.diags)
+            .field("path", &self.path)
+            .field("stopped", &self.stopped)
+            .finish()
+    }
+}
+
+impl Ctx {
+    /// Checking against the real machine.
+    pub fn new() -> Self {
+        Ctx::default()
+    }
+
+    /// Checking against `sys` (tests use a fake machine).
+    pub fn with_system(sys: Arc<dyn System + Send + Sync>) -> Self {
+        Ctx {
+            diags: Vec::new(),
+            path: Vec::new(),
+            stopped: false,
+            sys,
+            state: Default::default(),
+        }
+    }
+
+    fn push(&mut self, severity: Severity, kind: DiagKind, span: Option<&Span>, msg: String) {
+        let d = Diagnostic::new(severity, span.cloned(), msg)
+            .with_kind(kind)
+            .in_block(self.path.clone());
+        self.diags.push(d);
+    }
+
+    /// A config error (`-t` exit 5).
+    pub fn error(&mut self, span: &Span, msg: impl Into<String>) {
+        self.push(Severity::Error, DiagKind::General, Some(span), msg.into());
+    }
+    /// keepalived's "warn, then default or ignore" (`-t` still exits 5).
+    pub fn warning(&mut self, span: &Span, msg: impl Into<String>) {
+        self.push(Severity::Warning, DiagKind::General, Some(span), msg.into());
+    }
+    /// A warning not tied to a place in the file.
+    pub fn warning_nospan(&mut self, msg: impl Into<String>) {
+        self.push(Severity::Warning, DiagKind::General, None, msg.into());
+    }
+    /// An error not tied to a place in the file.
+    pub fn error_nospan(&mut self, msg: impl Into<String>) {
+        self.push(Severity::Error, DiagKind::General, None, msg.into());
+    }
+    /// Fatal (`-t` exit 4): missing file, bad interface.
+    pub fn fatal(&mut self, span: Option<&Span>, msg: impl Into<String>) {
+        self.push(Severity::Fatal, DiagKind::Fatal, span, msg.into());
+    }
+    /// Script security violation (`-t` exit 6).
+    pub fn security(&mut self, span: Option<&Span>, msg: impl Into<String>) {
+        self.push(Severity::Error, DiagKind::ScriptSecurity, span, msg.into());
+    }
+
+    /// keepalived's missing-parameter report; stops parsing (exit 2).
+    /// `position` is 1-based counting the keyword, like keepalived's message.
+    pub fn missing_parameter(&mut self, stmt: &Stmt, position: usize) {
+        let kw = &stmt.keyword.text;
+        let msg = format!(
+            "*** Configuration line starting `{kw}` is missing a parameter after keyword `{}` at word position {position}",
+            stmt.words().last().map(|w| w.text.as_str()).unwrap_or(kw),
+        );
+        let span = stmt.words().last().map(|w| w.span.clone());
+        self.push(
+            Severity::Error,
+            DiagKind::MissingParameter,
+            span.as_ref(),
+            msg,
+        );
+        self.stopped = true;
+    }
+
+    /// Current block path (outermost first).
+    pub fn path(&self) -> &[String] {
+        &self.path
+    }
+
+    /// Run `f` inside a block labelled `label` (for diagnostics).
+    pub fn in_block<R>(&mut self, label: String, f: impl FnOnce(&mut Ctx) -> R) -> R {
+        self.path.push(label);
+        let r = f(self);
+        self.path.pop();
+        r
+    }
+
+    /// Dispatch every statement of a block through `table`.
+    pub fn run_block<T>(&mut self, stmts: &[Stmt], table: &[Kw<T>], target: &mut T) {
+        self.run_tables(stmts, &[table], target);
+    }
+
+    /// As [`Ctx::run_block`], looking keywords up in several tables in turn
+    /// (the top level combines the VRRP side and [`lvs::TOP_LEVEL`]).
+    pub fn run_tables<T>(&mut self, stmts: &[Stmt], tables: &[&[Kw<T>]], target: &mut T) {
+        for stmt in stmts {
+            if self.stopped {
+                return;
+            }
+            let name = stmt.keyword.text.as_str();
+            let kw = tables
+                .iter()
+                .flat_map(|t| t.iter())
+                .find(|k| k.name == name);
+            match kw {
+                None => self.unknown_keyword(stmt),
+                Some(kw) => self.dispatch(kw, stmt, target),
+            }
+        }
+    }
+
+    fn dispatch<T>(&mut self, kw: &Kw<T>, stmt: &Stmt, target: &mut T) {
+        if let Some(new) = kw.replaced_by {
+            self.warning(
+                stmt.span(),
+                format!("Keyword '{}' is deprecated - please use '{new}'", kw.name),
+            );
+        }
+        if stmt.args.len() < kw.min_args {
+            self.missing_parameter(stmt, stmt.args.len() + 2);
+            return;
+        }
+        (kw.handler)(self, target, stmt);
+    }
+
+    /// keepalived: `Unknown keyword 'x'`; the statement and its block are
+    /// skipped.
+    pub fn unknown_keyword(&mut self, stmt: &Stmt) {
+        self.error(
+            stmt.span(),
+            format!("Unknown keyword '{}'", stmt.keyword.text),
+        );
+    }
+
+    /// An argument the handler needs (the table's `min_args` normally
+    /// guarantees it; this covers optional words that require a value,
+    /// like `weight` without a number).
+    pub fn need_arg<'a>(&mut self, stmt: &'a Stmt, index: usize) -> Option<&'a Word> {
+        let w = stmt.arg(index);
+        if w.is_none() {
+            self.missing_parameter(stmt, index + 2);
+        }
+        w
+    }
+}
+
+/// The top-level keyword table of the VRRP side.
+pub const TOP_LEVEL: &[Kw<Config>] = &[
+    Kw::new("global_defs", 0, global::global_defs),
+    Kw::new("static_ipaddress", 0, vrrp::static_ipaddress),
+    Kw::new("static_routes", 0, vrrp::static_routes),
+    Kw::new("static_rules", 0, vrrp::static_rules),
+    Kw::new("linkbeat_interfaces", 0, vrrp::linkbeat_interfaces),
+    Kw::new("track_group", 1, vrrp::track_group),
+    Kw::new(
+        "interface_up_down_delays",
+        0,
+        vrrp::interface_up_down_delays,
+    ),
+    Kw::new("garp_group", 0, vrrp::garp_group),
+    Kw::new("track_file", 1, vrrp::track_file),
+    Kw::new("vrrp_track_file", 1, vrrp::track_file).deprecated("track_file"),
+    Kw::new("vrrp_track_process", 1, vrrp::track_process),
+    Kw::new("vrrp_script", 1, vrrp::vrrp_script),
+    Kw::new("bfd_instance", 1, vrrp::bfd_instance),
+    Kw::new("vrrp_sync_group", 1, vrrp::sync_group),
+    Kw::new("vrrp_instance", 0, vrrp::vrrp_instance),
+];
+
+/// Parse a whole statement tree into a [`Config`]; cross-block validation
+/// (defaults that depend on other blocks, references between blocks) runs
+/// afterwards in [`crate::validate`].
+pub fn parse_config(ctx: &mut Ctx, stmts: &[Stmt]) -> Config {
+    let mut config = Config::default();
+    ctx.run_tables(stmts, &[TOP_LEVEL, lvs::TOP_LEVEL], &mut config);
+    config
+}

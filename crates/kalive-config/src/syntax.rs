@@ -1,0 +1,216 @@
+//! Syntax tree: words and braces into statements and blocks.
+//!
+//! A statement is a keyword with the words after it on its line, and an
+//! optional `{ ... }` block. As in keepalived (reference §1.1), the `{` may be
+//! on the same line or begin the next line, and braces may share a line with
+//! other words (`auth_pass 1111 }`). This layer knows no keywords; the keyword
+//! tables in [`crate::parse`] give statements their meaning.
+
+use crate::diag::Diagnostic;
+use crate::lexer::{LexedLine, Token, Word};
+use crate::source::Span;
+
+/// `keyword args... [{ block }]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stmt {
+    pub keyword: Word,
+    pub args: Vec<Word>,
+    pub block: Option<Block>,
+}
+
+impl Stmt {
+    /// The keyword followed by the arguments, as keepalived's `strvec`.
+    pub fn words(&self) -> impl Iterator<Item = &Word> {
+        std::iter::once(&self.keyword).chain(self.args.iter())
+    }
+    /// Argument `i` (0-based, after the keyword).
+    pub fn arg(&self, i: usize) -> Option<&Word> {
+        self.args.get(i)
+    }
+    pub fn span(&self) -> &Span {
+        &self.keyword.span
+    }
+    /// The statements of the block, or none.
+    pub fn children(&self) -> &[Stmt] {
+        self.block
+            .as_ref()
+            .map(|b| b.stmts.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub open: Span,
+    pub stmts: Vec<Stmt>,
+    /// `None` when the file ended before the closing brace.
+    pub close: Option<Span>,
+}
+
+/// Tokens with line ends, flattened.
+#[derive(Debug, Clone)]
+enum Tok {
+    T(Token),
+    Eol,
+}
+
+/// Build the statement tree of a whole config. Structural problems
+/// (unterminated blocks, stray braces) are reported as diagnostics; the tree
+/// is always returned so that parsing can go on, as keepalived does.
+pub fn build_tree(lines: &[LexedLine]) -> (Vec<Stmt>, Vec<Diagnostic>) {
+    let mut toks = Vec::new();
+    for l in lines {
+        toks.extend(l.tokens.iter().cloned().map(Tok::T));
+        toks.push(Tok::Eol);
+    }
+    let mut b = Builder {
+        toks,
+        pos: 0,
+        diags: Vec::new(),
+    };
+    let stmts = b.body(None);
+    (stmts, b.diags)
+}
+
+struct Builder {
+    toks: Vec<Tok>,
+    pos: usize,
+    diags: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+
+    /// Statements up to the matching `}` (consumed) or the end of input.
+    /// `opened` is the span of the `{` of this block (None at top level).
+    fn body(&mut self, opened: Option<&Span>) -> Vec<Stmt> {
+        self.body_with_close(opened).0
+    }
+
+    fn body_with_close(&mut self, opened: Option<&Span>) -> (Vec<Stmt>, Option<Span>) {
+        let mut stmts = Vec::new();
+        while let Some(tok) = self.toks.get(self.pos).cloned() {
+            self.pos += 1;
+            match tok {
+                Tok::Eol => {}
+                Tok::T(Token::Close(span)) => {
+                    if opened.is_some() {
+                        return (stmts, Some(span));
+                    }
+                    self.diags.push(Diagnostic::error(
+                        Some(span),
+                        "unexpected '}' outside any block",
+                    ));
+                }
+                Tok::T(Token::Open(span)) => {
+                    // A block with no keyword: keepalived has nothing to hang
+                    // it on, so it is skipped.
+                    self.diags.push(Diagnostic::error(
+                        Some(span.clone()),
+                        "unexpected '{' without a keyword, block skipped",
+                    ));
+                    let _ = self.body_with_close(Some(&span));
+                }
+                Tok::T(Token::Word(w)) => stmts.push(self.statement(w)),
+            }
+        }
+        if let Some(open) = opened {
+            self.diags.push(Diagnostic::error(
+                Some(open.clone()),
+                "unterminated block: missing '}' before the end of the configuration",
+            ));
+        }
+        (stmts, None)
+    }
+
+    fn statement(&mut self, keyword: Word) -> Stmt {
+        let mut args = Vec::new();
+        while let Some(Tok::T(Token::Word(w))) = self.peek() {
+            args.push(w.clone());
+            self.pos += 1;
+        }
+        let block = self.block_after_statement();
+        Stmt {
+            keyword,
+            args,
+            block,
+        }
+    }
+
+    /// A `{` right after the words, or as the first token of the next line.
+    fn block_after_statement(&mut self) -> Option<Block> {
+        let mut look = self.pos;
+        // Empty lines never reach here (the lexer drops them), so the next
+        // line's first token is right after one line end.
+        if let Some(Tok::Eol) = self.toks.get(look) {
+            look += 1;
+        }
+        match self.toks.get(look) {
+            Some(Tok::T(Token::Open(span))) => {
+                let span = span.clone();
+                self.pos = look + 1;
+                let (stmts, close) = self.body_with_close(Some(&span));
+                Some(Block {
+                    open: span,
+                    stmts,
+                    close,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::lex_lines;
+    use crate::source::SourceLine;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    pub(crate) fn lines(text: &str) -> Vec<SourceLine> {
+        let file = Arc::new(PathBuf::from("t.conf"));
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| SourceLine {
+                text: l.to_string(),
+                file: file.clone(),
+                line: i as u32 + 1,
+                col_map: (1..=l.chars().count() as u32).collect(),
+            })
+            .collect()
+    }
+
+    fn tree(text: &str) -> (Vec<Stmt>, Vec<Diagnostic>) {
+        build_tree(&lex_lines(&lines(text)))
+    }
+
+    #[test]
+    fn brace_on_next_line_and_shared_lines() {
+        let (t, d) = tree("vrrp_instance A\n{\n state MASTER }\nglobal_defs { router_id x }\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].children()[0].keyword.text, "state");
+        assert_eq!(t[0].children()[0].args[0].text, "MASTER");
+        assert_eq!(t[1].children()[0].args[0].text, "x");
+    }
+
+    #[test]
+    fn unterminated_block_is_reported_at_its_open_brace() {
+        let (_, d) = tree("vrrp_instance A {\n state MASTER\n");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("unterminated"));
+        assert_eq!(d[0].span.as_ref().map(|s| (s.line, s.col)), Some((1, 17)));
+    }
+
+    #[test]
+    fn stray_close_is_reported() {
+        let (t, d) = tree("a {\n}\n}\n");
+        assert_eq!(t.len(), 1);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].span.as_ref().map(|s| s.line), Some(3));
+    }
+}

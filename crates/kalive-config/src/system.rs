@@ -1,0 +1,120 @@
+//! What validation needs to know about the machine: interfaces, users,
+//! groups, files. keepalived checks these while reading the config (reference
+//! §1.11 and the `-t` section of §1.2), so the library asks through this
+//! trait; [`HostSystem`] answers from the current network namespace and
+//! filesystem, tests use a fake.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// A user from the password database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// What keepalived looks at when it checks a script file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInfo {
+    pub uid: u32,
+    pub gid: u32,
+    /// st_mode (type and permission bits).
+    pub mode: u32,
+}
+
+impl FileInfo {
+    pub fn is_dir(&self) -> bool {
+        self.mode & 0o170000 == 0o040000
+    }
+    pub fn is_file(&self) -> bool {
+        self.mode & 0o170000 == 0o100000
+    }
+    pub fn is_symlink(&self) -> bool {
+        self.mode & 0o170000 == 0o120000
+    }
+    /// Executable for uid:gid, as `access(X_OK)` under that identity would say.
+    pub fn executable_by(&self, uid: u32, gid: u32) -> bool {
+        if uid == 0 {
+            return self.mode & 0o111 != 0;
+        }
+        if self.uid == uid {
+            self.mode & 0o100 != 0
+        } else if self.gid == gid {
+            self.mode & 0o010 != 0
+        } else {
+            self.mode & 0o001 != 0
+        }
+    }
+}
+
+pub trait System {
+    /// Does a network interface of this name exist (in our netns)?
+    fn interface_exists(&self, name: &str) -> bool;
+    /// getpwnam.
+    fn user(&self, name: &str) -> Option<UserInfo>;
+    /// getgrnam: the gid.
+    fn group(&self, name: &str) -> Option<u32>;
+    /// stat (following symlinks when `follow`).
+    fn stat(&self, path: &Path, follow: bool) -> Option<FileInfo>;
+    /// realpath.
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf>;
+    /// The directories of PATH, for bare script names.
+    fn path_dirs(&self) -> Vec<PathBuf>;
+}
+
+/// The real machine: `/sys/class/net`, `/etc/passwd`, `/etc/group`, stat.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostSystem;
+
+fn db_lookup(file: &str, name: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split(':').map(str::to_string).collect::<Vec<_>>())
+        .find(|f| f.first().is_some_and(|n| n == name))
+}
+
+impl System for HostSystem {
+    fn interface_exists(&self, name: &str) -> bool {
+        !name.is_empty()
+            && !name.contains('/')
+            && name != "."
+            && name != ".."
+            && Path::new("/sys/class/net").join(name).exists()
+    }
+    fn user(&self, name: &str) -> Option<UserInfo> {
+        let f = db_lookup("/etc/passwd", name)?;
+        Some(UserInfo {
+            uid: f.get(2)?.parse().ok()?,
+            gid: f.get(3)?.parse().ok()?,
+        })
+    }
+    fn group(&self, name: &str) -> Option<u32> {
+        db_lookup("/etc/group", name)?.get(2)?.parse().ok()
+    }
+    fn stat(&self, path: &Path, follow: bool) -> Option<FileInfo> {
+        let m = if follow {
+            std::fs::metadata(path)
+        } else {
+            std::fs::symlink_metadata(path)
+        }
+        .ok()?;
+        Some(FileInfo {
+            uid: m.uid(),
+            gid: m.gid(),
+            mode: m.mode(),
+        })
+    }
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+        std::fs::canonicalize(path).ok()
+    }
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        // keepalived searches the PATH it was started with, falling back
+        // to the usual system directories.
+        let path = std::env::var("PATH").unwrap_or_else(|_| {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+        });
+        std::env::split_paths(&path).collect()
+    }
+}

@@ -1,0 +1,943 @@
+//! Checks and defaults that need more than one keyword: keepalived's
+//! `vrrp_complete_instance` / `vrrp_complete_init` (reference §1.8 and the
+//! appendix), script users and script security (§1.11), and the checks
+//! against the running system that keepalived does while reading the config
+//! (interfaces, script files, users).
+
+use crate::model::net::IpAddressSpec;
+use crate::model::vrrp::{InitialState, ScriptUser, VrrpInstance, VrrpVersion};
+use crate::model::Config;
+use crate::parse::Ctx;
+use crate::script_check::{check_script, ScriptFlags};
+use crate::source::Span;
+use crate::system::UserInfo;
+use std::time::Duration;
+
+/// State carried across blocks while parsing.
+#[derive(Debug, Default)]
+pub struct ParseState {
+    /// The default script user once looked up (`keepalived_script`, or the
+    /// global `script_user`): `Some(Ok)` found, `Some(Err)` failed.
+    default_user: Option<Result<UserInfo, ()>>,
+    /// An interface named in the config does not exist.
+    pub missing_interface: bool,
+}
+
+// ------------------------------------------------------------ script users
+
+/// Resolve `USER [GROUP]` (keepalived `set_uid_gid`).
+pub fn resolve_user(ctx: &Ctx, u: &ScriptUser) -> Option<UserInfo> {
+    let mut info = ctx.sys.user(&u.user)?;
+    if let Some(g) = &u.group {
+        info.gid = ctx.sys.group(g)?;
+    }
+    Some(info)
+}
+
+/// The global `script_user` line: keepalived looks the user up at once.
+pub fn global_script_user(ctx: &mut Ctx, user: &ScriptUser, span: &Span) {
+    match resolve_user(ctx, user) {
+        Some(info) => ctx.state.default_user = Some(Ok(info)),
+        None => {
+            ctx.error(span, "Error setting global script uid/gid");
+            ctx.state.default_user = Some(Err(()));
+        }
+    }
+}
+
+/// The default user for scripts without their own (keepalived
+/// `set_default_script_user`): the global `script_user`, else
+/// `keepalived_script` if it exists, else root — except that with
+/// `enable_script_security` a missing `keepalived_script` is a failure.
+/// `None` = failed.
+pub fn default_script_user(ctx: &mut Ctx, config: &Config, span: &Span) -> Option<UserInfo> {
+    if let Some(r) = &ctx.state.default_user {
+        return r.clone().ok();
+    }
+    let found = ctx.sys.user("keepalived_script");
+    let result = match found {
+        Some(info) => Ok(info),
+        None if config.global_defs.enable_script_security => {
+            ctx.error(
+                span,
+                "Unable to set default user keepalived_script for script",
+            );
+            Err(())
+        }
+        None => Ok(UserInfo { uid: 0, gid: 0 }),
+    };
+    ctx.state.default_user = Some(result.clone());
+    result.ok()
+}
+
+/// End of a `vrrp_script` block (keepalived `vrrp_vscript_end_handler`):
+/// returns whether the script is kept.
+pub fn vrrp_script_parsed(
+    ctx: &mut Ctx,
+    config: &Config,
+    s: &mut crate::model::VrrpScript,
+) -> bool {
+    let span = s.span.clone().unwrap_or_else(dummy_span);
+    if s.script.as_ref().is_none_or(|sc| sc.args.is_empty()) {
+        ctx.error(
+            &span,
+            format!("No script set for vrrp_script {} - removing", s.name),
+        );
+        return false;
+    }
+    match &s.user {
+        Some(u) => {
+            if resolve_user(ctx, u).is_none() {
+                let cmd = s
+                    .script
+                    .as_ref()
+                    .map(|x| x.args.join(" "))
+                    .unwrap_or_default();
+                ctx.error(&span, format!("Unable to set uid/gid for script {cmd}"));
+                return false;
+            }
+        }
+        None => {
+            if default_script_user(ctx, config, &span).is_none() {
+                ctx.error(
+                    &span,
+                    format!(
+                        "Unable to set default user for vrrp script {} - removing",
+                        s.name
+                    ),
+                );
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn dummy_span() -> Span {
+    Span {
+        file: std::sync::Arc::new(std::path::PathBuf::new()),
+        line: 0,
+        col: 0,
+    }
+}
+
+// -------------------------------------------------- parse-time, instance
+
+fn interface_missing(ctx: &mut Ctx, config: &Config, name: &str) -> bool {
+    if config.global_defs.dynamic_interfaces.is_some() || ctx.sys.interface_exists(name) {
+        return false;
+    }
+    ctx.state.missing_interface = true;
+    true
+}
+
+/// Checks keepalived makes while it reads a `vrrp_instance` block: the
+/// interfaces exist, tracked objects are already defined (keepalived looks
+/// them up at that point, so a `vrrp_script` defined after the instance is
+/// "not found"), VIPs are of the instance's family.
+pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
+    let span = v.span.clone().unwrap_or_else(dummy_span);
+    let name = v.name.clone();
+    if let Some(ifname) = v.interface.clone() {
+        if interface_missing(ctx, config, &ifname) {
+            ctx.error(
+                &span,
+                format!("WARNING - interface {ifname} for vrrp_instance {name} doesn't exist"),
+            );
+        }
+    }
+    let mut kept = Vec::new();
+    for t in std::mem::take(&mut v.track_interfaces) {
+        if interface_missing(ctx, config, &t.name) {
+            let s = t.span.clone().unwrap_or_else(|| span.clone());
+            ctx.error(
+                &s,
+                format!("({name}) tracked interface {} doesn't exist", t.name),
+            );
+        } else {
+            kept.push(t);
+        }
+    }
+    v.track_interfaces = kept;
+
+    v.track_scripts.retain(|t| {
+        let ok = config.vrrp_scripts.iter().any(|s| s.name == t.name);
+        if !ok {
+            let s = t.span.clone().unwrap_or_else(|| span.clone());
+            ctx.error(
+                &s,
+                format!("({name}) track script {} not found, ignoring...", t.name),
+            );
+        }
+        ok
+    });
+    v.track_files.retain(|t| {
+        let ok = config.track_files.iter().any(|s| s.name == t.name);
+        if !ok {
+            let s = t.span.clone().unwrap_or_else(|| span.clone());
+            ctx.error(
+                &s,
+                format!("({name}) track file {} not found, ignoring...", t.name),
+            );
+        }
+        ok
+    });
+    v.track_processes.retain(|t| {
+        let ok = config.track_processes.iter().any(|s| s.name == t.name);
+        if !ok {
+            let s = t.span.clone().unwrap_or_else(|| span.clone());
+            ctx.error(
+                &s,
+                format!("({name}) track process {} not found, ignoring...", t.name),
+            );
+        }
+        ok
+    });
+    v.track_bfds.retain(|t| {
+        let ok = config.bfd_instances.iter().any(|s| s.name == t.name);
+        if !ok {
+            let s = t.span.clone().unwrap_or_else(|| span.clone());
+            ctx.error(
+                &s,
+                format!("({name}) track bfd {} not found, ignoring...", t.name),
+            );
+        }
+        ok
+    });
+
+    // All VIPs share one family, set by the first (man5 virtual_ipaddress).
+    let mut family_v6: Option<bool> = if v.parsed.native_ipv6 {
+        Some(true)
+    } else {
+        None
+    };
+    let mut vips = Vec::new();
+    for a in std::mem::take(&mut v.virtual_ipaddresses) {
+        let is6 = a.address.is_ipv6();
+        match family_v6 {
+            Some(f) if f != is6 => {
+                let s = a.span.clone().unwrap_or_else(|| span.clone());
+                ctx.error(
+                    &s,
+                    format!(
+                        "({name}): address family must match VRRP instance [{}] - ignoring",
+                        a.address
+                    ),
+                );
+            }
+            _ => {
+                family_v6 = Some(is6);
+                vips.push(a);
+            }
+        }
+    }
+    v.virtual_ipaddresses = vips;
+    v.ipv6 = family_v6.unwrap_or(false);
+
+    for a in v
+        .virtual_ipaddresses
+        .iter()
+        .chain(v.virtual_ipaddresses_excluded.iter())
+    {
+        check_address_dev(ctx, config, a);
+    }
+    for r in &v.virtual_routes {
+        let devs = r
+            .dev
+            .iter()
+            .chain(r.nexthops.iter().filter_map(|n| n.dev.as_ref()));
+        for d in devs {
+            if interface_missing(ctx, config, d) {
+                let s = r.span.clone().unwrap_or_else(|| span.clone());
+                ctx.error(
+                    &s,
+                    format!("WARNING - interface {d} for VROUTE nexthop doesn't exist"),
+                );
+            }
+        }
+    }
+}
+
+/// `dev X` of an address must exist.
+pub fn check_address_dev(ctx: &mut Ctx, config: &Config, a: &IpAddressSpec) {
+    if let Some(d) = &a.dev {
+        if interface_missing(ctx, config, d) {
+            let s = a.span.clone().unwrap_or_else(dummy_span);
+            ctx.error(
+                &s,
+                format!(
+                    "WARNING - interface {d} for ip address {} doesn't exist",
+                    a.address.addr
+                ),
+            );
+        }
+    }
+}
+
+/// Static routes: interfaces must exist.
+pub fn check_static(ctx: &mut Ctx, config: &Config) {
+    for a in &config.static_ipaddresses {
+        check_address_dev(ctx, config, a);
+    }
+    for r in &config.static_routes {
+        let devs = r
+            .dev
+            .iter()
+            .chain(r.nexthops.iter().filter_map(|n| n.dev.as_ref()));
+        for d in devs {
+            if interface_missing(ctx, config, d) {
+                let s = r.span.clone().unwrap_or_else(dummy_span);
+                ctx.error(
+                    &s,
+                    format!("WARNING - interface {d} for VROUTE nexthop doesn't exist"),
+                );
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------ post-parse checks
+
+/// Everything keepalived does once the whole file is read
+/// (`vrrp_complete_init`), in its order.
+pub fn finish(ctx: &mut Ctx, config: &mut Config) {
+    if ctx.stopped {
+        return;
+    }
+    check_static(ctx, config);
+    resolve_sync_groups(ctx, config);
+    check_script_security(ctx, config);
+    let globals = config.global_defs.clone();
+    let sync_weighted: Vec<(String, bool)> = config
+        .vrrp_sync_groups
+        .iter()
+        .flat_map(|g| {
+            g.group
+                .iter()
+                .map(move |i| (i.clone(), g.sync_group_tracking_weight))
+        })
+        .collect();
+    for v in &mut config.vrrp_instances {
+        let in_sync = sync_weighted
+            .iter()
+            .find(|(n, _)| *n == v.name)
+            .map(|(_, w)| *w);
+        complete_instance(ctx, &globals, v, in_sync);
+    }
+    check_duplicate_vrids(ctx, config);
+    if ctx.state.missing_interface {
+        ctx.error_nospan("Non-existent interface specified in configuration");
+    }
+}
+
+fn resolve_sync_groups(ctx: &mut Ctx, config: &mut Config) {
+    let names: Vec<String> = config
+        .vrrp_instances
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    let mut taken: Vec<String> = Vec::new();
+    let mut groups = std::mem::take(&mut config.vrrp_sync_groups);
+    groups.retain_mut(|g| {
+        let span = g.span.clone().unwrap_or_else(dummy_span);
+        if g.group.is_empty() {
+            ctx.error(&span, format!("Sync group {} has no virtual router(s) - removing", g.name));
+            return false;
+        }
+        let mut members = Vec::new();
+        for m in std::mem::take(&mut g.group) {
+            if !names.contains(&m) {
+                ctx.error(
+                    &span,
+                    format!("Virtual router {m} specified in sync group {} doesn't exist - ignoring", g.name),
+                );
+            } else if taken.contains(&m) {
+                ctx.error(
+                    &span,
+                    format!("VRRP instance {m} cannot be in more than one sync group - ignoring {}", g.name),
+                );
+            } else {
+                taken.push(m.clone());
+                members.push(m);
+            }
+        }
+        g.group = members;
+        if g.group.is_empty() {
+            return false;
+        }
+        if g.group.len() == 1 {
+            ctx.error(
+                &span,
+                format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name),
+            );
+        }
+        true
+    });
+    for g in &groups {
+        for m in &g.group {
+            if let Some(v) = config.vrrp_instances.iter_mut().find(|v| &v.name == m) {
+                v.sync_group = Some(g.name.clone());
+            }
+        }
+    }
+    config.vrrp_sync_groups = groups;
+}
+
+/// keepalived `check_vrrp_script_security` (reference §1.11): scripts that
+/// are not found are disabled; any script that would run, without
+/// `enable_script_security`, is a SECURITY VIOLATION (`-t` exit 6).
+fn check_script_security(ctx: &mut Ctx, config: &mut Config) {
+    if config.vrrp_instances.is_empty() {
+        return;
+    }
+    let security = config.global_defs.enable_script_security;
+    let mut flags = ScriptFlags::default();
+    let default = ctx
+        .state
+        .default_user
+        .clone()
+        .and_then(|r| r.ok())
+        .unwrap_or(UserInfo { uid: 0, gid: 0 });
+    let sys = ctx.sys.clone();
+    let mut disabled = Vec::new();
+    for s in &config.vrrp_scripts {
+        let Some(script) = &s.script else { continue };
+        let user = s
+            .user
+            .as_ref()
+            .and_then(|u| resolve_user(ctx, u))
+            .unwrap_or_else(|| default.clone());
+        let f = check_script(sys.as_ref(), script, &user, security);
+        flags.merge(f);
+        let span = s.span.clone().unwrap_or_else(dummy_span);
+        if f.inhibit {
+            ctx.error(
+                &span,
+                format!("Disabling track script {} due to insecure", s.name),
+            );
+            disabled.push(s.name.clone());
+        } else if f.not_found {
+            ctx.error(
+                &span,
+                format!(
+                    "Disabling track script {} since not found/accessible",
+                    s.name
+                ),
+            );
+            disabled.push(s.name.clone());
+        } else if !(f.executable || f.system) {
+            disabled.push(s.name.clone());
+        }
+    }
+    let mut check_notify = |ctx: &mut Ctx, n: &mut crate::model::vrrp::Notify| {
+        for slot in [
+            &mut n.master,
+            &mut n.backup,
+            &mut n.fault,
+            &mut n.stop,
+            &mut n.deleted,
+            &mut n.any,
+            &mut n.master_rx_lower_pri,
+        ] {
+            check_notify_slot(ctx, slot, &default, security, &mut flags);
+        }
+    };
+    for v in &mut config.vrrp_instances {
+        check_notify(ctx, &mut v.notify);
+        v.track_scripts.retain(|t| !disabled.contains(&t.name));
+    }
+    for g in &mut config.vrrp_sync_groups {
+        check_notify(ctx, &mut g.notify);
+        g.track_scripts.retain(|t| !disabled.contains(&t.name));
+    }
+    let g = &mut config.global_defs;
+    for slot in [&mut g.notify_fifo.script, &mut g.vrrp_notify_fifo.script] {
+        check_notify_slot(ctx, slot, &default, security, &mut flags);
+    }
+    if !security && flags.is_script {
+        let extra = if flags.insecure {
+            " There are insecure scripts."
+        } else {
+            ""
+        };
+        ctx.security(
+            None,
+            format!("SECURITY VIOLATION - scripts are being executed but script_security not enabled.{extra}"),
+        );
+    }
+    config.vrrp_scripts.retain(|s| !disabled.contains(&s.name));
+}
+
+/// A notify script that cannot run is dropped silently (keepalived only
+/// logs it); its user must resolve.
+fn check_notify_slot(
+    ctx: &mut Ctx,
+    slot: &mut Option<crate::model::vrrp::Script>,
+    default: &UserInfo,
+    security: bool,
+    flags: &mut ScriptFlags,
+) {
+    let Some(script) = slot.as_ref() else { return };
+    let user = match &script.user {
+        Some(u) => match resolve_user(ctx, u) {
+            Some(i) => i,
+            None => {
+                *slot = None;
+                return;
+            }
+        },
+        None => default.clone(),
+    };
+    let f = check_script(ctx.sys.as_ref(), script, &user, security);
+    flags.merge(f);
+    if f.inhibit || f.not_found || !f.executable {
+        *slot = None;
+    }
+}
+
+/// keepalived `vrrp_complete_instance` for one instance.
+fn complete_instance(
+    ctx: &mut Ctx,
+    g: &crate::model::GlobalDefs,
+    v: &mut VrrpInstance,
+    sync_tracking_weight: Option<bool>,
+) {
+    let span = v.span.clone().unwrap_or_else(dummy_span);
+    let name = v.name.clone();
+    let strict = v.strict_mode.unwrap_or(g.vrrp_strict);
+
+    // Version: global default, IPv6 is always v3 unless set (and strict
+    // forces 3).
+    if v.ipv6 {
+        if v.parsed.version_set && v.version == VrrpVersion::V2 && strict {
+            ctx.error(
+                &span,
+                format!("({name}) cannot use IPv6 with VRRP version 2; setting version 3"),
+            );
+            v.version = VrrpVersion::V3;
+        } else if !v.parsed.version_set {
+            v.version = VrrpVersion::V3;
+        }
+    } else if !v.parsed.version_set {
+        v.version = g.vrrp_version;
+    }
+
+    if v.virtual_router_id == 0 {
+        ctx.error(&span, format!("({name}) the virtual router id must be set"));
+    }
+
+    if v.virtual_ipaddresses.is_empty() && !v.no_virtual_ipaddress {
+        if v.version == VrrpVersion::V3 || strict {
+            ctx.error(
+                &span,
+                format!("({name}) No VIP specified; at least one is required"),
+            );
+        } else {
+            ctx.error(
+                &span,
+                format!("({name}) No VIP specified; at least one is sensible"),
+            );
+        }
+    }
+
+    // Priority from the state, state from the priority (appendix:
+    // `state MASTER` without priority is 255).
+    if !v.parsed.priority_set {
+        v.priority = if v.state == InitialState::Master {
+            255
+        } else {
+            100
+        };
+    }
+    if !v.parsed.state_set {
+        v.state = if v.priority == 255 {
+            InitialState::Master
+        } else {
+            InitialState::Backup
+        };
+    } else if strict && ((v.state == InitialState::Master) != (v.priority == 255)) {
+        ctx.error(
+            &span,
+            format!("({name}) State MASTER must match being address owner"),
+        );
+        v.state = if v.priority == 255 {
+            InitialState::Master
+        } else {
+            InitialState::Backup
+        };
+    }
+
+    complete_auth(ctx, v, strict, &span);
+
+    if v.interface.is_none() && v.unicast_peers.is_empty() {
+        ctx.error(&span, format!("({name}) Unknown interface!"));
+    }
+    if strict && !v.unicast_peers.is_empty() {
+        ctx.error(
+            &span,
+            format!("({name}) Unicast peers are not supported in strict mode"),
+        );
+    }
+    if v.parsed.unicast_keyword_seen && v.unicast_peers.is_empty() && !v.unicast_fault_no_peer {
+        ctx.warning(&span, format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."));
+    }
+    if v.ipv6
+        && v.unicast_peers.is_empty()
+        && v.virtual_ipaddresses
+            .first()
+            .is_some_and(|a| !is_link_local(&a.address.addr))
+    {
+        ctx.error(
+            &span,
+            format!("({name}) the first IPv6 VIP address must be link local"),
+        );
+    }
+
+    if v.priority == 255 && v.nopreempt {
+        ctx.error(
+            &span,
+            format!("({name}) nopreempt is incompatible with priority 255 - resetting nopreempt"),
+        );
+        v.nopreempt = false;
+    }
+    if v.state == InitialState::Master {
+        if v.nopreempt {
+            ctx.error(&span, format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
+            v.nopreempt = false;
+        }
+        if !v.preempt_delay.is_zero() {
+            ctx.error(&span, format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"));
+            v.preempt_delay = Duration::ZERO;
+        }
+    }
+    if !v.preempt_delay.is_zero() {
+        if strict {
+            ctx.error(
+                &span,
+                format!("({name}) preempt_delay is incompatible with strict mode - resetting"),
+            );
+            v.preempt_delay = Duration::ZERO;
+        }
+        if v.nopreempt {
+            ctx.error(
+                &span,
+                format!("({name}) preempt_delay is incompatible with nopreempt mode - resetting"),
+            );
+            v.preempt_delay = Duration::ZERO;
+        }
+    }
+    if v.accept.is_none() {
+        v.accept = Some(!strict);
+    }
+    if v.accept == Some(true) && v.priority != 255 && strict && v.version == VrrpVersion::V2 {
+        ctx.error(&span, format!("({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"));
+        v.accept = Some(false);
+    }
+    complete_strict_defaults(ctx, g, v, strict, &span);
+    complete_advert_int(ctx, v, &span);
+
+    if v.vmac_xmit_base && v.use_vmac.is_none() {
+        ctx.error(
+            &span,
+            format!("({name}) vmac_xmit_base is only valid with a vmac"),
+        );
+        v.vmac_xmit_base = false;
+    }
+    if let Some(own) = v.interface.clone() {
+        v.track_interfaces.retain(|t| {
+            if t.name == own {
+                ctx.error(
+                    &span,
+                    format!("({name}) Ignoring track_interface {own} since own interface"),
+                );
+                false
+            } else {
+                true
+            }
+        });
+    }
+    complete_tracking_weights(ctx, v, sync_tracking_weight, &span);
+    if v.down_timer_adverts.is_none() {
+        v.down_timer_adverts = Some(g.vrrp_down_timer_adverts);
+    }
+}
+
+fn is_link_local(a: &std::net::IpAddr) -> bool {
+    match a {
+        std::net::IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+        std::net::IpAddr::V4(_) => false,
+    }
+}
+
+fn complete_auth(ctx: &mut Ctx, v: &mut VrrpInstance, strict: bool, span: &Span) {
+    use crate::model::vrrp::AuthType;
+    let name = v.name.clone();
+    let Some(auth) = &v.authentication else {
+        return;
+    };
+    let msg = if strict {
+        Some("Strict mode does not support authentication. Ignoring.")
+    } else if v.version == VrrpVersion::V3 {
+        Some("VRRP version 3 does not support authentication. Ignoring.")
+    } else if auth.password.is_empty() {
+        Some("Authentication specified but no password given. Ignoring")
+    } else if v.ipv6 && auth.auth_type == AuthType::Ah {
+        Some("Cannot use AH authentication with IPv6 - ignoring")
+    } else {
+        None
+    };
+    if let Some(m) = msg {
+        ctx.error(span, format!("({name}) {m}"));
+        v.authentication = None;
+        return;
+    }
+    if auth.auth_type == AuthType::Ah && v.state == InitialState::Master && v.priority != 255 {
+        // keepalived needs an advert's AH sequence number before taking over.
+        ctx.error(
+            span,
+            format!(
+                "({name}) Initial state master is incompatible with AH authentication - clearing"
+            ),
+        );
+        v.state = InitialState::Backup;
+    }
+}
+
+fn complete_strict_defaults(
+    ctx: &mut Ctx,
+    g: &crate::model::GlobalDefs,
+    v: &mut VrrpInstance,
+    strict: bool,
+    span: &Span,
+) {
+    let name = v.name.clone();
+    if strict {
+        if v.garp.lower_prio_repeat.is_some_and(|r| r != 0) {
+            ctx.error(
+                span,
+                format!("({name}) Strict mode requires no repeat garps - resetting"),
+            );
+        }
+        v.garp.lower_prio_repeat = Some(0);
+        if v.garp.lower_prio_delay.is_some_and(|d| !d.is_zero()) {
+            ctx.error(
+                span,
+                format!("({name}) Strict mode requires no repeat garp delay - resetting"),
+            );
+        }
+        v.garp.lower_prio_delay = Some(Duration::ZERO);
+        if v.lower_prio_no_advert == Some(false) {
+            ctx.error(
+                span,
+                format!("({name}) Strict mode requires no lower priority advert - resetting"),
+            );
+        }
+        v.lower_prio_no_advert = Some(true);
+        if v.higher_prio_send_advert == Some(true) {
+            ctx.error(
+                span,
+                format!(
+                    "({name}) strict mode requires higher_prio_send_advert to be clear - resetting"
+                ),
+            );
+        }
+        v.higher_prio_send_advert = Some(false);
+    } else {
+        v.garp.lower_prio_repeat = v
+            .garp
+            .lower_prio_repeat
+            .or(g.vrrp_garp_lower_prio_repeat)
+            .or(Some(g.vrrp_garp_master_repeat));
+        v.garp.lower_prio_delay = v
+            .garp
+            .lower_prio_delay
+            .or(g.vrrp_garp_lower_prio_delay)
+            .or(Some(g.vrrp_garp_master_delay));
+        v.lower_prio_no_advert = v
+            .lower_prio_no_advert
+            .or(g.vrrp_lower_prio_no_advert)
+            .or(Some(false));
+        v.higher_prio_send_advert = v
+            .higher_prio_send_advert
+            .or(Some(g.vrrp_higher_prio_send_advert));
+    }
+    v.garp.master_delay = v.garp.master_delay.or(Some(g.vrrp_garp_master_delay));
+    v.garp.master_repeat = v.garp.master_repeat.or(Some(g.vrrp_garp_master_repeat));
+    v.garp.master_refresh = v.garp.master_refresh.or(Some(g.vrrp_garp_master_refresh));
+    v.garp.master_refresh_repeat = v
+        .garp
+        .master_refresh_repeat
+        .or(Some(g.vrrp_garp_master_refresh_repeat));
+    v.garp.extra_if = v.garp.extra_if.or(g.vrrp_garp_extra_if);
+    v.owner_ignore_adverts = v
+        .owner_ignore_adverts
+        .or(g.vrrp_owner_ignore_adverts)
+        .or(Some(strict));
+    v.skip_check_adv_addr = v.skip_check_adv_addr.or(Some(g.vrrp_skip_check_adv_addr));
+    v.v3_checksum_as_v2 = v.v3_checksum_as_v2.or(Some(g.v3_checksum_as_v2));
+    v.strict_mode = Some(strict);
+    v.smtp_alert = v
+        .smtp_alert
+        .or(g.smtp_alert_vrrp)
+        .or(g.smtp_alert)
+        .or(Some(false));
+    v.notify_priority_changes = v
+        .notify_priority_changes
+        .or(Some(g.vrrp_notify_priority_changes));
+    if g.vrrp_check_unicast_src {
+        v.check_unicast_src = true;
+    }
+}
+
+/// advert_int: v2 whole seconds below 256 (rounded), v3 10 ms units below
+/// 40.96 s (appendix; `vrrp_complete_instance`).
+fn complete_advert_int(ctx: &mut Ctx, v: &mut VrrpInstance, span: &Span) {
+    let name = v.name.clone();
+    let Some((raw, wspan)) = v.parsed.advert_int_raw.clone() else {
+        v.advert_int = Duration::from_secs(1);
+        return;
+    };
+    let _ = span;
+    let us = raw.as_micros() as u64;
+    let out = if v.version == VrrpVersion::V2 {
+        if us >= 256 * 1_000_000 {
+            ctx.error(&wspan, format!("({name}) VRRPv2 advertisement interval {:.2}s is out of range. Must be less than 256s. Setting to 255s", us as f64 / 1e6));
+            255 * 1_000_000
+        } else if us % 1_000_000 != 0 {
+            ctx.error(
+                &wspan,
+                format!(
+                    "({name}) VRRPv2 advertisement interval {:.6}s must be an integer - rounding",
+                    us as f64 / 1e6
+                ),
+            );
+            let r = (us + 500_000) / 1_000_000 * 1_000_000;
+            r.max(1_000_000)
+        } else {
+            us
+        }
+    } else if us >= 4096 * 10_000 {
+        ctx.error(&wspan, format!("({name}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s", us as f64 / 1e6));
+        4095 * 10_000
+    } else if us % 10_000 != 0 {
+        ctx.error(
+            &wspan,
+            format!(
+                "({name}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding",
+                us as f64 / 1e6
+            ),
+        );
+        let r = (us + 5_000) / 10_000 * 10_000;
+        r.max(10_000)
+    } else {
+        us
+    };
+    v.advert_int = Duration::from_micros(out);
+}
+
+/// Members of a sync group (unless `sync_group_tracking_weight`) and address
+/// owners cannot use weighted trackers (`vrrp_complete_instance`).
+fn complete_tracking_weights(ctx: &mut Ctx, v: &mut VrrpInstance, sync: Option<bool>, span: &Span) {
+    let sync_no_weight = sync == Some(false);
+    if !sync_no_weight && v.priority != 255 {
+        return;
+    }
+    let why = if sync_no_weight {
+        "SYNC group"
+    } else {
+        "address owner"
+    };
+    let name = v.name.clone();
+    let mut kept = Vec::new();
+    for mut t in std::mem::take(&mut v.track_interfaces) {
+        if t.weight != 0 {
+            ctx.error(
+                span,
+                format!(
+                    "({name}) ignoring {} tracked interface {}due to {why}",
+                    t.name,
+                    if sync_no_weight { "weight " } else { "" }
+                ),
+            );
+            if sync_no_weight {
+                t.weight = 0;
+                kept.push(t);
+            }
+        } else {
+            kept.push(t);
+        }
+    }
+    v.track_interfaces = kept;
+    let why2 = if sync_no_weight {
+        "SYNC group"
+    } else {
+        "address_owner"
+    };
+    v.track_scripts.retain(|t| {
+        if t.weight.is_some_and(|w| w != 0) {
+            ctx.error(
+                span,
+                format!(
+                    "({name}) ignoring tracked script {} with weights due to {why2}",
+                    t.name
+                ),
+            );
+            false
+        } else {
+            true
+        }
+    });
+    v.track_bfds.retain(|t| {
+        if let Some(w) = t.weight.filter(|w| *w != 0) {
+            ctx.error(
+                span,
+                format!(
+                    "({name}) ignoring tracked bfd {} with weight {w} due to {why2}",
+                    t.name
+                ),
+            );
+            false
+        } else {
+            true
+        }
+    });
+}
+
+fn check_duplicate_vrids(ctx: &mut Ctx, config: &Config) {
+    let list = &config.vrrp_instances;
+    for (i, a) in list.iter().enumerate() {
+        let Some(ifa) = &a.interface else { continue };
+        if !ctx.sys.interface_exists(ifa) {
+            continue;
+        }
+        for b in &list[i + 1..] {
+            // Duplicates are allowed with disjoint unicast peers or with
+            // different multicast groups (reference §1.8 virtual_router_id).
+            let clash = match (a.unicast_peers.is_empty(), b.unicast_peers.is_empty()) {
+                (true, true) => a.mcast_dst_ip == b.mcast_dst_ip,
+                (false, false) => a
+                    .unicast_peers
+                    .iter()
+                    .any(|p| b.unicast_peers.iter().any(|q| q.address == p.address)),
+                _ => false,
+            };
+            if clash
+                && b.interface.as_ref() == Some(ifa)
+                && a.ipv6 == b.ipv6
+                && a.virtual_router_id == b.virtual_router_id
+            {
+                let span = b.span.clone().unwrap_or_else(dummy_span);
+                ctx.error(
+                    &span,
+                    format!(
+                        "{} and {} both use VRID {} with IPv{} on interface {ifa}",
+                        a.name,
+                        b.name,
+                        a.virtual_router_id,
+                        if a.ipv6 { 6 } else { 4 }
+                    ),
+                );
+            }
+        }
+    }
+}
