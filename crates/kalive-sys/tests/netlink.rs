@@ -244,3 +244,115 @@ async fn vmac_is_a_private_macvlan_with_the_vrrp_mac() {
     nl.delete_link(vmac.index).await.unwrap();
     assert!(nl.link_by_name("vrrp.51").await.unwrap_err().is_not_found());
 }
+
+#[tokio::test]
+async fn address_options_broadcast_scope_and_peer_reach_the_kernel() {
+    require_root();
+    let lan = Lan::new("addropt");
+    let nl = netlink_in(&lan.a.name);
+    let va = nl.link_by_name("va").await.unwrap();
+    let with_brd = AddressSpec {
+        broadcast: Some("10.202.0.255".parse().unwrap()),
+        scope: Scope::Link,
+        // Not in 10.201.0.0/24: a secondary must have its primary's scope.
+        ..AddressSpec::new(va.index, "10.202.0.1".parse().unwrap(), 24)
+    };
+    let with_peer = AddressSpec {
+        peer: Some("10.9.9.2".parse().unwrap()),
+        ..AddressSpec::new(va.index, "10.9.9.1".parse().unwrap(), 32)
+    };
+
+    nl.add_address(&with_brd).await.unwrap();
+    nl.add_address(&with_peer).await.unwrap();
+
+    let shown = ip(&lan.a.name, "-4 addr show dev va");
+    assert!(
+        shown.contains("inet 10.202.0.1/24 brd 10.202.0.255 scope link va"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("inet 10.9.9.1 peer 10.9.9.2/32 scope global va"),
+        "{shown}"
+    );
+    let listed = nl.list_addresses(Some(va.index)).await.unwrap();
+    let brd = listed.iter().find(|a| a.addr == with_brd.addr).unwrap();
+    assert_eq!(
+        (brd.broadcast, brd.scope),
+        (with_brd.broadcast, Scope::Link)
+    );
+    let peer = listed.iter().find(|a| a.addr == with_peer.addr).unwrap();
+    assert_eq!(peer.peer, with_peer.peer);
+    nl.del_address(&with_brd).await.unwrap();
+    nl.del_address(&with_peer).await.unwrap();
+    assert!(!ip(&lan.a.name, "-4 addr show dev va").contains("10.9.9.1"));
+}
+
+#[tokio::test]
+async fn ipv6_route_source_route_and_interface_rule() {
+    require_root();
+    let lan = Lan::new("route6");
+    let nl = netlink_in(&lan.a.name);
+    let va = nl.link_by_name("va").await.unwrap();
+    let v6 = Route {
+        via: Some(common::ADDR6_B.parse().unwrap()),
+        dev: Some(va.index),
+        table: 100,
+        ..Route::new("fd00:99::".parse().unwrap(), 64)
+    };
+    let with_src = Route {
+        dev: Some(va.index),
+        src: Some(ADDR_A.parse().unwrap()),
+        table: 100,
+        ..Route::new("203.0.113.0".parse().unwrap(), 24)
+    };
+    let iif_rule = Rule {
+        to: Some(("192.0.2.0".parse().unwrap(), 24)),
+        iif: Some("va".into()),
+        priority: Some(2000),
+        ..Rule::to_table(Family::V4, 100)
+    };
+    let v6_rule = Rule {
+        from: Some(("fd00:201::254".parse().unwrap(), 128)),
+        priority: Some(2001),
+        ..Rule::to_table(Family::V6, 100)
+    };
+
+    nl.add_route(&v6).await.unwrap();
+    nl.add_route(&with_src).await.unwrap();
+    nl.add_rule(&iif_rule).await.unwrap();
+    nl.add_rule(&v6_rule).await.unwrap();
+
+    let v6_table = ip(&lan.a.name, "-6 route show table 100");
+    assert!(
+        v6_table.contains("fd00:99::/64 via fd00:201::2 dev va proto keepalived"),
+        "{v6_table}"
+    );
+    let v4_table = ip(&lan.a.name, "route show table 100");
+    assert!(
+        v4_table.contains("203.0.113.0/24 dev va proto keepalived scope link src 10.201.0.1"),
+        "{v4_table}"
+    );
+    let rules = ip(&lan.a.name, "rule show");
+    assert!(
+        rules.contains("2000:\tfrom all to 192.0.2.0/24 iif va lookup 100 proto keepalived"),
+        "{rules}"
+    );
+    let rules6 = ip(&lan.a.name, "-6 rule show");
+    assert!(
+        rules6.contains("2001:\tfrom fd00:201::254 lookup 100 proto keepalived"),
+        "{rules6}"
+    );
+    assert!(nl
+        .list_routes(Family::V6)
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.dst == v6.dst && r.table == 100));
+
+    nl.del_route(&v6).await.unwrap();
+    nl.del_route(&with_src).await.unwrap();
+    nl.del_rule(&iif_rule).await.unwrap();
+    nl.del_rule(&v6_rule).await.unwrap();
+    assert!(!ip(&lan.a.name, "-6 route show table 100").contains("fd00:99::"));
+    assert!(!ip(&lan.a.name, "rule show").contains("2000:"));
+}
