@@ -131,7 +131,9 @@ pub struct ReceivedPacket {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// Make a MASTER step down to BACKUP (sends priority 0 first, so a
-    /// backup takes over at its skew time).
+    /// backup takes over at its skew time; its sync group follows). Plain
+    /// VRRP preemption still applies afterwards: if no router with a higher
+    /// priority takes over, this one does again after master-down.
     ForceBackup(InstanceId),
 }
 

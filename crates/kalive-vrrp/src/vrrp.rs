@@ -399,6 +399,7 @@ impl Vrrp {
                     let adverts = self.instances[idx].adverts(0);
                     self.push_all(adverts);
                     self.enter_backup(idx, now, Reason::Command, None);
+                    self.sync_backup(idx, now);
                 }
             }
         }
@@ -673,18 +674,17 @@ impl Vrrp {
     /// "FAULT"); in unicast mode announce our own source first so the master
     /// re-learns us.
     fn leave_fault(&mut self, idx: usize, now: Timestamp) {
-        let inst = &self.instances[idx];
-        if inst.config.is_unicast() {
-            if let Some(src) = inst.config.source {
-                let announce = inst.announce(src, &inst.config.interface);
-                self.push(announce);
-            }
-        }
         self.enter_backup(idx, now, Reason::FaultCleared, None);
         self.start_preempt_delay(idx, now);
         let inst = &mut self.instances[idx];
         if inst.is_owner() || inst.config.initial_state == InitialState::Master {
             inst.timer = Some(now + inst.config.advert_interval + inst.skew_for(255));
+        }
+        if inst.config.is_unicast() {
+            if let Some(src) = inst.config.source {
+                let announce = inst.announce(src, &inst.config.interface);
+                self.push(announce);
+            }
         }
     }
 

@@ -881,6 +881,27 @@ fn unicast_sends_one_advert_per_peer() {
 }
 
 #[test]
+fn unicast_fault_exit_announces_our_source() {
+    let mut c = instance("vi", 1, 100, 1);
+    c.unicast_peers = vec![UnicastPeer::new(v4(2))];
+    let mut lab = Lab::started(vec![c]);
+    let link = |up| Input::Link {
+        interface: IF.into(),
+        up,
+    };
+    lab.input_at(at(1.0), link(false));
+    lab.input_at(at(2.0), link(true));
+    let garps: Vec<&Output> = lab
+        .log
+        .iter()
+        .filter(|(t, o)| *t == at(2.0) && is_garp(o))
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(garps.len(), 1);
+    assert!(matches!(garps[0], Output::SendGarp { addr, .. } if IpAddr::V4(*addr) == v4(1)));
+}
+
+#[test]
 fn unicast_accepts_the_old_keepalived_checksum() {
     let mut c = instance("vi", 1, 100, 1);
     c.version = Version::V3;
