@@ -77,6 +77,6 @@ pub use netns::{in_netns, in_netns_tokio};
 pub use packet::FrameSender;
 pub use sysctl::SysctlSaver;
 pub use vrrp_socket::{
-    Family, Mode, RxPacket, SocketOptions, VrrpSocket, IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6,
-    VRRP_TOS, VRRP_TTL,
+    Family, Mode, RxPacket, SocketOptions, VrrpSocket, IPPROTO_AH, IPPROTO_VRRP, VRRP_GROUP_V4,
+    VRRP_GROUP_V6, VRRP_TOS, VRRP_TTL,
 };

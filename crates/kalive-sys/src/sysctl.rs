@@ -123,6 +123,16 @@ pub fn configure_vmac_v4(saver: &mut SysctlSaver, vmac: &str, base: &str) -> Res
     Ok(())
 }
 
+/// keepalived's `link_set_ipv6`: an IPv4 VMAC gets IPv6 disabled (so it
+/// sends no MLD or neighbour discovery with the virtual MAC); an IPv6 VMAC
+/// keeps it enabled.
+pub fn set_ipv6_enabled(saver: &mut SysctlSaver, ifname: &str, enabled: bool) -> Result<()> {
+    saver.set(
+        &ipv6_conf(ifname, "disable_ipv6"),
+        if enabled { "0" } else { "1" },
+    )
+}
+
 /// As keepalived does before using a VMAC: when `all.rp_filter` is set,
 /// copy it down to every interface whose own value is lower (so their
 /// effective filtering does not change), then set `all.rp_filter` to 0 so

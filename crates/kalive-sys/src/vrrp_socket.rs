@@ -38,6 +38,9 @@ use crate::link_index::if_index;
 
 /// IANA protocol number of VRRP (RFC 5798 §5.1.1.3 / §5.1.2.3).
 pub const IPPROTO_VRRP: u8 = 112;
+/// IP protocol of the Authentication Header: keepalived's `auth_type AH`
+/// sends VRRPv2 inside AH (RFC 2338 §5.3.6.3), over IPv4 only.
+pub const IPPROTO_AH: u8 = 51;
 /// VRRP IPv4 multicast group (RFC 5798 §5.1.1.2).
 pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// VRRP IPv6 multicast group (RFC 5798 §5.1.2.2).
@@ -118,6 +121,10 @@ pub struct SocketOptions {
     /// `SO_RCVBUF` in bytes (keepalived's `vrrp_rx_bufs_*`); None keeps the
     /// system default.
     pub receive_buffer: Option<usize>,
+    /// IP protocol to send and receive: [`IPPROTO_VRRP`] (default), or
+    /// [`IPPROTO_AH`] for `auth_type AH` (IPv4; the payload then starts with
+    /// the AH header, built by the caller).
+    pub ip_protocol: u8,
 }
 
 impl Default for SocketOptions {
@@ -125,6 +132,7 @@ impl Default for SocketOptions {
         SocketOptions {
             ipv6_kernel_checksum: true,
             receive_buffer: None,
+            ip_protocol: IPPROTO_VRRP,
         }
     }
 }
@@ -159,6 +167,7 @@ pub struct VrrpSocket {
     ifindex: u32,
     family: Family,
     mode: Mode,
+    ip_protocol: u8,
     next_ip_id: AtomicU16,
 }
 
@@ -180,9 +189,14 @@ impl VrrpSocket {
         if let Mode::Multicast { group } = mode {
             check_group(group, family)?;
         }
+        if family == Family::V6 && options.ip_protocol != IPPROTO_VRRP {
+            return Err(SysError::Invalid(
+                "IPv6 VRRP sockets carry protocol 112 only (no AH over IPv6)".into(),
+            ));
+        }
         let ifindex = if_index(ifname)?;
         let socket = match family {
-            Family::V4 => open_v4(ifname, ifindex, mode)?,
+            Family::V4 => open_v4(ifname, ifindex, mode, options.ip_protocol)?,
             Family::V6 => open_v6(ifname, ifindex, mode, options)?,
         };
         if mode == Mode::SendOnly {
@@ -205,6 +219,7 @@ impl VrrpSocket {
             ifindex,
             family,
             mode,
+            ip_protocol: options.ip_protocol,
             next_ip_id: AtomicU16::new(0),
         })
     }
@@ -276,7 +291,7 @@ impl VrrpSocket {
             .next_ip_id
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_add(1);
-        let header = ipv4_header(src, dst, ttl, id, payload.len())?;
+        let header = ipv4_header(src, dst, ttl, id, self.ip_protocol, payload.len())?;
         let mut datagram = Vec::with_capacity(header.len() + payload.len());
         datagram.extend_from_slice(&header);
         datagram.extend_from_slice(payload);
@@ -381,11 +396,11 @@ fn check_group(group: IpAddr, family: Family) -> Result<()> {
     Ok(())
 }
 
-fn open_v4(ifname: &str, ifindex: u32, mode: Mode) -> Result<Socket> {
+fn open_v4(ifname: &str, ifindex: u32, mode: Mode, ip_protocol: u8) -> Result<Socket> {
     let socket = Socket::new(
         Domain::IPV4,
         Type::RAW,
-        Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+        Some(Protocol::from(i32::from(ip_protocol))),
     )
     .map_err(|e| SysError::io("open raw IPv4 VRRP socket", e))?;
     let ctx = |what: &str| format!("{what} on {ifname}");
@@ -589,6 +604,7 @@ pub(crate) fn ipv4_header(
     dst: Ipv4Addr,
     ttl: u8,
     id: u16,
+    ip_protocol: u8,
     payload_len: usize,
 ) -> Result<[u8; IPV4_HEADER_LEN]> {
     let total_len = u16::try_from(IPV4_HEADER_LEN + payload_len).map_err(|_| {
@@ -600,7 +616,7 @@ pub(crate) fn ipv4_header(
     h[2..4].copy_from_slice(&total_len.to_be_bytes());
     h[4..6].copy_from_slice(&id.to_be_bytes());
     h[8] = ttl;
-    h[9] = IPPROTO_VRRP;
+    h[9] = ip_protocol;
     h[12..16].copy_from_slice(&src.octets());
     h[16..20].copy_from_slice(&dst.octets());
     let checksum = internet_checksum(&h);
@@ -645,7 +661,15 @@ mod tests {
 
     #[test]
     fn ipv4_header_matches_keepalived_byte_for_byte() {
-        let header = ipv4_header(Ipv4Addr::new(10, 201, 0, 1), VRRP_GROUP_V4, 255, 1, 24).unwrap();
+        let header = ipv4_header(
+            Ipv4Addr::new(10, 201, 0, 1),
+            VRRP_GROUP_V4,
+            255,
+            1,
+            IPPROTO_VRRP,
+            24,
+        )
+        .unwrap();
         assert_eq!(header, KEEPALIVED_V2PASS_HEADER);
     }
 

@@ -88,6 +88,8 @@ fn vmac_sysctls_are_keepalived_s_and_all_rp_filter_is_neutralised() {
         let mut saver = SysctlSaver::new();
         sysctl::neutralise_all_rp_filter(&mut saver).unwrap();
         sysctl::configure_vmac_v4(&mut saver, "vrrp.51", "va").unwrap();
+        sysctl::set_ipv6_enabled(&mut saver, "vrrp.51", false).unwrap();
+        assert_eq!(sysctl::read("ipv6/conf/vrrp.51/disable_ipv6").unwrap(), "1");
         let read = |ifname: &str, key: &str| sysctl::read(&ipv4_conf(ifname, key)).unwrap();
         assert_eq!(read("all", "rp_filter"), "0");
         assert_eq!(

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{require_root, sniffer, wait_for_frame_matching, Lan, ADDR_A, ADDR_B, LL_A};
 use kalive_sys::{
-    in_netns_tokio, vmac_address, Family, Mode, Netlink, RxPacket, VrrpSocket, VRRP_GROUP_V4,
-    VRRP_GROUP_V6,
+    in_netns_tokio, vmac_address, Family, Mode, Netlink, RxPacket, SocketOptions, VrrpSocket,
+    IPPROTO_AH, VRRP_GROUP_V4, VRRP_GROUP_V6,
 };
 
 /// VRRPv2 advert of vectors/keepalived-2.2.7 v2pass, frame 0 (after the IP
@@ -159,4 +159,38 @@ async fn send_only_socket_on_vmac_sends_from_the_virtual_mac_and_hears_nothing()
         .unwrap();
     let heard = tokio::time::timeout(Duration::from_millis(300), tx.recv()).await;
     assert!(heard.is_err(), "send-only socket received {heard:?}");
+}
+
+#[tokio::test]
+async fn ah_sockets_carry_protocol_51() {
+    require_root();
+    let lan = Lan::new("ah");
+    let options = SocketOptions {
+        ip_protocol: IPPROTO_AH,
+        ..SocketOptions::default()
+    };
+    let multicast = Mode::standard_multicast(Family::V4);
+    let open = |ns: &str, ifname: &'static str| {
+        let options = options.clone();
+        in_netns_tokio(ns, move || {
+            VrrpSocket::open_with(ifname, Family::V4, multicast, &options)
+        })
+        .unwrap()
+        .unwrap()
+    };
+    let rx = open(&lan.b.name, "vb");
+    let tx = open(&lan.a.name, "va");
+    let plain_vrrp = open_in(&lan.b.name, "vb", Family::V4, multicast);
+    let src: Ipv4Addr = ADDR_A.parse().unwrap();
+    // An AH header (24 bytes) would precede the VRRP message; the socket
+    // does not look inside.
+    let got = send_until_received(&rx, || tx.send_v4(src, VRRP_GROUP_V4, 255, &V2_ADVERT)).await;
+    assert_eq!(got.payload, V2_ADVERT);
+    let ip_frames = tokio::time::timeout(Duration::from_millis(300), plain_vrrp.recv()).await;
+    assert!(
+        ip_frames.is_err(),
+        "a protocol-112 socket saw the AH datagram"
+    );
+    let v6 = VrrpSocket::open_with("lo", Family::V6, Mode::Unicast, &options);
+    assert!(v6.is_err(), "AH over IPv6 must be refused");
 }
