@@ -305,11 +305,8 @@ impl VrrpSocket {
         self.expect_family(Family::V4)?;
         let dst = ipv4_destination(datagram)?;
         let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
-        self.send_with(
-            &format!("send VRRP to {dst} on {}", self.ifname),
-            |socket| socket.send_to(datagram, &addr),
-        )
-        .await
+        self.send_with(IpAddr::V4(dst), |socket| socket.send_to(datagram, &addr))
+            .await
     }
 
     /// IPv6: sends `payload` (the VRRP message) from `src` (normally the
@@ -332,23 +329,20 @@ impl VrrpSocket {
             ipi6_ifindex: self.ifindex,
         };
         let hop_limit = libc::c_int::from(hop_limit);
-        self.send_with(
-            &format!("send VRRP to {dst} on {}", self.ifname),
-            |socket| {
-                let cmsgs = [
-                    ControlMessage::Ipv6PacketInfo(&pktinfo),
-                    ControlMessage::Ipv6HopLimit(&hop_limit),
-                ];
-                sendmsg(
-                    socket.as_raw_fd(),
-                    &[IoSlice::new(payload)],
-                    &cmsgs,
-                    MsgFlags::empty(),
-                    Some(&dst_addr),
-                )
-                .map_err(io::Error::from)
-            },
-        )
+        self.send_with(IpAddr::V6(dst), |socket| {
+            let cmsgs = [
+                ControlMessage::Ipv6PacketInfo(&pktinfo),
+                ControlMessage::Ipv6HopLimit(&hop_limit),
+            ];
+            sendmsg(
+                socket.as_raw_fd(),
+                &[IoSlice::new(payload)],
+                &cmsgs,
+                MsgFlags::empty(),
+                Some(&dst_addr),
+            )
+            .map_err(io::Error::from)
+        })
         .await
     }
 
@@ -363,9 +357,11 @@ impl VrrpSocket {
         }
     }
 
+    /// Sends once the socket is writable; `dst` only names the error (the
+    /// message is built on failure, not on every send).
     async fn send_with(
         &self,
-        context: &str,
+        dst: IpAddr,
         mut send_once: impl FnMut(&Socket) -> io::Result<usize>,
     ) -> Result<()> {
         loop {
@@ -375,7 +371,9 @@ impl VrrpSocket {
                 .await
                 .map_err(|e| SysError::io("wait for VRRP socket writable", e))?;
             if let Ok(result) = guard.try_io(|inner| send_once(inner.get_ref())) {
-                return result.map(|_| ()).map_err(|e| SysError::io(context, e));
+                return result.map(|_| ()).map_err(|e| {
+                    SysError::io(format!("send VRRP to {dst} on {}", self.ifname), e)
+                });
             }
         }
     }
