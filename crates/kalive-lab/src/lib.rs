@@ -14,6 +14,7 @@
 //! # Ok::<(), kalive_lab::LabError>(())
 //! ```
 
+pub mod bench;
 pub mod cmd;
 pub mod daemon;
 pub mod demo;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use kalive_lab::bench::{self, Case, Scenario};
 use kalive_lab::{demo, Implementation, LabError};
 
 #[derive(Parser)]
@@ -25,6 +26,54 @@ enum Command {
         #[arg(long)]
         kalive: Option<PathBuf>,
     },
+    /// kalive and keepalived side by side; figures printed, never asserted.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Takeover figures per scenario (SIGKILL, SIGTERM, link down) at
+    /// advert_int 1 s (v2), 0.1 s and 0.01 s (v3).
+    Failover {
+        /// Repetitions per scenario and implementation.
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Which implementations (default both, alternating).
+        #[arg(long = "impl", value_enum, default_value_t = Which::Both)]
+        which: Which,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
+        /// Only these advert intervals in seconds (e.g. 0.1).
+        #[arg(long, value_delimiter = ',')]
+        interval: Vec<f64>,
+        /// Only these scenarios: sigkill, sigterm, linkdown.
+        #[arg(long, value_delimiter = ',')]
+        scenario: Vec<String>,
+    },
+    /// RSS and CPU of an idle daemon, 1 and 200 instances at 0.1 s, as
+    /// master and as backup.
+    Idle {
+        /// Measurement window in seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Which implementations (default both).
+        #[arg(long = "impl", value_enum, default_value_t = Which::Both)]
+        which: Which,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Which {
+    Both,
+    Kalive,
+    Keepalived,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -48,6 +97,7 @@ fn main() -> ExitCode {
             kalive,
         } => implementation_of(implementation, kalive)
             .and_then(|imp| demo::run(&imp, &mut std::io::stdout()).map(drop)),
+        Command::Bench { what } => run_bench(what),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,5 +119,59 @@ fn implementation_of(choice: Impl, kalive: Option<PathBuf>) -> kalive_lab::Resul
         (Impl::Keepalived, _) => Implementation::keepalived(),
         (Impl::Kalive, Some(path)) => Implementation::kalive_at(path),
         (Impl::Kalive, None) => Implementation::kalive(),
+    }
+}
+
+fn implementations(
+    which: Which,
+    kalive: Option<PathBuf>,
+) -> kalive_lab::Result<Vec<Implementation>> {
+    let mut out = Vec::new();
+    if matches!(which, Which::Both | Which::Kalive) {
+        out.push(implementation_of(Impl::Kalive, kalive)?);
+    }
+    if matches!(which, Which::Both | Which::Keepalived) {
+        out.push(Implementation::keepalived()?);
+    }
+    Ok(out)
+}
+
+fn run_bench(what: BenchCommand) -> kalive_lab::Result<()> {
+    let mut stdout = std::io::stdout();
+    match what {
+        BenchCommand::Failover {
+            reps,
+            which,
+            kalive,
+            interval,
+            scenario,
+        } => {
+            let imps = implementations(which, kalive)?;
+            let cases: Vec<Case> = Case::standard()
+                .into_iter()
+                .filter(|c| {
+                    interval.is_empty()
+                        || interval
+                            .iter()
+                            .any(|s| (c.interval.as_secs_f64() - s).abs() < 1e-6)
+                })
+                .filter(|c| scenario.is_empty() || scenario.iter().any(|s| s == c.scenario.name()))
+                .collect();
+            if cases.is_empty() {
+                let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+                return Err(LabError::Usage(format!(
+                    "no case matches; intervals are 1, 0.1, 0.01 and scenarios {names:?}"
+                )));
+            }
+            bench::failover(&imps, &cases, reps, &mut stdout)
+        }
+        BenchCommand::Idle {
+            seconds,
+            which,
+            kalive,
+        } => {
+            let imps = implementations(which, kalive)?;
+            bench::idle(&imps, std::time::Duration::from_secs(seconds), &mut stdout)
+        }
     }
 }
