@@ -5,7 +5,8 @@
 //!
 //! # API in one screen
 //!
-//! Raw VRRP sockets, one per (interface, family, mode) —
+//! Raw VRRP sockets, one per (interface, family, mode) — `SocketOptions`
+//! also selects `IPPROTO_AH` (51) for `auth_type AH` —
 //! [`vrrp_socket`]:
 //! ```ignore
 //! let sock = VrrpSocket::open("eth0", Family::V4, Mode::standard_multicast(Family::V4))?;
@@ -45,16 +46,16 @@
 //! Sysctls — [`sysctl`]: `read`/`write` under `/proc/sys/net`, and
 //! [`SysctlSaver`] which remembers and restores old values;
 //! `sysctl::configure_vmac_v4` (keepalived's VMAC/parent sysctls) and
-//! `sysctl::neutralise_all_rp_filter`.
+//! `sysctl::neutralise_all_rp_filter`, `sysctl::set_ipv6_enabled`.
 //!
 //! Namespaces — [`netns`]: `in_netns(name, || …)` runs a closure on a
 //! thread inside a namespace; `in_netns_tokio` also enters the caller's
 //! tokio runtime, to open sockets there and use them from the caller.
 //!
 //! Everything is bound to the network namespace of the thread that
-//! created it. Every `unsafe` block
-//! carries a `// SAFETY:` comment (four: `IPV6_CHECKSUM`, `sockaddr_ll`,
-//! registering a socket with tokio).
+//! created it. There are three `unsafe` blocks, each with a `// SAFETY:`
+//! comment: `IPV6_CHECKSUM` (setsockopt), the `sockaddr_ll` for AF_PACKET,
+//! and registering a socket with tokio (`AsyncFd::register`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
