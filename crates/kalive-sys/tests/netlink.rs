@@ -89,15 +89,11 @@ async fn ipv6_vip_is_added_without_dad() {
     require_root();
     let ns = Netns::new("addr6");
     // accept_dad is on again for this test, so nodad really matters.
-    common::run(&[
-        "ip",
-        "netns",
-        "exec",
-        &ns.name,
-        "sysctl",
-        "-qw",
-        "net.ipv6.conf.default.accept_dad=1",
-    ]);
+    kalive_sys::in_netns(&ns.name, || {
+        kalive_sys::sysctl::write("ipv6/conf/default/accept_dad", "1")
+    })
+    .unwrap()
+    .unwrap();
     common::run(&[
         "ip", "-n", &ns.name, "link", "add", "v1", "type", "veth", "peer", "name", "v2",
     ]);

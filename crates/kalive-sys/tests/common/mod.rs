@@ -56,24 +56,12 @@ impl Netns {
         run(&["ip", "netns", "add", &name]);
         let ns = Netns { name };
         // Addresses usable at once (no DAD), loopback up.
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            &ns.name,
-            "sysctl",
-            "-qw",
-            "net.ipv6.conf.all.accept_dad=0",
-        ]);
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            &ns.name,
-            "sysctl",
-            "-qw",
-            "net.ipv6.conf.default.accept_dad=0",
-        ]);
+        kalive_sys::in_netns(&ns.name, || {
+            kalive_sys::sysctl::write("ipv6/conf/all/accept_dad", "0")?;
+            kalive_sys::sysctl::write("ipv6/conf/default/accept_dad", "0")
+        })
+        .and_then(|written| written)
+        .expect("turn DAD off in the test namespace");
         ip(&ns.name, "link set lo up");
         ns
     }
