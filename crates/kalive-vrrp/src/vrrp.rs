@@ -856,7 +856,9 @@ impl Vrrp {
             return Err(RxDrop::Version);
         }
         // Steps 6 (auth type known), 7 (type) and 10 (checksum) are the
-        // decoder's.
+        // decoder's. Unlike keepalived, the checksum is verified before the
+        // password and interval below, so a packet failing both counts as a
+        // checksum error.
         let advert = parsed?;
         if config.version == Version::V2 {
             check_v2_auth(&config.authentication, &advert.auth)?;
