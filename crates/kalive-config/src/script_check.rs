@@ -84,10 +84,9 @@ pub fn check_script(
         needs_protection = user.uid == 0 || user.gid == 0 || setuid_root || setgid_root;
     }
     if needs_protection {
-        flags.merge(check_path_security(sys, &path, security));
-        if real != path {
-            flags.merge(check_path_security(sys, &real, security));
-        }
+        // keepalived replaces the command by its realpath before checking
+        // every component (so /bin -> usr/bin symlinks are not "wrong type").
+        flags.merge(check_path_security(sys, &real, security));
     }
     flags
 }

@@ -4,6 +4,7 @@
 //! trait; [`HostSystem`] answers from the current network namespace and
 //! filesystem, tests use a fake.
 
+use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,12 @@ pub trait System {
     fn canonicalize(&self, path: &Path) -> Option<PathBuf>;
     /// The directories of PATH, for bare script names.
     fn path_dirs(&self) -> Vec<PathBuf>;
+    /// Is this address configured on one of our interfaces? (keepalived
+    /// finds an interface-less unicast instance's interface this way.)
+    fn address_is_local(&self, addr: &IpAddr) -> bool {
+        let _ = addr;
+        false
+    }
 }
 
 /// The real machine: `/sys/class/net`, `/etc/passwd`, `/etc/group`, stat.
@@ -108,6 +115,28 @@ impl System for HostSystem {
     }
     fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
         std::fs::canonicalize(path).ok()
+    }
+    fn address_is_local(&self, addr: &IpAddr) -> bool {
+        match addr {
+            IpAddr::V6(a) => {
+                let hex: String = a.octets().iter().map(|b| format!("{b:02x}")).collect();
+                std::fs::read_to_string("/proc/net/if_inet6")
+                    .map(|t| t.lines().any(|l| l.starts_with(&hex)))
+                    .unwrap_or(false)
+            }
+            IpAddr::V4(a) => {
+                // fib_trie lists each local address as "|-- A.B.C.D" followed
+                // by "/32 host LOCAL".
+                let Ok(t) = std::fs::read_to_string("/proc/net/fib_trie") else {
+                    return false;
+                };
+                let want = format!("|-- {a}");
+                let lines: Vec<&str> = t.lines().collect();
+                lines
+                    .windows(2)
+                    .any(|w| w[0].trim_start().ends_with(&want) && w[1].contains("/32 host LOCAL"))
+            }
+        }
     }
     fn path_dirs(&self) -> Vec<PathBuf> {
         // keepalived searches the PATH it was started with, falling back

@@ -241,6 +241,20 @@ pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
     {
         check_address_dev(ctx, config, a);
     }
+    for r in &mut v.virtual_routes {
+        let has_dev = r.dev.is_some() || r.nexthops.iter().any(|n| n.dev.is_some());
+        if !r.no_track && !has_dev {
+            let s = r.span.clone().unwrap_or_else(|| span.clone());
+            ctx.warning(
+                &s,
+                format!(
+                    "Warning - cannot track route {} with no interface specified, not tracking",
+                    r.dest
+                ),
+            );
+            r.no_track = true;
+        }
+    }
     for r in &v.virtual_routes {
         let devs = r
             .dev
@@ -569,7 +583,14 @@ fn complete_instance(
 
     complete_auth(ctx, v, strict, &span);
 
-    if v.interface.is_none() && v.unicast_peers.is_empty() {
+    // Without `interface`, keepalived finds the interface from the unicast
+    // source address; failing that the instance cannot run.
+    if v.interface.is_none()
+        && (v.unicast_peers.is_empty()
+            || !v
+                .unicast_src_ip
+                .is_some_and(|a| ctx.sys.address_is_local(&a)))
+    {
         ctx.error(&span, format!("({name}) Unknown interface!"));
     }
     if strict && !v.unicast_peers.is_empty() {

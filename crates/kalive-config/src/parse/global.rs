@@ -375,7 +375,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
             g.shutdown_script_timeout = Duration::from_secs(v as u64)
         }
     }),
-    Kw::new("notification_email", 0, notification_email),
+    Kw::block("notification_email", notification_email),
     Kw::new("notification_email_from", 1, |_, g, s| {
         g.notification_email_from = Some(text(s, 0))
     }),

@@ -41,6 +41,10 @@ pub struct Kw<T> {
     pub handler: Handler<T>,
     /// `Some(new)` marks a deprecated alias: accepted with a warning.
     pub replaced_by: Option<&'static str>,
+    /// A sub-block keyword that takes no words of its own
+    /// (`virtual_ipaddress {`): words after it are keepalived's
+    /// "Block X has extra parameters" error.
+    pub block_only: bool,
 }
 
 impl<T> Kw<T> {
@@ -51,6 +55,17 @@ impl<T> Kw<T> {
             min_args,
             handler,
             replaced_by: None,
+            block_only: false,
+        }
+    }
+    /// A sub-block keyword with no words of its own (`track_interface {`).
+    pub const fn block(name: &'static str, handler: Handler<T>) -> Self {
+        Kw {
+            name,
+            min_args: 0,
+            handler,
+            replaced_by: None,
+            block_only: true,
         }
     }
     /// A deprecated alias of `new_name`: accepted with a warning.
@@ -65,6 +80,7 @@ impl<T> Kw<T> {
             min_args,
             handler,
             replaced_by: Some(new_name),
+            block_only: false,
         }
     }
     /// Mark as a deprecated alias of `new_name`.
@@ -216,6 +232,17 @@ impl Ctx {
                 format!("Keyword '{}' is deprecated - please use '{new}'", kw.name),
             );
         }
+        if kw.block_only && !stmt.args.is_empty() {
+            let extra: Vec<&str> = stmt.args.iter().map(|w| w.text.as_str()).collect();
+            self.error(
+                &stmt.args[0].span,
+                format!(
+                    "Block {} has extra parameters {} ...",
+                    kw.name,
+                    extra.join(" ")
+                ),
+            );
+        }
         if stmt.args.len() < kw.min_args {
             self.missing_parameter(stmt, stmt.args.len() + 2);
             return;
@@ -247,17 +274,13 @@ impl Ctx {
 /// The top-level keyword table of the VRRP side.
 pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::new("global_defs", 0, global::global_defs),
-    Kw::new("static_ipaddress", 0, vrrp::static_ipaddress),
-    Kw::new("static_routes", 0, vrrp::static_routes),
-    Kw::new("static_rules", 0, vrrp::static_rules),
-    Kw::new("linkbeat_interfaces", 0, vrrp::linkbeat_interfaces),
+    Kw::block("static_ipaddress", vrrp::static_ipaddress),
+    Kw::block("static_routes", vrrp::static_routes),
+    Kw::block("static_rules", vrrp::static_rules),
+    Kw::block("linkbeat_interfaces", vrrp::linkbeat_interfaces),
     Kw::new("track_group", 1, vrrp::track_group),
-    Kw::new(
-        "interface_up_down_delays",
-        0,
-        vrrp::interface_up_down_delays,
-    ),
-    Kw::new("garp_group", 0, vrrp::garp_group),
+    Kw::block("interface_up_down_delays", vrrp::interface_up_down_delays),
+    Kw::block("garp_group", vrrp::garp_group),
     Kw::new("track_file", 1, vrrp::track_file),
     Kw::new("vrrp_track_file", 1, vrrp::track_file).deprecated("track_file"),
     Kw::new("vrrp_track_process", 1, vrrp::track_process),

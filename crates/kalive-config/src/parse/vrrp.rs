@@ -92,7 +92,7 @@ pub fn track_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     ctx.in_block(format!("track_group {}", tg.name), |ctx| {
         ctx.run_block(
             stmt.children(),
-            &[Kw::new("group", 0, |_, tg: &mut TrackGroup, s| {
+            &[Kw::block("group", |_, tg: &mut TrackGroup, s| {
                 tg.group.extend(list_words(s))
             })],
             &mut tg,
@@ -137,9 +137,7 @@ const GARP_GROUP: &[Kw<GarpGroup>] = &[
         g.gna_interval = s.arg(0).and_then(|w| c.timer_zero_ok(w))
     }),
     Kw::new("interface", 1, |_, g, s| g.interfaces.push(text(s, 0))),
-    Kw::new("interfaces", 0, |_, g, s| {
-        g.interfaces.extend(list_words(s))
-    }),
+    Kw::block("interfaces", |_, g, s| g.interfaces.extend(list_words(s))),
 ];
 
 pub fn garp_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
@@ -539,23 +537,23 @@ fn track_refs(ctx: &mut Ctx, stmt: &Stmt, kind: &str, min: i64, max: i64) -> Vec
 // ---------------------------------------------------------- sync group
 
 const SYNC_GROUP: &[Kw<SyncGroup>] = &[
-    Kw::new("group", 0, |_, g, s| g.group.extend(list_words(s))),
-    Kw::new("track_interface", 0, |c, g, s| {
+    Kw::block("group", |_, g, s| g.group.extend(list_words(s))),
+    Kw::block("track_interface", |c, g, s| {
         g.track_interfaces.extend(tracked_interfaces(c, s))
     }),
-    Kw::new("track_script", 0, |c, g, s| {
+    Kw::block("track_script", |c, g, s| {
         g.track_scripts
             .extend(track_refs(c, s, "track script", -253, 253))
     }),
-    Kw::new("track_file", 0, |c, g, s| {
+    Kw::block("track_file", |c, g, s| {
         g.track_files
             .extend(track_refs(c, s, "track file", -254, 254))
     }),
-    Kw::new("track_process", 0, |c, g, s| {
+    Kw::block("track_process", |c, g, s| {
         g.track_processes
             .extend(track_refs(c, s, "track process", -254, 254))
     }),
-    Kw::new("track_bfd", 0, |c, g, s| {
+    Kw::block("track_bfd", |c, g, s| {
         g.track_bfds
             .extend(track_refs(c, s, "track bfd", -253, 253))
     }),
@@ -958,23 +956,23 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
     Kw::new("dont_track_primary", 0, |_, d, _| {
         d.dont_track_primary = true
     }),
-    Kw::new("track_interface", 0, |c, d, s| {
+    Kw::block("track_interface", |c, d, s| {
         let t = tracked_interfaces(c, s);
         d.track_interfaces.extend(t)
     }),
-    Kw::new("track_script", 0, |c, d, s| {
+    Kw::block("track_script", |c, d, s| {
         let t = track_refs(c, s, "track script", -253, 253);
         d.track_scripts.extend(t)
     }),
-    Kw::new("track_file", 0, |c, d, s| {
+    Kw::block("track_file", |c, d, s| {
         let t = track_refs(c, s, "track file", -254, 254);
         d.track_files.extend(t)
     }),
-    Kw::new("track_process", 0, |c, d, s| {
+    Kw::block("track_process", |c, d, s| {
         let t = track_refs(c, s, "track process", -254, 254);
         d.track_processes.extend(t)
     }),
-    Kw::new("track_bfd", 0, |c, d, s| {
+    Kw::block("track_bfd", |c, d, s| {
         let t = track_refs(c, s, "track bfd", -253, 253);
         d.track_bfds.extend(t)
     }),
@@ -997,7 +995,7 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
         None => {}
     }),
     Kw::new("track_src_ip", 0, |_, d, _| d.track_src_ip = true),
-    Kw::new("unicast_peer", 0, unicast_peers),
+    Kw::block("unicast_peer", unicast_peers),
     Kw::new("check_unicast_src", 0, |_, d, _| d.check_unicast_src = true),
     Kw::new("unicast_fault_no_peer", 0, |_, d, _| {
         d.unicast_fault_no_peer = true
@@ -1069,13 +1067,13 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
     Kw::new("owner_ignore_adverts", 0, |c, d, s| {
         d.owner_ignore_adverts = opt_bool(c, s)
     }),
-    Kw::new("authentication", 0, authentication),
-    Kw::new("auth_hmac", 0, auth_hmac),
-    Kw::new("virtual_ipaddress", 0, |c, d, s| {
+    Kw::block("authentication", authentication),
+    Kw::block("auth_hmac", auth_hmac),
+    Kw::block("virtual_ipaddress", |c, d, s| {
         let v = vips(c, s);
         d.virtual_ipaddresses.extend(v)
     }),
-    Kw::new("virtual_ipaddress_excluded", 0, |c, d, s| {
+    Kw::block("virtual_ipaddress_excluded", |c, d, s| {
         let v = vips(c, s);
         d.virtual_ipaddresses_excluded.extend(v)
     }),
@@ -1085,7 +1083,7 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
     Kw::new("promote_secondaries", 0, |_, d, _| {
         d.promote_secondaries = true
     }),
-    Kw::new("virtual_routes", 0, |c, d, s| {
+    Kw::block("virtual_routes", |c, d, s| {
         let r: Vec<_> = s
             .children()
             .iter()
@@ -1093,7 +1091,7 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
             .collect();
         d.virtual_routes.extend(r)
     }),
-    Kw::new("virtual_rules", 0, |c, d, s| {
+    Kw::block("virtual_rules", |c, d, s| {
         let r: Vec<_> = s
             .children()
             .iter()
