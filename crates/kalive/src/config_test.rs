@@ -1,19 +1,84 @@
-//! `-t` / `--config-test[=LOGFILE]` and `--dump-json` (issue 2).
+//! `-t` / `--config-test[=LOGFILE]`, `--dump-json`, and config loading for
+//! the daemon (issue 2).
 //!
 //! Diagnostics go to stderr (or LOGFILE) as `file:line:col: severity:
-//! message`; the exit code is keepalived's (reference §1.2: 0 ok, 4 missing
-//! file / bad interface / fatal, 5 other config errors, 6 script security).
+//! message`; the exit code is keepalived's (reference §1.2: 0 ok, 2 missing
+//! parameter, 4 missing file / bad interface / fatal, 5 other config errors,
+//! 6 script security).
+
+use std::io::Write;
+
+use kalive_config::preprocess::PreprocessOptions;
+use kalive_config::{config_test, load_config, Config, ConfigTestOptions, LoadOptions, Severity};
 
 use crate::cli::Cli;
+use crate::error::Error;
 
-/// Run the config test; returns the process exit code.
+/// `-t` and/or `--dump-json`; returns the process exit code.
 pub fn run(cli: &Cli) -> u8 {
-    // Filled in when kalive-config's `config_test` lands.
-    match std::fs::metadata(&cli.use_file) {
-        Ok(_) => 0,
-        Err(e) => {
-            eprintln!("{}: fatal: {e}", cli.use_file.display());
-            4
+    let outcome = config_test(&ConfigTestOptions {
+        config_file: cli.use_file.clone(),
+        config_id: cli.config_id.clone(),
+        all_config: cli.all_config,
+        ..ConfigTestOptions::default()
+    });
+    let mut text = String::new();
+    for d in &outcome.diagnostics {
+        text.push_str(&format!("{d}\n"));
+    }
+    let written = match cli.config_test_log() {
+        Some(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes())),
+        None => std::io::stderr().write_all(text.as_bytes()),
+    };
+    if let Err(e) = written {
+        eprintln!("kalive: cannot write config test messages: {e}");
+    }
+    if cli.dump_json {
+        match serde_json::to_string_pretty(&outcome.model) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("kalive: cannot serialise the model: {e}"),
         }
     }
+    u8::try_from(outcome.exit_code).unwrap_or(crate::exit::FATAL)
+}
+
+/// Load the config for the daemon (start-up and SIGHUP). Every diagnostic
+/// is logged; keepalived keeps running with ordinary errors (it ignores the
+/// offending line) but not with a missing file or a keyword missing its
+/// parameter.
+pub fn load_for_daemon(cli: &Cli) -> Result<Config, Error> {
+    let opts = LoadOptions {
+        preprocess: PreprocessOptions {
+            config_id: cli.config_id.clone(),
+            all_config: cli.all_config,
+        },
+        ..LoadOptions::default()
+    };
+    tracing::info!("Opening file '{}'.", cli.use_file.display());
+    let loaded = load_config(&cli.use_file, &opts);
+    for d in &loaded.diagnostics {
+        match d.severity {
+            Severity::Note => tracing::info!("{d}"),
+            Severity::Warning => tracing::warn!("{d}"),
+            Severity::Error | Severity::Fatal => tracing::error!("{d}"),
+        }
+    }
+    if loaded.has_errors_blocking_start() {
+        return Err(Error::Config(format!(
+            "{}: configuration not usable",
+            cli.use_file.display()
+        )));
+    }
+    if cli.dump_conf {
+        if let Ok(json) = serde_json::to_string_pretty(&loaded.config) {
+            for line in json.lines() {
+                tracing::info!("{line}");
+            }
+        }
+    }
+    Ok(loaded.config)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::cli::{self, Cli};
+use crate::driver::{Driver, DriverOptions};
 use crate::error::Error;
 use crate::logging::{self, LogOptions};
 use crate::process::{self, PidFiles};
@@ -136,14 +137,30 @@ impl Signals {
 
 async fn run(cli: Cli) -> Result<u8, Error> {
     let mut signals = Signals::register(cli.ignore_sigint)?;
-    tracing::info!("Startup complete");
-    loop {
-        match signals.next().await {
-            SignalEvent::Stop => break,
-            other => tracing::info!("signal {other:?} received"),
+    let plan = match crate::load::load_plan(&cli) {
+        Ok(plan) => plan,
+        Err(e) => {
+            tracing::error!("{e}");
+            return Ok(crate::exit::CONFIG);
         }
-    }
-    tracing::info!("Stopping");
+    };
+    let options = DriverOptions {
+        dont_release_vrrp: cli.dont_release_vrrp,
+        address_monitoring: cli.address_monitoring,
+    };
+    let mut driver = Driver::new(options).await?;
+    driver.start(plan).await?;
+    tracing::info!("Startup complete");
+    let mut reload = || match crate::load::load_plan(&cli) {
+        Ok(plan) => Some(plan),
+        Err(e) => {
+            tracing::error!("{e}");
+            None
+        }
+    };
+    let ending = driver.run(&mut signals, &mut reload).await;
+    tracing::debug!("driver ended: {ending:?}");
+    driver.shutdown().await;
     tracing::info!("Stopped kalive v{}", env!("CARGO_PKG_VERSION"));
     Ok(crate::exit::OK)
 }

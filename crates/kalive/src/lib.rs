@@ -12,10 +12,15 @@
 pub mod cli;
 pub mod config_test;
 pub mod daemon;
+pub mod driver;
 pub mod error;
+pub mod load;
 pub mod logging;
+pub mod netops;
 pub mod notify;
 pub mod process;
+pub mod setup;
+pub mod track_script;
 
 use std::process::ExitCode;
 

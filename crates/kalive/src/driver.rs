@@ -1,0 +1,1276 @@
+//! The VRRP driver (DESIGN.md, How data flows): one actor task owns the
+//! sans-IO [`Vrrp`] engine and the VRRP sockets' send side; receive tasks
+//! forward packets untouched; one effects task owns netlink changes and
+//! GARP/NA frames (in order, so a GARP never precedes its VIP); the notify
+//! owner runs scripts and FIFOs. Timers are deadlines: the actor sleeps until
+//! `poll_timeout()` and acts at once.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kalive_sys::{
+    AddrEvent, AddressInfo, FrameSender, LinkEvent, LinkInfo, Mode, Monitor, NetEvent, Netlink,
+    SysctlSaver, VrrpSocket,
+};
+use kalive_vrrp::{
+    Family, Input, InstanceId, NotifyState as EngineNotify, NotifyTarget, Output, Reason,
+    ReceivedPacket, State, Timestamp, Vrrp,
+};
+use kalive_wire::arp::GarpRepr;
+use kalive_wire::ndisc::UnsolicitedNa;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::daemon::{SignalEvent, Signals};
+use crate::error::Error;
+use crate::netops;
+use crate::notify::{Notification, Notifier, NotifyState, Subject};
+use crate::setup::{Plan, VmacPlan};
+use crate::track_script::{self, ScriptResult};
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Stopped,
+}
+
+/// Options from the command line that change the driver's behaviour.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DriverOptions {
+    /// `-V`: on stop, no priority 0 and leave VIPs/routes/rules (and VMACs).
+    pub dont_release_vrrp: bool,
+    /// `-a`: log every address change.
+    pub address_monitoring: bool,
+}
+
+/// A packet from a receive task, with the interface and family it came on.
+struct RxEvent {
+    interface: String,
+    family: Family,
+    at: Instant,
+    packet: kalive_sys::RxPacket,
+}
+
+/// One change carried out by the effects task, in order.
+#[derive(Debug)]
+enum Effect {
+    AddAddress(kalive_sys::AddressSpec),
+    DelAddress(kalive_sys::AddressSpec),
+    AddRoute(kalive_sys::Route),
+    DelRoute(kalive_sys::Route),
+    AddRule(kalive_sys::Rule),
+    DelRule(kalive_sys::Rule),
+    Frame {
+        ifindex: u32,
+        bytes: Vec<u8>,
+        what: String,
+    },
+    Pause(Duration),
+    Barrier(oneshot::Sender<()>),
+}
+
+/// What we know about one interface.
+#[derive(Debug, Clone)]
+struct Iface {
+    info: LinkInfo,
+    addrs: Vec<AddressInfo>,
+}
+
+impl Iface {
+    fn usable(&self) -> bool {
+        self.info.is_usable()
+    }
+
+    /// The primary IPv4 address: the first global one that is not a VIP.
+    fn primary_v4(&self, vips: &BTreeSet<IpAddr>) -> Option<Ipv4Addr> {
+        self.addrs.iter().find_map(|a| match a.addr {
+            IpAddr::V4(v4) if !vips.contains(&a.addr) && !v4.is_loopback() => Some(v4),
+            _ => None,
+        })
+    }
+
+    fn link_local_v6(&self) -> Option<Ipv6Addr> {
+        self.addrs.iter().find_map(|a| match a.addr {
+            IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => Some(v6),
+            _ => None,
+        })
+    }
+}
+
+/// The driver's view of links and addresses, by name.
+#[derive(Debug, Default)]
+struct Links {
+    by_name: HashMap<String, Iface>,
+}
+
+impl Links {
+    async fn load(nl: &Netlink) -> Result<Links, Error> {
+        let mut links = Links::default();
+        let infos = nl.list_links().await.map_err(sys_err)?;
+        let addrs = nl.list_addresses(None).await.map_err(sys_err)?;
+        for info in infos {
+            let mine = addrs
+                .iter()
+                .filter(|a| a.ifindex == info.index)
+                .cloned()
+                .collect();
+            links
+                .by_name
+                .insert(info.name.clone(), Iface { info, addrs: mine });
+        }
+        Ok(links)
+    }
+
+    fn index(&self, name: &str) -> Option<u32> {
+        self.by_name.get(name).map(|i| i.info.index)
+    }
+
+    fn name_of(&self, index: u32) -> Option<String> {
+        self.by_name
+            .values()
+            .find(|i| i.info.index == index)
+            .map(|i| i.info.name.clone())
+    }
+
+    fn usable(&self, name: &str) -> bool {
+        self.by_name.get(name).is_some_and(Iface::usable)
+    }
+}
+
+fn sys_err(e: kalive_sys::SysError) -> Error {
+    Error::Sys(e.to_string())
+}
+
+/// Socket key: interface, family, unicast.
+type SockKey = (String, Family, bool);
+
+/// Everything that lives as long as one config runs.
+struct Run {
+    plan: Plan,
+    vrrp: Vrrp,
+    sockets: HashMap<SockKey, Arc<VrrpSocket>>,
+    rx_tasks: Vec<JoinHandle<()>>,
+    script_tasks: Vec<JoinHandle<()>>,
+    vmacs: Vec<(VmacPlan, u32)>,
+    sysctls: SysctlSaver,
+}
+
+/// The actor.
+pub struct Driver {
+    options: DriverOptions,
+    origin: Instant,
+    netlink: Netlink,
+    links: Links,
+    effects: mpsc::UnboundedSender<Effect>,
+    notifier: Option<Notifier>,
+    rx_tx: mpsc::UnboundedSender<RxEvent>,
+    rx_rx: mpsc::UnboundedReceiver<RxEvent>,
+    net_rx: mpsc::UnboundedReceiver<NetEvent>,
+    script_tx: mpsc::UnboundedSender<ScriptResult>,
+    script_rx: mpsc::UnboundedReceiver<ScriptResult>,
+    run: Option<Run>,
+    /// When each (instance, interface) last logged a GARP burst.
+    garp_logged: HashMap<(u32, String), Instant>,
+    /// Set while the final stop runs (`-V` then keeps VIPs).
+    stopping_flag: bool,
+}
+
+impl Driver {
+    /// Open netlink, the monitor and the frame sender; nothing is changed yet.
+    pub async fn new(options: DriverOptions) -> Result<Driver, Error> {
+        let netlink = Netlink::new().map_err(sys_err)?;
+        let links = Links::load(&netlink).await?;
+        let frames = FrameSender::open().map_err(sys_err)?;
+        let (effects, effects_rx) = mpsc::unbounded_channel();
+        tokio::spawn(effects_task(netlink.clone(), frames, effects_rx));
+        let (net_tx, net_rx) = mpsc::unbounded_channel();
+        let monitor = Monitor::subscribe().map_err(sys_err)?;
+        tokio::spawn(monitor_task(monitor, net_tx));
+        let (rx_tx, rx_rx) = mpsc::unbounded_channel();
+        let (script_tx, script_rx) = mpsc::unbounded_channel();
+        Ok(Driver {
+            options,
+            origin: Instant::now(),
+            netlink,
+            links,
+            effects,
+            notifier: None,
+            rx_tx,
+            rx_rx,
+            net_rx,
+            script_tx,
+            script_rx,
+            run: None,
+            garp_logged: HashMap::new(),
+            stopping_flag: false,
+        })
+    }
+
+    fn now(&self) -> Timestamp {
+        self.stamp(Instant::now())
+    }
+
+    fn stamp(&self, at: Instant) -> Timestamp {
+        Timestamp(at.saturating_duration_since(self.origin))
+    }
+
+    /// Start running `plan`: VMACs, stale-VIP clean-up, sockets, trackers,
+    /// then the engine.
+    pub async fn start(&mut self, plan: Plan) -> Result<(), Error> {
+        for w in &plan.warnings {
+            tracing::warn!("{w}");
+        }
+        let mut sysctls = SysctlSaver::new();
+        let vmacs = self.create_vmacs(&plan, &mut sysctls).await;
+        self.links = Links::load(&self.netlink).await?;
+        let vip_set: BTreeSet<IpAddr> = plan
+            .instances
+            .iter()
+            .flat_map(|i| i.vips.iter().chain(&i.excluded_vips).map(|v| v.addr))
+            .collect();
+        let mut instances = plan.instances.clone();
+        for (ic, res) in instances.iter_mut().zip(&plan.resources) {
+            if ic.source.is_none() {
+                ic.source =
+                    self.source_address(&res.base_interface, &ic.interface, ic.family, &vip_set);
+            }
+            ic.ifindex = self.links.index(&ic.interface);
+        }
+        self.remove_leftovers(&plan, &vip_set).await;
+        self.add_statics(&plan);
+        let sockets = self.open_sockets(&instances)?;
+        let rx_tasks = sockets
+            .iter()
+            .map(|((name, family, _), sock)| {
+                tokio::spawn(rx_task(
+                    sock.clone(),
+                    name.clone(),
+                    *family,
+                    self.rx_tx.clone(),
+                ))
+            })
+            .collect();
+        let mut vrrp = Vrrp::new(instances.clone(), plan.sync_groups.clone(), self.now())
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let now = self.now();
+        for name in interfaces_of(&instances) {
+            vrrp.handle_input(
+                now,
+                Input::Link {
+                    up: self.links.usable(&name),
+                    interface: name,
+                },
+            );
+        }
+        let script_tasks = track_script::spawn_all(&plan.track_scripts, self.script_tx.clone());
+        match &mut self.notifier {
+            Some(n) => n.set_scripts(plan.notify.scripts.clone()),
+            None => self.notifier = Some(Notifier::new(plan.notify.clone())),
+        }
+        vrrp.handle_input(self.now(), Input::Start);
+        self.run = Some(Run {
+            plan,
+            vrrp,
+            sockets,
+            rx_tasks,
+            script_tasks,
+            vmacs,
+            sysctls,
+        });
+        self.carry_out().await;
+        Ok(())
+    }
+
+    /// keepalived uses the base interface's primary address as the source
+    /// of a VMAC instance (a VMAC has no address of its own).
+    fn source_address(
+        &self,
+        base: &str,
+        iface: &str,
+        family: Family,
+        vips: &BTreeSet<IpAddr>,
+    ) -> Option<IpAddr> {
+        match family {
+            Family::V4 => [iface, base]
+                .iter()
+                .filter_map(|n| self.links.by_name.get(*n))
+                .find_map(|i| i.primary_v4(vips))
+                .map(IpAddr::V4),
+            Family::V6 => [iface, base]
+                .iter()
+                .filter_map(|n| self.links.by_name.get(*n))
+                .find_map(Iface::link_local_v6)
+                .map(IpAddr::V6),
+        }
+    }
+
+    async fn create_vmacs(
+        &mut self,
+        plan: &Plan,
+        sysctls: &mut SysctlSaver,
+    ) -> Vec<(VmacPlan, u32)> {
+        let mut out = Vec::new();
+        for v in plan.resources.iter().filter_map(|r| r.vmac.as_ref()) {
+            match self.create_vmac(v, sysctls).await {
+                Ok(index) => out.push((v.clone(), index)),
+                Err(e) => tracing::error!("Unable to create VMAC {} on {}: {e}", v.name, v.parent),
+            }
+        }
+        out
+    }
+
+    async fn create_vmac(&mut self, v: &VmacPlan, sysctls: &mut SysctlSaver) -> Result<u32, Error> {
+        // A VMAC left by a crashed run is replaced, not reused: its MAC or
+        // parent may differ from the config's.
+        if let Ok(old) = self.netlink.link_by_name(&v.name).await {
+            let _ = self.netlink.delete_link(old.index).await;
+        }
+        let parent = self
+            .netlink
+            .link_by_name(&v.parent)
+            .await
+            .map_err(sys_err)?;
+        let link = self
+            .netlink
+            .add_vmac(&v.name, parent.index, v.mac)
+            .await
+            .map_err(sys_err)?;
+        if let Err(e) = kalive_sys::sysctl::configure_vmac_v4(sysctls, &v.name, &v.parent) {
+            tracing::warn!("VMAC {}: sysctls not set: {e}", v.name);
+        }
+        self.netlink
+            .set_link_up(link.index)
+            .await
+            .map_err(sys_err)?;
+        tracing::info!("(VMAC) {} created on {}", v.name, v.parent);
+        Ok(link.index)
+    }
+
+    /// VIPs, routes and rules of our config left on our interfaces by a run
+    /// that died without cleaning up: we are not MASTER yet, so they must go
+    /// (keepalived logs "(VI_1) removing VIPs." at start-up too).
+    async fn remove_leftovers(&mut self, plan: &Plan, _vips: &BTreeSet<IpAddr>) {
+        for (ic, res) in plan.instances.iter().zip(&plan.resources) {
+            let mut removed = false;
+            for spec in res.vips.iter().chain(&res.excluded) {
+                let dev = spec.dev.clone().unwrap_or_else(|| ic.interface.clone());
+                let Some(iface) = self.links.by_name.get(&dev) else {
+                    continue;
+                };
+                let present = iface.addrs.iter().any(|a| a.addr == spec.address.addr);
+                if present {
+                    removed = true;
+                    let _ = self
+                        .effects
+                        .send(Effect::DelAddress(netops::address(spec, iface.info.index)));
+                }
+            }
+            if removed {
+                tracing::info!("({}) removing VIPs.", ic.name);
+            }
+            for r in &res.routes {
+                if let Ok(route) = netops::route(r, &|n| self.links.index(n)) {
+                    let _ = self.effects.send(Effect::DelRoute(route));
+                }
+            }
+            for r in &res.rules {
+                let _ = self.effects.send(Effect::DelRule(netops::rule(r)));
+            }
+        }
+        self.barrier(Duration::from_secs(2)).await;
+    }
+
+    fn add_statics(&mut self, plan: &Plan) {
+        for spec in &plan.static_addresses {
+            let dev = spec.dev.clone().unwrap_or_else(|| "eth0".into());
+            match self.links.index(&dev) {
+                Some(ix) => {
+                    let _ = self
+                        .effects
+                        .send(Effect::AddAddress(netops::address(spec, ix)));
+                }
+                None => tracing::warn!("static address {}: unknown interface {dev}", spec.address),
+            }
+        }
+        for r in &plan.static_routes {
+            match netops::route(r, &|n| self.links.index(n)) {
+                Ok(route) => {
+                    let _ = self.effects.send(Effect::AddRoute(route));
+                }
+                Err(e) => tracing::warn!("static route {}: {e}", r.dest),
+            }
+        }
+        for r in &plan.static_rules {
+            let _ = self.effects.send(Effect::AddRule(netops::rule(r)));
+        }
+    }
+
+    fn remove_statics(&mut self, plan: &Plan) {
+        for spec in &plan.static_addresses {
+            let dev = spec.dev.clone().unwrap_or_else(|| "eth0".into());
+            if let Some(ix) = self.links.index(&dev) {
+                let _ = self
+                    .effects
+                    .send(Effect::DelAddress(netops::address(spec, ix)));
+            }
+        }
+        for r in &plan.static_routes {
+            if let Ok(route) = netops::route(r, &|n| self.links.index(n)) {
+                let _ = self.effects.send(Effect::DelRoute(route));
+            }
+        }
+        for r in &plan.static_rules {
+            let _ = self.effects.send(Effect::DelRule(netops::rule(r)));
+        }
+    }
+
+    fn open_sockets(
+        &self,
+        instances: &[kalive_vrrp::InstanceConfig],
+    ) -> Result<HashMap<SockKey, Arc<VrrpSocket>>, Error> {
+        let mut sockets = HashMap::new();
+        for ic in instances {
+            let unicast = ic.is_unicast();
+            let key = (ic.interface.clone(), ic.family, unicast);
+            if sockets.contains_key(&key) {
+                continue;
+            }
+            let family = sys_family(ic.family);
+            let mode = if unicast {
+                Mode::Unicast
+            } else {
+                Mode::Multicast {
+                    group: ic.multicast_group,
+                }
+            };
+            let sock = VrrpSocket::open(&ic.interface, family, mode).map_err(|e| {
+                Error::Sys(format!(
+                    "({}) VRRP socket on {}: {e}",
+                    ic.name, ic.interface
+                ))
+            })?;
+            tracing::info!(
+                "VRRP sockpool: [ifindex({:3}), family({}), proto(112), {}, address({})]",
+                sock.ifindex(),
+                if ic.family == Family::V4 {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                },
+                if unicast { "unicast" } else { "multicast" },
+                if unicast {
+                    ic.source.map(|s| s.to_string()).unwrap_or_default()
+                } else {
+                    ic.multicast_group.to_string()
+                }
+            );
+            sockets.insert(key, Arc::new(sock));
+        }
+        Ok(sockets)
+    }
+
+    /// Wait until the effects task has carried out everything queued so far.
+    async fn barrier(&self, limit: Duration) {
+        let (tx, rx) = oneshot::channel();
+        if self.effects.send(Effect::Barrier(tx)).is_ok() {
+            let _ = tokio::time::timeout(limit, rx).await;
+        }
+    }
+
+    /// The actor loop: returns when told to stop.
+    pub async fn run(
+        &mut self,
+        signals: &mut Signals,
+        reload: &mut dyn FnMut() -> Option<Plan>,
+    ) -> Ending {
+        loop {
+            let deadline = self.run.as_ref().and_then(|r| r.vrrp.poll_timeout());
+            let sleep_until = deadline.map(|d| tokio::time::Instant::from_std(self.origin + d.0));
+            tokio::select! {
+                // Packets first: an advert that arrives with the master-down
+                // deadline must win over the timer (no spurious takeover).
+                biased;
+                Some(ev) = self.rx_rx.recv() => self.on_packet(ev),
+                _ = sleep(sleep_until), if sleep_until.is_some() => {
+                    let now = self.now();
+                    if let Some(run) = &mut self.run { run.vrrp.handle_timeout(now); }
+                }
+                Some(ev) = self.net_rx.recv() => self.on_net_event(ev),
+                Some(r) = self.script_rx.recv() => {
+                    let now = self.now();
+                    if let Some(run) = &mut self.run {
+                        run.vrrp.handle_input(now, Input::ScriptResult { name: r.name, success: r.success });
+                    }
+                }
+                sig = signals.next() => match sig {
+                    SignalEvent::Stop => return Ending::Stopped,
+                    SignalEvent::Reload => self.reload(reload).await,
+                    SignalEvent::DumpData => self.dump_data(),
+                    SignalEvent::DumpStats => self.dump_stats(false),
+                    SignalEvent::DumpStatsClear => self.dump_stats(true),
+                    SignalEvent::DumpJson => self.dump_json(),
+                },
+            }
+            self.carry_out().await;
+        }
+    }
+
+    fn on_packet(&mut self, ev: RxEvent) {
+        let at = self.stamp(ev.at);
+        let Some(run) = &mut self.run else { return };
+        let p = ev.packet;
+        let packet = ReceivedPacket {
+            interface: ev.interface,
+            family: ev.family,
+            src: p.src,
+            dst: p.dst,
+            ttl: p.ttl_or_hoplimit,
+            ip_payload_len: match ev.family {
+                Family::V4 => u16::try_from(p.ip_total_len.saturating_sub(p.ip_header_len)).ok(),
+                Family::V6 => None,
+            },
+            bytes: p.payload,
+        };
+        run.vrrp.handle_input(at, Input::Packet(packet));
+    }
+
+    fn on_net_event(&mut self, ev: NetEvent) {
+        let changed = match ev {
+            NetEvent::Link(LinkEvent::Changed(info)) => {
+                let name = info.name.clone();
+                let before = self.links.usable(&name);
+                let entry = self
+                    .links
+                    .by_name
+                    .entry(name.clone())
+                    .or_insert_with(|| Iface {
+                        info: info.clone(),
+                        addrs: Vec::new(),
+                    });
+                entry.info = info;
+                let after = entry.usable();
+                (before != after).then_some((name, after))
+            }
+            NetEvent::Link(LinkEvent::Removed(info)) => {
+                let before = self.links.usable(&info.name);
+                self.links.by_name.remove(&info.name);
+                before.then_some((info.name, false))
+            }
+            NetEvent::Addr(AddrEvent::Added(a)) => {
+                self.log_addr("added", &a);
+                if let Some(name) = self.links.name_of(a.ifindex) {
+                    if let Some(i) = self.links.by_name.get_mut(&name) {
+                        i.addrs.retain(|x| x.addr != a.addr);
+                        i.addrs.push(a);
+                    }
+                }
+                None
+            }
+            NetEvent::Addr(AddrEvent::Removed(a)) => {
+                self.log_addr("deleted", &a);
+                if let Some(name) = self.links.name_of(a.ifindex) {
+                    if let Some(i) = self.links.by_name.get_mut(&name) {
+                        i.addrs.retain(|x| x.addr != a.addr);
+                    }
+                }
+                None
+            }
+            NetEvent::DumpDone => None,
+        };
+        if let Some((interface, up)) = changed {
+            tracing::info!(
+                "Netlink reports {interface} {}",
+                if up { "up" } else { "down" }
+            );
+            let now = self.now();
+            if let Some(run) = &mut self.run {
+                run.vrrp.handle_input(now, Input::Link { interface, up });
+            }
+        }
+    }
+
+    fn log_addr(&self, what: &str, a: &AddressInfo) {
+        if self.options.address_monitoring {
+            let name = self
+                .links
+                .name_of(a.ifindex)
+                .unwrap_or_else(|| a.ifindex.to_string());
+            tracing::info!("Netlink reflector reports IP {} {what} on {name}", a.addr);
+        }
+    }
+
+    /// Carry out every pending output of the engine.
+    async fn carry_out(&mut self) {
+        loop {
+            let Some(out) = self.run.as_mut().and_then(|r| r.vrrp.poll_output()) else {
+                return;
+            };
+            self.carry_out_one(out).await;
+        }
+    }
+
+    async fn carry_out_one(&mut self, out: Output) {
+        let Some(run) = &self.run else { return };
+        match out {
+            Output::SendAdvert {
+                instance,
+                interface,
+                family,
+                src,
+                dst,
+                priority,
+                bytes,
+            } => {
+                let unicast = !dst.is_multicast();
+                let key = (interface.clone(), family, unicast);
+                let Some(sock) = run.sockets.get(&key).cloned() else {
+                    tracing::warn!("no VRRP socket for {interface}");
+                    return;
+                };
+                let name = instance_name(run, instance);
+                let src = src.unwrap_or(match family {
+                    Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                });
+                let ttl = if unicast {
+                    run.plan
+                        .resources
+                        .get(instance.0 as usize)
+                        .map_or(255, |r| r.unicast_ttl)
+                } else {
+                    255
+                };
+                if let Err(e) = sock.send(src, dst, ttl, &bytes).await {
+                    tracing::warn!("({name}) cannot send advert to {dst}: {e}");
+                }
+                if priority == 0 {
+                    tracing::info!("({name}) sent 0 priority");
+                }
+            }
+            Output::SendGarp {
+                instance,
+                interface,
+                addr,
+            } => self.send_frame(instance, &interface, IpAddr::V4(addr)),
+            Output::SendNa {
+                instance,
+                interface,
+                addr,
+            } => self.send_frame(instance, &interface, IpAddr::V6(addr)),
+            Output::AddAddresses {
+                instance,
+                excluded,
+                addresses,
+            } => self.addresses(instance, excluded, &addresses, true),
+            Output::RemoveAddresses {
+                instance,
+                excluded,
+                addresses,
+            } => self.addresses(instance, excluded, &addresses, false),
+            Output::AddRoutes { instance, routes } => self.routes(instance, &routes, true),
+            Output::RemoveRoutes { instance, routes } => self.routes(instance, &routes, false),
+            Output::AddRules { instance, rules } => self.rules(instance, &rules, true),
+            Output::RemoveRules { instance, rules } => self.rules(instance, &rules, false),
+            Output::Notify {
+                target,
+                name,
+                state,
+                priority,
+            } => {
+                let n = Notification {
+                    subject: match target {
+                        NotifyTarget::Instance(_) => Subject::Instance,
+                        NotifyTarget::Group(_) => Subject::Group,
+                    },
+                    name,
+                    state: notify_state(state),
+                    priority,
+                };
+                if let Some(notifier) = &mut self.notifier {
+                    notifier.notify(n);
+                }
+            }
+            Output::StateChanged {
+                instance,
+                from,
+                to,
+                reason,
+            } => {
+                let name = instance_name(run, instance);
+                log_state_change(&name, from, to, reason);
+            }
+            Output::PriorityChanged { instance, from, to } => {
+                let name = instance_name(run, instance);
+                tracing::info!("({name}) Changing effective priority from {from} to {to}");
+            }
+        }
+    }
+
+    fn send_frame(&mut self, instance: InstanceId, interface: &str, addr: IpAddr) {
+        let Some(iface) = self.links.by_name.get(interface) else {
+            tracing::warn!("cannot announce {addr}: unknown interface {interface}");
+            return;
+        };
+        let Some(mac) = iface.info.mac else { return };
+        let (bytes, what) = match addr {
+            IpAddr::V4(ip) => {
+                let garp = GarpRepr {
+                    sender_mac: mac,
+                    ip,
+                };
+                let mut buf = vec![0u8; garp.buffer_len()];
+                if garp.emit_frame(&mut buf).is_err() {
+                    return;
+                }
+                (buf, format!("gratuitous ARP on {interface} for {ip}"))
+            }
+            IpAddr::V6(target) => {
+                let na = UnsolicitedNa {
+                    src_mac: mac,
+                    target,
+                };
+                let mut buf = vec![0u8; na.buffer_len()];
+                if na.emit_frame(&mut buf).is_err() {
+                    return;
+                }
+                (
+                    buf,
+                    format!("unsolicited neighbour advert on {interface} for {target}"),
+                )
+            }
+        };
+        // One log line per burst, in keepalived's words.
+        let key = (instance.0, interface.to_string());
+        let now = Instant::now();
+        let fresh = self
+            .garp_logged
+            .get(&key)
+            .is_none_or(|t| now.duration_since(*t) > Duration::from_millis(500));
+        if fresh {
+            if let Some(run) = &self.run {
+                let name = instance_name(run, instance);
+                let kind = if addr.is_ipv4() {
+                    "gratuitous ARPs"
+                } else {
+                    "unsolicited NAs"
+                };
+                tracing::info!("({name}) Sending/queueing {kind} on {interface} for {addr}");
+            }
+        }
+        self.garp_logged.insert(key, now);
+        let _ = self.effects.send(Effect::Frame {
+            ifindex: iface.info.index,
+            bytes,
+            what,
+        });
+        // vrrp_garp_interval / vrrp_gna_interval space the frames out.
+        let gap = self.run.as_ref().map_or(Duration::ZERO, |r| {
+            if addr.is_ipv4() {
+                r.plan.garp_interval
+            } else {
+                r.plan.gna_interval
+            }
+        });
+        if !gap.is_zero() {
+            let _ = self.effects.send(Effect::Pause(gap));
+        }
+    }
+
+    fn addresses(
+        &mut self,
+        instance: InstanceId,
+        excluded: bool,
+        addresses: &[kalive_vrrp::VirtualAddress],
+        add: bool,
+    ) {
+        let Some(run) = &self.run else { return };
+        if !add && self.options.dont_release_vrrp && self.stopping() {
+            return;
+        }
+        let name = instance_name(run, instance);
+        let Some(res) = run.plan.resources.get(instance.0 as usize) else {
+            return;
+        };
+        let specs = if excluded { &res.excluded } else { &res.vips };
+        if !excluded {
+            tracing::info!(
+                "({name}) {} VIPs.",
+                if add { "setting" } else { "removing" }
+            );
+        }
+        for va in addresses {
+            let Some(spec) = specs.get(va.key as usize) else {
+                continue;
+            };
+            let Some(ix) = self.links.index(&va.interface) else {
+                tracing::warn!(
+                    "({name}) cannot set {}: unknown interface {}",
+                    va.addr,
+                    va.interface
+                );
+                continue;
+            };
+            let a = netops::address(spec, ix);
+            let _ = self.effects.send(if add {
+                Effect::AddAddress(a)
+            } else {
+                Effect::DelAddress(a)
+            });
+        }
+    }
+
+    fn routes(&mut self, instance: InstanceId, handles: &[u32], add: bool) {
+        let Some(run) = &self.run else { return };
+        if !add && self.options.dont_release_vrrp && self.stopping() {
+            return;
+        }
+        let Some(res) = run.plan.resources.get(instance.0 as usize) else {
+            return;
+        };
+        for h in handles {
+            let Some(spec) = res.routes.get(*h as usize) else {
+                continue;
+            };
+            match netops::route(spec, &|n| self.links.index(n)) {
+                Ok(r) => {
+                    let _ = self.effects.send(if add {
+                        Effect::AddRoute(r)
+                    } else {
+                        Effect::DelRoute(r)
+                    });
+                }
+                Err(e) => tracing::warn!(
+                    "({}) route {}: {e}",
+                    instance_name(run, instance),
+                    spec.dest
+                ),
+            }
+        }
+    }
+
+    fn rules(&mut self, instance: InstanceId, handles: &[u32], add: bool) {
+        let Some(run) = &self.run else { return };
+        if !add && self.options.dont_release_vrrp && self.stopping() {
+            return;
+        }
+        let Some(res) = run.plan.resources.get(instance.0 as usize) else {
+            return;
+        };
+        for h in handles {
+            if let Some(spec) = res.rules.get(*h as usize) {
+                let r = netops::rule(spec);
+                let _ = self.effects.send(if add {
+                    Effect::AddRule(r)
+                } else {
+                    Effect::DelRule(r)
+                });
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping_flag
+    }
+
+    /// SIGHUP: re-parse; on error keep running the old config (the caller
+    /// logged why). Unchanged instances keep running untouched; otherwise
+    /// the old run is stopped (releasing its VIPs) and the new one started.
+    async fn reload(&mut self, reload: &mut dyn FnMut() -> Option<Plan>) {
+        tracing::info!("Reloading");
+        let Some(plan) = reload() else {
+            tracing::error!("Reload failed: keeping the running configuration");
+            return;
+        };
+        let same = self.run.as_ref().is_some_and(|r| {
+            r.plan.instances == plan.instances
+                && r.plan.sync_groups == plan.sync_groups
+                && r.plan.track_scripts == plan.track_scripts
+        });
+        if same {
+            if let (Some(run), Some(notifier)) = (&mut self.run, &mut self.notifier) {
+                notifier.set_scripts(plan.notify.scripts.clone());
+                run.plan = plan;
+            }
+            tracing::info!("Reload finished: VRRP instances unchanged");
+            return;
+        }
+        self.stop_run(false).await;
+        if let Err(e) = self.start(plan).await {
+            tracing::error!("Reload failed to start the new configuration: {e}");
+        } else {
+            tracing::info!("Reload finished");
+        }
+    }
+
+    /// Stop the current run: engine shutdown (priority 0, VIPs removed,
+    /// STOP notifies unless `-V`), then sockets, scripts and VMACs.
+    async fn stop_run(&mut self, final_stop: bool) {
+        self.stopping_flag = final_stop;
+        let now = self.now();
+        if let Some(run) = &mut self.run {
+            run.vrrp.handle_input(now, Input::Shutdown);
+        }
+        self.drain_for_stop().await;
+        self.barrier(Duration::from_secs(2)).await;
+        let Some(mut run) = self.run.take() else {
+            return;
+        };
+        for t in run.rx_tasks.drain(..).chain(run.script_tasks.drain(..)) {
+            t.abort();
+        }
+        if !(final_stop && self.options.dont_release_vrrp) {
+            for (v, index) in &run.vmacs {
+                if let Err(e) = self.netlink.delete_link(*index).await {
+                    tracing::warn!("VMAC {}: {e}", v.name);
+                }
+            }
+            let plan = run.plan.clone();
+            self.remove_statics(&plan);
+            self.barrier(Duration::from_secs(2)).await;
+        }
+        if let Err(e) = run.sysctls.restore() {
+            tracing::warn!("restoring sysctls: {e}");
+        }
+    }
+
+    async fn drain_for_stop(&mut self) {
+        loop {
+            let Some(out) = self.run.as_mut().and_then(|r| r.vrrp.poll_output()) else {
+                return;
+            };
+            if self.options.dont_release_vrrp && self.stopping_flag {
+                if let Output::SendAdvert { priority: 0, .. } = out {
+                    continue;
+                }
+            }
+            self.carry_out_one(out).await;
+        }
+    }
+
+    /// SIGTERM/SIGINT: stop everything, wait for STOP scripts (bounded).
+    pub async fn shutdown(&mut self) {
+        tracing::info!("Stopping");
+        self.stop_run(true).await;
+        if let Some(n) = self.notifier.take() {
+            n.shutdown(Duration::from_secs(5)).await;
+        }
+    }
+
+    fn dump_data(&self) {
+        let text = self.run.as_ref().map(data_text).unwrap_or_default();
+        write_dump("/tmp/keepalived.data", &text);
+    }
+
+    fn dump_stats(&mut self, clear: bool) {
+        let text = self.run.as_ref().map(stats_text).unwrap_or_default();
+        write_dump("/tmp/keepalived.stats", &text);
+        if clear {
+            tracing::info!(
+                "statistics cleared (kalive keeps counters; clearing not supported yet)"
+            );
+        }
+    }
+
+    fn dump_json(&self) {
+        let json = self
+            .run
+            .as_ref()
+            .map(json_value)
+            .unwrap_or(serde_json::Value::Array(vec![]));
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        // keepalived writes via a temporary file and a rename (reference §1.3).
+        let tmp = "/tmp/keepalived.json.tmp";
+        if std::fs::write(tmp, text).is_ok() {
+            let _ = std::fs::rename(tmp, "/tmp/keepalived.json");
+        }
+    }
+}
+
+async fn sleep(until: Option<tokio::time::Instant>) {
+    match until {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn sys_family(f: Family) -> kalive_sys::Family {
+    match f {
+        Family::V4 => kalive_sys::Family::V4,
+        Family::V6 => kalive_sys::Family::V6,
+    }
+}
+
+fn interfaces_of(instances: &[kalive_vrrp::InstanceConfig]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for ic in instances {
+        names.insert(ic.interface.clone());
+        for t in &ic.track_interfaces {
+            names.insert(t.interface.clone());
+        }
+    }
+    names
+}
+
+fn instance_name(run: &Run, id: InstanceId) -> String {
+    run.vrrp
+        .config(id)
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| format!("#{}", id.0))
+}
+
+fn notify_state(s: EngineNotify) -> NotifyState {
+    match s {
+        EngineNotify::Master => NotifyState::Master,
+        EngineNotify::Backup => NotifyState::Backup,
+        EngineNotify::Fault => NotifyState::Fault,
+        EngineNotify::Stop => NotifyState::Stop,
+        EngineNotify::MasterRxLowerPri => NotifyState::MasterRxLowerPri,
+    }
+}
+
+/// keepalived's wording (vrrp.c / vrrp_scheduler.c), e.g.
+/// `(VI_1) Entering MASTER STATE`, `(VI_1) Entering BACKUP STATE (init)`.
+pub fn state_change_lines(name: &str, from: State, to: State, reason: Reason) -> Vec<String> {
+    let mut lines = Vec::new();
+    if reason == Reason::MasterDown {
+        lines.push(format!("({name}) Receive advertisement timeout"));
+    }
+    match to {
+        State::Master => lines.push(format!("({name}) Entering MASTER STATE")),
+        State::Backup if from == State::Init => {
+            lines.push(format!("({name}) Entering BACKUP STATE (init)"))
+        }
+        State::Backup => lines.push(format!("({name}) Entering BACKUP STATE")),
+        State::Fault => lines.push(format!("({name}) Entering FAULT STATE")),
+        State::Init if reason == Reason::Shutdown => {}
+        State::Init => lines.push(format!("({name}) Entering INIT STATE")),
+    }
+    lines
+}
+
+fn log_state_change(name: &str, from: State, to: State, reason: Reason) {
+    for line in state_change_lines(name, from, to, reason) {
+        tracing::info!("{line}");
+    }
+}
+
+async fn rx_task(
+    sock: Arc<VrrpSocket>,
+    interface: String,
+    family: Family,
+    tx: mpsc::UnboundedSender<RxEvent>,
+) {
+    loop {
+        match sock.recv().await {
+            Ok(packet) => {
+                let ev = RxEvent {
+                    interface: interface.clone(),
+                    family,
+                    at: packet.received_at,
+                    packet,
+                };
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::debug!("receive on {interface}: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn monitor_task(mut monitor: Monitor, tx: mpsc::UnboundedSender<NetEvent>) {
+    while let Some(ev) = monitor.next().await {
+        match ev {
+            Ok(ev) => {
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("netlink monitor: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn effects_task(nl: Netlink, frames: FrameSender, mut rx: mpsc::UnboundedReceiver<Effect>) {
+    while let Some(effect) = rx.recv().await {
+        let result = match &effect {
+            Effect::AddAddress(a) => nl
+                .add_address(a)
+                .await
+                .or_else(ok_if(|e| e.is_already_exists())),
+            Effect::DelAddress(a) => nl.del_address(a).await.or_else(ok_if(not_there)),
+            Effect::AddRoute(r) => nl
+                .add_route(r)
+                .await
+                .or_else(ok_if(|e| e.is_already_exists())),
+            Effect::DelRoute(r) => nl.del_route(r).await.or_else(ok_if(not_there)),
+            Effect::AddRule(r) => nl
+                .add_rule(r)
+                .await
+                .or_else(ok_if(|e| e.is_already_exists())),
+            Effect::DelRule(r) => nl.del_rule(r).await.or_else(ok_if(not_there)),
+            Effect::Frame {
+                ifindex,
+                bytes,
+                what,
+            } => {
+                tracing::debug!("Sending {what}");
+                frames.send_frame(*ifindex, bytes).await
+            }
+            Effect::Pause(d) => {
+                tokio::time::sleep(*d).await;
+                Ok(())
+            }
+            Effect::Barrier(_) => Ok(()),
+        };
+        if let Effect::Barrier(done) = effect {
+            let _ = done.send(());
+            continue;
+        }
+        if let Err(e) = result {
+            tracing::warn!("{}: {e}", effect_name(&effect));
+        }
+    }
+}
+
+fn not_there(e: &kalive_sys::SysError) -> bool {
+    e.is_not_found()
+        || e.errno() == Some(nix::libc::EADDRNOTAVAIL)
+        || e.errno() == Some(nix::libc::ESRCH)
+}
+
+fn ok_if(
+    pred: impl Fn(&kalive_sys::SysError) -> bool,
+) -> impl FnOnce(kalive_sys::SysError) -> Result<(), kalive_sys::SysError> {
+    move |e| if pred(&e) { Ok(()) } else { Err(e) }
+}
+
+fn effect_name(e: &Effect) -> String {
+    match e {
+        Effect::AddAddress(a) => format!("adding {}/{}", a.addr, a.prefix_len),
+        Effect::DelAddress(a) => format!("removing {}/{}", a.addr, a.prefix_len),
+        Effect::AddRoute(r) => format!("adding route {}/{}", r.dst, r.dst_len),
+        Effect::DelRoute(r) => format!("removing route {}/{}", r.dst, r.dst_len),
+        Effect::AddRule(_) => "adding rule".into(),
+        Effect::DelRule(_) => "removing rule".into(),
+        Effect::Frame { what, .. } => format!("sending {what}"),
+        Effect::Pause(_) | Effect::Barrier(_) => String::new(),
+    }
+}
+
+fn write_dump(path: &str, text: &str) {
+    if let Err(e) = std::fs::write(path, text) {
+        tracing::warn!("cannot write {path}: {e}");
+    }
+}
+
+fn data_text(run: &Run) -> String {
+    let mut s = String::from("------< VRRP Topology >------\n");
+    for i in 0..run.vrrp.instance_count() {
+        let id = InstanceId(i as u32);
+        let Some(c) = run.vrrp.config(id) else {
+            continue;
+        };
+        let state = run.vrrp.state(id).map_or("UNKNOWN", State::as_str);
+        s.push_str(&format!(" VRRP Instance = {}\n", c.name));
+        s.push_str(&format!("   State = {state}\n"));
+        s.push_str(&format!("   Interface = {}\n", c.interface));
+        s.push_str(&format!("   Virtual Router ID = {}\n", c.vrid));
+        s.push_str(&format!("   Priority = {}\n", c.priority));
+        if let Some(p) = run.vrrp.effective_priority(id) {
+            s.push_str(&format!("   Effective priority = {p}\n"));
+        }
+        s.push_str(&format!(
+            "   Advert interval = {}ms\n",
+            c.advert_interval.as_millis()
+        ));
+        for v in &c.vips {
+            s.push_str(&format!(
+                "   Virtual IP = {}/{} dev {}\n",
+                v.addr, v.prefix_len, v.interface
+            ));
+        }
+    }
+    s
+}
+
+fn stats_text(run: &Run) -> String {
+    let mut s = String::new();
+    for i in 0..run.vrrp.instance_count() {
+        let id = InstanceId(i as u32);
+        let (Some(c), Some(st)) = (run.vrrp.config(id), run.vrrp.stats(id)) else {
+            continue;
+        };
+        s.push_str(&format!("VRRP Instance: {}\n", c.name));
+        s.push_str("  Advertisements:\n");
+        s.push_str(&format!("    Received: {}\n", st.advert_rcvd));
+        s.push_str(&format!("    Sent: {}\n", st.advert_sent));
+        s.push_str(&format!("  Became master: {}\n", st.become_master));
+        s.push_str(&format!("  Released master: {}\n", st.release_master));
+        s.push_str("  Packet Errors:\n");
+        s.push_str(&format!("    Dropped: {}\n", st.total_drops()));
+        s.push_str("  Priority Zero:\n");
+        s.push_str(&format!("    Received: {}\n", st.pri_zero_rcvd));
+        s.push_str(&format!("    Sent: {}\n", st.pri_zero_sent));
+    }
+    s
+}
+
+fn json_value(run: &Run) -> serde_json::Value {
+    let mut arr = Vec::new();
+    for i in 0..run.vrrp.instance_count() {
+        let id = InstanceId(i as u32);
+        let Some(c) = run.vrrp.config(id) else {
+            continue;
+        };
+        let state = run.vrrp.state(id).map_or("UNKNOWN", State::as_str);
+        arr.push(serde_json::json!({
+            "data": {
+                "iname": c.name,
+                "state": state,
+                "ifp_ifname": c.interface,
+                "vrid": c.vrid,
+                "base_priority": c.priority,
+                "effective_priority": run.vrrp.effective_priority(id),
+                "vips": c.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>(),
+            },
+            "stats": run.vrrp.stats(id),
+        }));
+    }
+    serde_json::Value::Array(arr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalived_state_wording() {
+        assert_eq!(
+            state_change_lines("VI_1", State::Init, State::Backup, Reason::Startup),
+            ["(VI_1) Entering BACKUP STATE (init)"]
+        );
+        assert_eq!(
+            state_change_lines("VI_1", State::Backup, State::Master, Reason::MasterDown),
+            [
+                "(VI_1) Receive advertisement timeout",
+                "(VI_1) Entering MASTER STATE"
+            ]
+        );
+        assert_eq!(
+            state_change_lines("VI_1", State::Master, State::Fault, Reason::Fault),
+            ["(VI_1) Entering FAULT STATE"]
+        );
+        assert!(
+            state_change_lines("VI_1", State::Master, State::Init, Reason::Shutdown).is_empty()
+        );
+    }
+}

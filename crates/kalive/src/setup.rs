@@ -1,0 +1,761 @@
+//! From the parsed keepalived.conf model to what the runtime needs: the
+//! engine's [`InstanceConfig`]s and sync groups, the full address / route /
+//! rule entries behind the engine's opaque handles, notify scripts, FIFOs,
+//! vrrp_scripts to run and VMACs to create.
+//!
+//! Pure code (no I/O but user-name lookups), unit-tested below.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kalive_config::model::vrrp::{self as m, AuthType, TrackRef, VrrpVersion};
+use kalive_config::model::{Config, IpAddressSpec, RouteSpec, RuleSpec};
+use kalive_vrrp::{
+    Authentication, Family, GarpConfig, InitialState, InstanceConfig, SyncGroupConfig, TrackedFile,
+    TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
+};
+
+use crate::error::Error;
+use crate::notify::{NotifyConfig, NotifyScripts, Script, Subject};
+pub use crate::track_script::TrackScriptSpec;
+
+/// keepalived has no timeout on notify scripts (only STOP is waited for);
+/// kalive queues them per instance, so a hung script must not block the
+/// queue forever.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything the runtime builds from one config.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub instances: Vec<InstanceConfig>,
+    pub sync_groups: Vec<SyncGroupConfig>,
+    /// Per instance (same index): full entries behind the engine's handles.
+    pub resources: Vec<InstanceResources>,
+    pub notify: NotifyConfig,
+    pub track_scripts: Vec<TrackScriptSpec>,
+    /// Global static addresses / routes / rules (added at start, removed at stop).
+    pub static_addresses: Vec<IpAddressSpec>,
+    pub static_routes: Vec<RouteSpec>,
+    pub static_rules: Vec<RuleSpec>,
+    /// `vrrp_garp_interval` / `vrrp_gna_interval`: gap between frames.
+    pub garp_interval: Duration,
+    pub gna_interval: Duration,
+    /// Non-fatal remarks for the log (unsupported features and the like).
+    pub warnings: Vec<String>,
+}
+
+/// The keyword details of one instance the engine does not need.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceResources {
+    /// `virtual_ipaddress`, indexed by [`VirtualAddress::key`].
+    pub vips: Vec<IpAddressSpec>,
+    /// `virtual_ipaddress_excluded`, indexed by key.
+    pub excluded: Vec<IpAddressSpec>,
+    /// `virtual_routes`, indexed by handle.
+    pub routes: Vec<RouteSpec>,
+    /// `virtual_rules`, indexed by handle.
+    pub rules: Vec<RuleSpec>,
+    /// The interface configured (`interface`), before VMAC substitution.
+    pub base_interface: String,
+    /// `use_vmac`: the macvlan to create.
+    pub vmac: Option<VmacPlan>,
+    /// `unicast_ttl` (IPv4 unicast TTL; default 255).
+    pub unicast_ttl: u8,
+}
+
+/// A macvlan VMAC to create (reference §1.8 `use_vmac`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmacPlan {
+    pub name: String,
+    pub parent: String,
+    pub mac: [u8; 6],
+}
+
+/// Resolves user and group names (a seam for tests).
+pub trait UserLookup {
+    fn uid(&self, user: &str) -> Option<u32>;
+    fn gid(&self, group: &str) -> Option<u32>;
+    fn primary_gid(&self, user: &str) -> Option<u32>;
+}
+
+/// The system's passwd/group databases.
+pub struct SystemUsers;
+
+impl UserLookup for SystemUsers {
+    fn uid(&self, user: &str) -> Option<u32> {
+        if let Ok(n) = user.parse() {
+            return Some(n);
+        }
+        nix::unistd::User::from_name(user)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw())
+    }
+    fn gid(&self, group: &str) -> Option<u32> {
+        if let Ok(n) = group.parse() {
+            return Some(n);
+        }
+        nix::unistd::Group::from_name(group)
+            .ok()
+            .flatten()
+            .map(|g| g.gid.as_raw())
+    }
+    fn primary_gid(&self, user: &str) -> Option<u32> {
+        nix::unistd::User::from_name(user)
+            .ok()
+            .flatten()
+            .map(|u| u.gid.as_raw())
+    }
+}
+
+/// keepalived's default script user when `script_user` is not set.
+const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
+
+/// Build the plan. Errors are things the runtime cannot do at all.
+pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
+    let mut warnings = Vec::new();
+    let identity = ScriptIdentity::new(config, users);
+    let mut instances = Vec::new();
+    let mut resources = Vec::new();
+    for inst in &config.vrrp_instances {
+        let (ic, res) = instance(config, inst, &mut warnings)?;
+        instances.push(ic);
+        resources.push(res);
+    }
+    let sync_groups = config
+        .vrrp_sync_groups
+        .iter()
+        .map(|g| SyncGroupConfig {
+            name: g.name.clone(),
+            members: g.group.clone(),
+        })
+        .collect();
+    let notify = notify_config(config, &identity);
+    let track_scripts = track_scripts(config, &instances, &identity, &mut warnings);
+    Ok(Plan {
+        instances,
+        sync_groups,
+        resources,
+        notify,
+        track_scripts,
+        static_addresses: config.static_ipaddresses.clone(),
+        static_routes: config.static_routes.clone(),
+        static_rules: config.static_rules.clone(),
+        garp_interval: config.global_defs.vrrp_garp_interval,
+        gna_interval: config.global_defs.vrrp_gna_interval,
+        warnings,
+    })
+}
+
+fn instance(
+    config: &Config,
+    inst: &m::VrrpInstance,
+    warnings: &mut Vec<String>,
+) -> Result<(InstanceConfig, InstanceResources), Error> {
+    let g = &config.global_defs;
+    let family = if inst.ipv6 { Family::V6 } else { Family::V4 };
+    let base_interface = inst.interface.clone().ok_or_else(|| {
+        Error::Config(format!(
+            "({}) no interface: interface-less instances are not supported",
+            inst.name
+        ))
+    })?;
+    let vmac = inst.use_vmac.as_ref().map(|v| VmacPlan {
+        name: v.name.clone().unwrap_or_else(|| {
+            format!(
+                "{}.{}",
+                g.vmac_prefix.as_deref().unwrap_or("vrrp"),
+                inst.virtual_router_id
+            )
+        }),
+        parent: base_interface.clone(),
+        mac: v.mac.unwrap_or(match family {
+            Family::V4 => [0, 0, 0x5e, 0, 1, inst.virtual_router_id],
+            Family::V6 => [0, 0, 0x5e, 0, 2, inst.virtual_router_id],
+        }),
+    });
+    // With use_vmac the instance lives on the VMAC: adverts leave from it,
+    // VIPs without `dev` go on it, and its carrier follows the base
+    // interface's, so a base failure is a fault (reference §2 FAULT).
+    let interface = vmac
+        .as_ref()
+        .map_or(base_interface.clone(), |v| v.name.clone());
+    let mut ic = InstanceConfig::new(
+        &inst.name,
+        inst.virtual_router_id,
+        family,
+        &interface,
+        inst.priority,
+    );
+    ic.version = match (family, inst.version) {
+        (Family::V6, _) | (_, VrrpVersion::V3) => Version::V3,
+        (Family::V4, VrrpVersion::V2) => Version::V2,
+    };
+    ic.initial_state = match inst.state {
+        m::InitialState::Master => InitialState::Master,
+        m::InitialState::Backup => InitialState::Backup,
+    };
+    ic.advert_interval = inst.advert_int;
+    ic.authentication = authentication(inst, ic.version);
+    ic.source = inst.src_ip();
+    ic.multicast_group = inst.mcast_dst_ip.unwrap_or(match family {
+        Family::V4 => g.vrrp_mcast_group4,
+        Family::V6 => g.vrrp_mcast_group6,
+    });
+    ic.unicast_peers = inst
+        .unicast_peers
+        .iter()
+        .map(|p| UnicastPeer {
+            addr: p.address,
+            min_ttl: p.min_ttl.unwrap_or(0),
+            max_ttl: p.max_ttl.unwrap_or(255),
+        })
+        .collect();
+    ic.check_unicast_src = inst.check_unicast_src
+        || g.vrrp_check_unicast_src
+        || inst
+            .unicast_peers
+            .iter()
+            .any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
+    let (vips, vip_specs) = addresses(&inst.virtual_ipaddresses, &interface);
+    let (excluded, excluded_specs) = addresses(&inst.virtual_ipaddresses_excluded, &interface);
+    ic.vips = vips;
+    ic.excluded_vips = excluded;
+    ic.virtual_routes = handles(inst.virtual_routes.len());
+    ic.virtual_rules = handles(inst.virtual_rules.len());
+    ic.nopreempt = inst.nopreempt;
+    ic.preempt_delay = inst.preempt_delay;
+    ic.garp = garp(config, inst);
+    ic.down_timer_adverts = inst.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts);
+    let strict = inst.strict_mode.unwrap_or(g.vrrp_strict);
+    ic.lower_prio_no_advert = inst
+        .lower_prio_no_advert
+        .or(g.vrrp_lower_prio_no_advert)
+        .unwrap_or(strict);
+    ic.higher_prio_send_advert = inst
+        .higher_prio_send_advert
+        .unwrap_or(g.vrrp_higher_prio_send_advert);
+    ic.owner_ignore_adverts = inst
+        .owner_ignore_adverts
+        .or(g.vrrp_owner_ignore_adverts)
+        .unwrap_or(strict);
+    ic.v3_checksum_as_v2 = inst.v3_checksum_as_v2.unwrap_or(g.v3_checksum_as_v2);
+    ic.skip_check_adv_addr = inst
+        .skip_check_adv_addr
+        .unwrap_or(g.vrrp_skip_check_adv_addr);
+    ic.dont_track_primary = inst.dont_track_primary;
+    trackers(config, inst, &mut ic, warnings);
+    let res = InstanceResources {
+        vips: vip_specs,
+        excluded: excluded_specs,
+        routes: inst.virtual_routes.clone(),
+        rules: inst.virtual_rules.clone(),
+        base_interface,
+        vmac,
+        unicast_ttl: inst.unicast_ttl.unwrap_or(255),
+    };
+    Ok((ic, res))
+}
+
+/// v2 only (reference §1.9: ignored with v3).
+fn authentication(inst: &m::VrrpInstance, version: Version) -> Authentication {
+    match (&inst.authentication, version) {
+        (Some(a), Version::V2) => match a.auth_type {
+            AuthType::Pass => {
+                let mut field = [0u8; 8];
+                for (dst, src) in field.iter_mut().zip(&a.password) {
+                    *dst = *src;
+                }
+                Authentication::Pass(field)
+            }
+            AuthType::Ah => Authentication::Ah,
+        },
+        _ => Authentication::None,
+    }
+}
+
+fn addresses(
+    specs: &[IpAddressSpec],
+    interface: &str,
+) -> (Vec<VirtualAddress>, Vec<IpAddressSpec>) {
+    let mut vas = Vec::new();
+    let mut full = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let dev = spec.dev.clone().unwrap_or_else(|| interface.to_string());
+        vas.push(VirtualAddress {
+            addr: spec.address.addr,
+            prefix_len: spec.address.len,
+            interface: dev.clone(),
+            key: u32::try_from(i).unwrap_or(u32::MAX),
+        });
+        let mut s = spec.clone();
+        s.dev = Some(dev);
+        full.push(s);
+    }
+    (vas, full)
+}
+
+fn handles(n: usize) -> Vec<u32> {
+    (0..n)
+        .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+        .collect()
+}
+
+/// Per-instance GARP settings fall back to the globals (reference §1.5).
+fn garp(config: &Config, inst: &m::VrrpInstance) -> GarpConfig {
+    let g = &config.global_defs;
+    let master_delay = inst.garp.master_delay.unwrap_or(g.vrrp_garp_master_delay);
+    let master_repeat = inst.garp.master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
+    GarpConfig {
+        master_delay,
+        master_repeat,
+        lower_prio_delay: inst
+            .garp
+            .lower_prio_delay
+            .or(g.vrrp_garp_lower_prio_delay)
+            .unwrap_or(master_delay),
+        lower_prio_repeat: inst
+            .garp
+            .lower_prio_repeat
+            .or(g.vrrp_garp_lower_prio_repeat)
+            .unwrap_or(master_repeat),
+        master_refresh: inst
+            .garp
+            .master_refresh
+            .unwrap_or(g.vrrp_garp_master_refresh),
+        master_refresh_repeat: inst
+            .garp
+            .master_refresh_repeat
+            .unwrap_or(g.vrrp_garp_master_refresh_repeat),
+        min_garp: g.vrrp_min_garp,
+    }
+}
+
+/// Instance trackers plus its sync group's (reference §1.7: group trackers
+/// apply to every member; members' weights are ignored unless the group has
+/// `sync_group_tracking_weight`).
+fn trackers(
+    config: &Config,
+    inst: &m::VrrpInstance,
+    ic: &mut InstanceConfig,
+    warnings: &mut Vec<String>,
+) {
+    let group = inst
+        .sync_group
+        .as_ref()
+        .and_then(|name| config.vrrp_sync_groups.iter().find(|g| &g.name == name))
+        .or_else(|| {
+            config
+                .vrrp_sync_groups
+                .iter()
+                .find(|g| g.group.contains(&inst.name))
+        });
+    let keep_weights = group.is_none_or(|g| g.sync_group_tracking_weight);
+    let weight = |w: i32| if keep_weights { w } else { 0 };
+
+    let mut ifaces: Vec<&m::TrackedInterface> = inst.track_interfaces.iter().collect();
+    let mut scripts: Vec<&TrackRef> = inst.track_scripts.iter().collect();
+    let mut files: Vec<&TrackRef> = inst.track_files.iter().collect();
+    let mut processes: Vec<&TrackRef> = inst.track_processes.iter().collect();
+    if let Some(g) = group {
+        ifaces.extend(&g.track_interfaces);
+        scripts.extend(&g.track_scripts);
+        files.extend(&g.track_files);
+        processes.extend(&g.track_processes);
+    }
+    ic.track_interfaces = ifaces
+        .into_iter()
+        .map(|t| TrackedInterface {
+            interface: t.name.clone(),
+            weight: weight(t.weight),
+            reverse: t.reverse,
+        })
+        .collect();
+    ic.track_scripts = scripts
+        .into_iter()
+        .filter_map(|r| {
+            let Some(s) = config.vrrp_script(&r.name) else {
+                warnings.push(format!(
+                    "({}) track_script {} is not defined; ignored",
+                    inst.name, r.name
+                ));
+                return None;
+            };
+            Some(TrackedScript {
+                name: s.name.clone(),
+                weight: weight(r.weight.unwrap_or(s.weight)),
+                reverse: r.reverse.unwrap_or(s.weight_reverse),
+                rise: s.rise.max(1),
+                fall: s.fall.max(1),
+                init_fail: s.init_fail,
+            })
+        })
+        .collect();
+    ic.track_files = files
+        .into_iter()
+        .filter_map(|r| {
+            let f = config.track_files.iter().find(|f| f.name == r.name)?;
+            Some(TrackedFile {
+                name: f.name.clone(),
+                weight: weight(r.weight.unwrap_or(f.weight)),
+                reverse: r.reverse.unwrap_or(f.weight_reverse),
+                initial_value: f.init_file.map_or(0, |i| i.value),
+            })
+        })
+        .collect();
+    if !processes.is_empty() {
+        warnings.push(format!(
+            "({}) track_process is not supported by kalive yet; ignored",
+            inst.name
+        ));
+    }
+    if !inst.track_bfds.is_empty() {
+        warnings.push(format!(
+            "({}) track_bfd is not supported by kalive yet; ignored",
+            inst.name
+        ));
+    }
+}
+
+/// Who scripts run as: the script's own `user`, else `script_user`, else
+/// `keepalived_script` if it exists, else root (reference §1.11).
+struct ScriptIdentity<'a> {
+    users: &'a dyn UserLookup,
+    default: (Option<u32>, Option<u32>),
+}
+
+impl<'a> ScriptIdentity<'a> {
+    fn new(config: &Config, users: &'a dyn UserLookup) -> Self {
+        let default = match &config.global_defs.script_user {
+            Some(u) => resolve(users, u),
+            None => match users.uid(DEFAULT_SCRIPT_USER) {
+                Some(uid) => (Some(uid), users.primary_gid(DEFAULT_SCRIPT_USER)),
+                None => (None, None),
+            },
+        };
+        ScriptIdentity { users, default }
+    }
+
+    fn script(&self, s: &m::Script) -> Script {
+        let (uid, gid) = match &s.user {
+            Some(u) => resolve(self.users, u),
+            None => self.default,
+        };
+        Script {
+            argv: s.args.clone(),
+            uid,
+            gid,
+        }
+    }
+}
+
+fn resolve(users: &dyn UserLookup, u: &m::ScriptUser) -> (Option<u32>, Option<u32>) {
+    let uid = users.uid(&u.user);
+    let gid = match &u.group {
+        Some(g) => users.gid(g.trim_start_matches(':')),
+        None => users.primary_gid(&u.user),
+    };
+    (uid, gid)
+}
+
+fn notify_scripts(n: &m::Notify, id: &ScriptIdentity<'_>) -> NotifyScripts {
+    let conv = |s: &Option<m::Script>| s.as_ref().map(|s| id.script(s));
+    NotifyScripts {
+        master: conv(&n.master),
+        backup: conv(&n.backup),
+        fault: conv(&n.fault),
+        stop: conv(&n.stop),
+        deleted: conv(&n.deleted),
+        master_rx_lower_pri: conv(&n.master_rx_lower_pri),
+        generic: conv(&n.any),
+    }
+}
+
+fn notify_config(config: &Config, id: &ScriptIdentity<'_>) -> NotifyConfig {
+    let mut scripts = HashMap::new();
+    for inst in &config.vrrp_instances {
+        let s = notify_scripts(&inst.notify, id);
+        if !s.is_empty() {
+            scripts.insert((Subject::Instance, inst.name.clone()), s);
+        }
+    }
+    for g in &config.vrrp_sync_groups {
+        let s = notify_scripts(&g.notify, id);
+        if !s.is_empty() {
+            scripts.insert((Subject::Group, g.name.clone()), s);
+        }
+    }
+    let mut fifos: Vec<PathBuf> = Vec::new();
+    let mut fifo_scripts = Vec::new();
+    for fifo in [
+        &config.global_defs.notify_fifo,
+        &config.global_defs.vrrp_notify_fifo,
+    ] {
+        if let Some(path) = &fifo.path {
+            if !fifos.contains(path) {
+                fifos.push(path.clone());
+                if let Some(s) = &fifo.script {
+                    fifo_scripts.push((id.script(s), path.clone()));
+                }
+            }
+        }
+    }
+    NotifyConfig {
+        scripts,
+        fifos,
+        fifo_scripts,
+        timeout: NOTIFY_TIMEOUT,
+    }
+}
+
+/// Only scripts some instance tracks are run (keepalived warns about the
+/// others and does not run them).
+fn track_scripts(
+    config: &Config,
+    instances: &[InstanceConfig],
+    id: &ScriptIdentity<'_>,
+    warnings: &mut Vec<String>,
+) -> Vec<TrackScriptSpec> {
+    let mut out = Vec::new();
+    for s in &config.vrrp_scripts {
+        let used = instances
+            .iter()
+            .any(|i| i.track_scripts.iter().any(|t| t.name == s.name));
+        if !used {
+            continue;
+        }
+        let Some(cmd) = &s.script else {
+            warnings.push(format!("vrrp_script {} has no script; ignored", s.name));
+            continue;
+        };
+        let mut script = id.script(cmd);
+        if let Some(u) = &s.user {
+            let (uid, gid) = resolve(id.users, u);
+            script.uid = uid;
+            script.gid = gid;
+        }
+        out.push(TrackScriptSpec {
+            name: s.name.clone(),
+            script,
+            interval: s.interval,
+            timeout: s.effective_timeout(),
+        });
+    }
+    out
+}
+
+/// The address family of an address (for sockets and netlink).
+pub fn family_of(addr: IpAddr) -> Family {
+    match addr {
+        IpAddr::V4(_) => Family::V4,
+        IpAddr::V6(_) => Family::V6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kalive_config::model::net::IpPrefix;
+    use kalive_config::model::vrrp::{
+        Authentication as MAuth, ScriptUser, SyncGroup, TrackedInterface as MTrackIf, VmacSpec,
+        VrrpInstance, VrrpScript,
+    };
+
+    struct FakeUsers;
+    impl UserLookup for FakeUsers {
+        fn uid(&self, user: &str) -> Option<u32> {
+            match user {
+                "nobody" => Some(65534),
+                "keepalived_script" => Some(998),
+                _ => None,
+            }
+        }
+        fn gid(&self, group: &str) -> Option<u32> {
+            (group == "nogroup").then_some(65534)
+        }
+        fn primary_gid(&self, user: &str) -> Option<u32> {
+            self.uid(user)
+        }
+    }
+
+    fn script(args: &[&str]) -> m::Script {
+        m::Script {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            user: None,
+            span: None,
+        }
+    }
+
+    fn vi_1() -> VrrpInstance {
+        let mut i = VrrpInstance::new("VI_1");
+        i.interface = Some("eth0".into());
+        i.virtual_router_id = 51;
+        i.priority = 150;
+        i.state = m::InitialState::Master;
+        i.virtual_ipaddresses = vec![
+            IpAddressSpec::new(IpPrefix::host("192.168.200.16".parse().expect("ip"))),
+            IpAddressSpec::new(IpPrefix {
+                addr: "192.168.200.17".parse().expect("ip"),
+                len: 24,
+            }),
+        ];
+        i.authentication = Some(MAuth {
+            auth_type: AuthType::Pass,
+            password: b"1111".to_vec(),
+        });
+        i
+    }
+
+    #[test]
+    fn instance_maps_to_engine_config() {
+        let mut config = Config::default();
+        config.vrrp_instances.push(vi_1());
+        let plan = plan(&config, &FakeUsers).expect("plan");
+        let ic = &plan.instances[0];
+        assert_eq!((ic.name.as_str(), ic.vrid, ic.priority), ("VI_1", 51, 150));
+        assert_eq!(ic.interface, "eth0");
+        assert_eq!(ic.family, Family::V4);
+        assert_eq!(ic.version, Version::V2);
+        assert_eq!(ic.initial_state, InitialState::Master);
+        assert_eq!(ic.authentication, Authentication::Pass(*b"1111\0\0\0\0"));
+        assert_eq!(
+            ic.multicast_group,
+            "224.0.0.18".parse::<IpAddr>().expect("ip")
+        );
+        assert_eq!(ic.vips.len(), 2);
+        assert_eq!((ic.vips[1].prefix_len, ic.vips[1].key), (24, 1));
+        assert_eq!(ic.vips[0].interface, "eth0");
+        assert_eq!(plan.resources[0].vips[1].dev.as_deref(), Some("eth0"));
+        assert_eq!(ic.garp.master_repeat, 5);
+        assert_eq!(ic.down_timer_adverts, 3);
+    }
+
+    #[test]
+    fn v3_ignores_authentication_and_ipv6_is_v3() {
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.version = VrrpVersion::V3;
+        config.vrrp_instances.push(i);
+        let mut v6 = VrrpInstance::new("VI_6");
+        v6.interface = Some("eth0".into());
+        v6.virtual_router_id = 52;
+        v6.ipv6 = true;
+        v6.virtual_ipaddresses = vec![IpAddressSpec::new(IpPrefix::host(
+            "fd00::16".parse().expect("ip"),
+        ))];
+        config.vrrp_instances.push(v6);
+        let plan = plan(&config, &FakeUsers).expect("plan");
+        assert_eq!(plan.instances[0].authentication, Authentication::None);
+        assert_eq!(plan.instances[1].version, Version::V3);
+        assert_eq!(plan.instances[1].family, Family::V6);
+        assert_eq!(
+            plan.instances[1].multicast_group,
+            "ff02::12".parse::<IpAddr>().expect("ip")
+        );
+    }
+
+    #[test]
+    fn vmac_moves_the_instance_and_its_vips() {
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.use_vmac = Some(VmacSpec::default());
+        config.vrrp_instances.push(i);
+        let plan = plan(&config, &FakeUsers).expect("plan");
+        let v = plan.resources[0].vmac.clone().expect("vmac");
+        assert_eq!(v.name, "vrrp.51");
+        assert_eq!(v.parent, "eth0");
+        assert_eq!(v.mac, [0, 0, 0x5e, 0, 1, 51]);
+        assert_eq!(plan.instances[0].interface, "vrrp.51");
+        assert_eq!(plan.instances[0].vips[0].interface, "vrrp.51");
+        assert_eq!(plan.resources[0].base_interface, "eth0");
+    }
+
+    #[test]
+    fn trackers_scripts_and_sync_group_weights() {
+        let mut config = Config::default();
+        let mut chk = VrrpScript::new("chk");
+        chk.script = Some(script(&["/bin/check", "arg"]));
+        chk.weight = -20;
+        chk.fall = 2;
+        chk.rise = 3;
+        chk.user = Some(ScriptUser {
+            user: "nobody".into(),
+            group: Some("nogroup".into()),
+        });
+        config.vrrp_scripts.push(chk);
+        config.vrrp_scripts.push(VrrpScript::new("unused"));
+        let mut i = vi_1();
+        i.track_scripts.push(TrackRef {
+            name: "chk".into(),
+            weight: None,
+            reverse: None,
+            span: None,
+        });
+        i.track_interfaces.push(MTrackIf {
+            name: "eth1".into(),
+            weight: 10,
+            reverse: false,
+            span: None,
+        });
+        let mut j = vi_1();
+        j.name = "VI_2".into();
+        j.virtual_router_id = 52;
+        j.track_scripts = i.track_scripts.clone();
+        config.vrrp_instances.push(i);
+        config.vrrp_instances.push(j);
+        config.vrrp_sync_groups.push(SyncGroup {
+            name: "G1".into(),
+            group: vec!["VI_2".into()],
+            notify: m::Notify {
+                master: Some(script(&["/bin/gm"])),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let plan = plan(&config, &FakeUsers).expect("plan");
+        let t = &plan.instances[0].track_scripts[0];
+        assert_eq!((t.weight, t.rise, t.fall), (-20, 3, 2));
+        assert_eq!(plan.instances[0].track_interfaces[0].weight, 10);
+        // In a sync group without sync_group_tracking_weight, weights are 0.
+        assert_eq!(plan.instances[1].track_scripts[0].weight, 0);
+        assert_eq!(plan.track_scripts.len(), 1, "only tracked scripts run");
+        let s = &plan.track_scripts[0];
+        assert_eq!(s.script.argv, ["/bin/check", "arg"]);
+        assert_eq!((s.script.uid, s.script.gid), (Some(65534), Some(65534)));
+        assert_eq!(
+            (s.interval, s.timeout),
+            (Duration::from_secs(1), Duration::from_secs(1))
+        );
+        assert_eq!(plan.sync_groups[0].members, ["VI_2"]);
+        assert!(plan
+            .notify
+            .scripts
+            .contains_key(&(Subject::Group, "G1".to_string())));
+    }
+
+    #[test]
+    fn notify_scripts_identity_and_fifos() {
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.notify.master = Some(script(&["/bin/m"]));
+        i.notify.any = Some(script(&["/bin/n", "x"]));
+        config.vrrp_instances.push(i);
+        config.global_defs.vrrp_notify_fifo.path = Some("/run/k.fifo".into());
+        config.global_defs.notify_fifo.path = Some("/run/k.fifo".into());
+        let plan = plan(&config, &FakeUsers).expect("plan");
+        let s = &plan.notify.scripts[&(Subject::Instance, "VI_1".to_string())];
+        // Default user keepalived_script exists in FakeUsers.
+        assert_eq!(s.master.as_ref().map(|m| m.uid), Some(Some(998)));
+        assert_eq!(
+            s.generic.as_ref().map(|g| g.argv.clone()),
+            Some(vec!["/bin/n".to_string(), "x".into()])
+        );
+        assert_eq!(
+            plan.notify.fifos,
+            [PathBuf::from("/run/k.fifo")],
+            "same FIFO once"
+        );
+    }
+}
