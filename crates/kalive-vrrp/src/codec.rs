@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use kalive_wire::{AdvertRepr, Auth, Checksum, Error as WireError};
+use kalive_wire::{AdvertRepr, Auth, Checksum, Error as WireError, Packet};
 
 use crate::config::{Authentication, Family, InstanceConfig, Version};
 use crate::stats::RxDrop;
@@ -14,14 +14,20 @@ use crate::stats::RxDrop;
 const MIN_ETHERNET_PAYLOAD: usize = 46;
 const IPV4_HEADER_LEN: usize = 20;
 
-/// A decoded, checksum-verified advert.
+/// The fields of a received advert the state machine needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Advert {
-    pub version: Version,
     pub priority: u8,
     pub interval: Duration,
-    pub auth: Auth,
     pub addrs: Vec<IpAddr>,
+}
+
+/// A received message whose length is consistent with its header: every
+/// field can be read; nothing else is checked yet.
+pub(crate) struct Received<'a> {
+    packet: Packet<&'a [u8]>,
+    len: usize,
+    family: Family,
 }
 
 /// The length the header announces, if the header is there.
@@ -34,7 +40,7 @@ fn announced_len(bytes: &[u8], family: Family) -> Option<usize> {
 /// Strip Ethernet minimum-frame padding, or report a length error.
 fn trim_padding(bytes: &[u8], family: Family) -> Result<&[u8], RxDrop> {
     let Some(expected) = announced_len(bytes, family) else {
-        // Too short for a header or an unknown version: let the parser say.
+        // Too short for a header or an unknown version: let the view say.
         return Ok(bytes);
     };
     let padded_max = match family {
@@ -47,18 +53,85 @@ fn trim_padding(bytes: &[u8], family: Family) -> Result<&[u8], RxDrop> {
     Ok(bytes.get(..expected).unwrap_or(bytes))
 }
 
-fn drop_reason(error: WireError) -> RxDrop {
-    match error {
-        WireError::Truncated | WireError::BadLength { .. } => RxDrop::Length,
-        WireError::BadVersion(_) => RxDrop::Version,
-        WireError::BadAuthType(_) => RxDrop::InvalidAuthType,
-        WireError::BadType(_) => RxDrop::Type,
-        WireError::BadChecksum => RxDrop::Checksum,
-        WireError::BadTtl(_) => RxDrop::Ttl,
-        WireError::AuthMismatch => RxDrop::AuthFailure,
-        WireError::BadInterval => RxDrop::Interval,
-        _ => RxDrop::Malformed,
+/// Step 2 (length, Ethernet padding tolerated). A version nibble other than
+/// 2 or 3 (or v2 over IPv6) is reported as a version error since the length
+/// cannot be judged without it.
+pub(crate) fn view(bytes: &[u8], family: Family) -> Result<Received<'_>, RxDrop> {
+    let message = trim_padding(bytes, family)?;
+    match Packet::new_checked(message, family) {
+        Ok(packet) => Ok(Received {
+            packet,
+            len: message.len(),
+            family,
+        }),
+        Err(WireError::BadVersion(_)) => Err(RxDrop::Version),
+        Err(_) => Err(RxDrop::Length),
     }
+}
+
+impl Received<'_> {
+    /// The version nibble.
+    pub(crate) fn version(&self) -> Option<Version> {
+        self.packet.version().ok()
+    }
+
+    /// The message length (for the IPv4 `tot_len` check, step 8).
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Step 6 for v2: a known auth type equal to ours, and for PASS the same
+    /// password (compared in constant time, reference §1.9).
+    pub(crate) fn check_v2_auth(&self, ours: &Authentication) -> Result<(), RxDrop> {
+        let theirs = match self.packet.auth_type() {
+            kalive_wire::vrrp::AUTH_TYPE_NONE => Authentication::None,
+            kalive_wire::vrrp::AUTH_TYPE_PASS => {
+                Authentication::Pass(self.packet.auth_data(self.family))
+            }
+            kalive_wire::vrrp::AUTH_TYPE_AH => Authentication::Ah,
+            _ => return Err(RxDrop::InvalidAuthType),
+        };
+        match (ours, theirs) {
+            (Authentication::None, Authentication::None)
+            | (Authentication::Ah, Authentication::Ah) => Ok(()),
+            (Authentication::Pass(a), Authentication::Pass(b)) if constant_time_eq(a, &b) => Ok(()),
+            (Authentication::Pass(_), Authentication::Pass(_)) => Err(RxDrop::AuthFailure),
+            _ => Err(RxDrop::AuthTypeMismatch),
+        }
+    }
+
+    /// The advertised interval (v2 seconds or v3 centiseconds).
+    pub(crate) fn interval(&self) -> Duration {
+        match self.version() {
+            Some(Version::V2) => Duration::from_secs(u64::from(self.packet.adver_int_v2())),
+            _ => Duration::from_millis(u64::from(self.packet.max_adver_int_v3()) * 10),
+        }
+    }
+
+    /// Step 7.
+    pub(crate) fn is_advertisement(&self) -> bool {
+        self.packet.msg_type() == kalive_wire::vrrp::TYPE_ADVERTISEMENT
+    }
+
+    /// Step 10 with `checksum`.
+    pub(crate) fn checksum_ok(&self, checksum: &Checksum) -> bool {
+        self.packet.verify_checksum(checksum)
+    }
+
+    /// The fields the state machine uses.
+    pub(crate) fn advert(&self) -> Advert {
+        Advert {
+            priority: self.packet.priority(),
+            interval: self.interval(),
+            addrs: (0..usize::from(self.packet.addr_count()))
+                .map(|i| self.packet.addr(self.family, i))
+                .collect(),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The checksum variant `config` uses between `src` and `dst`.
@@ -78,36 +151,6 @@ pub(crate) fn old_unicast_checksum(config: &InstanceConfig, src: IpAddr) -> Opti
         }
         _ => None,
     }
-}
-
-/// Decode `bytes`; `Err` carries the counter to bump. Length is judged
-/// first (step 2), then the caller checks the TTL before the rest is
-/// reported (steps 4–10), hence the two-level result.
-pub(crate) fn decode(
-    bytes: &[u8],
-    family: Family,
-    checksum: Checksum,
-) -> Result<Result<Advert, RxDrop>, RxDrop> {
-    let message = trim_padding(bytes, family)?;
-    match AdvertRepr::parse(message, family, checksum) {
-        Ok(repr) => Ok(Ok(Advert {
-            version: repr.version,
-            priority: repr.priority,
-            interval: Duration::from_millis(u64::from(repr.interval_cs) * 10),
-            auth: repr.auth,
-            addrs: repr.addrs,
-        })),
-        Err(e) => match drop_reason(e) {
-            RxDrop::Length => Err(RxDrop::Length),
-            other => Ok(Err(other)),
-        },
-    }
-}
-
-/// The length of the message we expect for `message` (for the IPv4
-/// `tot_len` check, step 8).
-pub(crate) fn message_len(bytes: &[u8], family: Family) -> Option<usize> {
-    announced_len(bytes, family)
 }
 
 /// The interval as our adverts carry it (v2: rounded to whole seconds).

@@ -7,9 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::codec::{self, Advert};
-use crate::config::{
-    Authentication, Family, InitialState, InstanceConfig, SyncGroupConfig, Version,
-};
+use crate::config::{Family, InitialState, InstanceConfig, SyncGroupConfig, Version};
 use crate::error::Error;
 use crate::instance::{Instance, TimerKind};
 use crate::io::{
@@ -87,10 +85,6 @@ fn validate_config(config: &InstanceConfig) -> Result<(), Error> {
         return Err(Error::BadDownTimerAdverts(name()));
     }
     Ok(())
-}
-
-fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Vrrp {
@@ -829,56 +823,46 @@ impl Vrrp {
     fn validate(&mut self, idx: usize, packet: &ReceivedPacket) -> Result<Advert, RxDrop> {
         let inst = &mut self.instances[idx];
         let config = &inst.config;
-        let checksum = codec::checksum_for(config, packet.src, packet.dst);
         // Step 2: length (Ethernet padding tolerated).
-        let mut parsed = codec::decode(&packet.bytes, packet.family, checksum)?;
-        if parsed == Err(RxDrop::Checksum) && config.is_unicast() {
-            // keepalived auto-detects a pre-1.3.6 peer's v3 unicast checksum
-            // (multicast group in the pseudo-header, reference §2).
-            if let Some(old) = codec::old_unicast_checksum(config, packet.src) {
-                let retry = codec::decode(&packet.bytes, packet.family, old)?;
-                if retry.is_ok() {
-                    parsed = retry;
-                }
-            }
-        }
+        let received = codec::view(&packet.bytes, packet.family)?;
         // Step 3: TTL/hop limit 255 unless unicast (RFC 5798 §7.1).
         if !config.is_unicast() && packet.ttl != 255 {
             return Err(RxDrop::Ttl);
         }
         // Step 4: the configured version.
-        let version = packet.bytes.first().map(|b| b >> 4);
-        let ours = match config.version {
-            Version::V2 => 2,
-            Version::V3 => 3,
-        };
-        if version != Some(ours) {
+        if received.version() != Some(config.version) {
             return Err(RxDrop::Version);
         }
-        // Steps 6 (auth type known), 7 (type) and 10 (checksum) are the
-        // decoder's. Unlike keepalived, the checksum is verified before the
-        // password and interval below, so a packet failing both counts as a
-        // checksum error.
-        let advert = parsed?;
         if config.version == Version::V2 {
-            check_v2_auth(&config.authentication, &advert.auth)?;
-            // Step 6: a v2 interval mismatch is dropped (RFC 3768 §7.1).
-            if advert.interval != codec::wire_interval(config) {
+            // Step 6: auth type and password (RFC 3768 §7.1), then the
+            // interval, whose mismatch is dropped.
+            received.check_v2_auth(&config.authentication)?;
+            if received.interval() != codec::wire_interval(config) {
                 return Err(RxDrop::Interval);
             }
         }
+        // Step 7.
+        if !received.is_advertisement() {
+            return Err(RxDrop::Type);
+        }
         // Step 8: IPv4 tot_len agrees with the VRRP length.
-        if let (Some(ip_len), Some(len)) = (
-            packet.ip_payload_len,
-            codec::message_len(&packet.bytes, packet.family),
-        ) {
-            if usize::from(ip_len) != len {
+        if let Some(ip_len) = packet.ip_payload_len {
+            if usize::from(ip_len) != received.len() {
                 return Err(RxDrop::IpLength);
             }
         }
         // Step 9: a v3 interval mismatch is only logged.
-        if config.version == Version::V3 && advert.interval != config.advert_interval {
+        if config.version == Version::V3 && received.interval() != config.advert_interval {
             inst.stats.interval_mismatch_v3 += 1;
+        }
+        // Step 10: checksum; in unicast mode keepalived also accepts a
+        // pre-1.3.6 peer's checksum (multicast group in the pseudo-header).
+        let standard = codec::checksum_for(config, packet.src, packet.dst);
+        let old_unicast = codec::old_unicast_checksum(config, packet.src)
+            .filter(|_| config.is_unicast())
+            .is_some_and(|old| received.checksum_ok(&old));
+        if !received.checksum_ok(&standard) && !old_unicast {
+            return Err(RxDrop::Checksum);
         }
         // Step 11: destination consistent with the mode.
         let dst_ok = if config.is_unicast() {
@@ -893,6 +877,7 @@ impl Vrrp {
         if config.owner_ignore_adverts && inst.is_owner() {
             return Err(RxDrop::OwnerIgnore);
         }
+        let advert = received.advert();
         // Step 13: the address list is only compared and counted.
         if !config.skip_check_adv_addr && !same_addresses(config, &advert.addrs) {
             inst.stats.addr_list_err += 1;
@@ -1100,23 +1085,6 @@ impl Vrrp {
                 priority: 0,
             });
         }
-    }
-}
-
-/// Step 6 for v2: the auth type must match ours, and a PASS password must
-/// be equal (compared in constant time, reference §1.9).
-fn check_v2_auth(ours: &Authentication, theirs: &kalive_wire::Auth) -> Result<(), RxDrop> {
-    use kalive_wire::Auth;
-    match (ours, theirs) {
-        (Authentication::None, Auth::None) | (Authentication::Ah, Auth::Ah) => Ok(()),
-        (Authentication::Pass(a), Auth::Pass(b)) => {
-            if constant_time_eq(a, b) {
-                Ok(())
-            } else {
-                Err(RxDrop::AuthFailure)
-            }
-        }
-        _ => Err(RxDrop::AuthTypeMismatch),
     }
 }
 

@@ -1159,6 +1159,24 @@ fn each_receive_validation_failure_is_counted_and_ignored() {
 }
 
 #[test]
+fn a_packet_failing_several_checks_counts_the_first_in_keepalived_order() {
+    let mut c = instance("vi", 1, 100, 1);
+    c.authentication = Authentication::pass("secret");
+    let mut lab = Lab::started(vec![c.clone()]);
+    // Wrong password and a broken checksum: step 6 comes before step 10.
+    let mut b = v2_bytes(1, 200, 1, 1, *b"wrongpw!");
+    b[7] ^= 0xff;
+    lab.input_at(at(0.5), packet(&c, v4(9), GROUP4, 255, b.clone()));
+    // Wrong TTL as well: step 3 comes first.
+    lab.input(packet(&c, v4(9), GROUP4, 1, b));
+    let stats = lab.vrrp.stats(InstanceId(0)).expect("stats");
+    assert_eq!(
+        (stats.auth_failure, stats.checksum_err, stats.ip_ttl_err),
+        (1, 0, 1)
+    );
+}
+
+#[test]
 fn address_list_mismatch_is_counted_not_dropped() {
     let c = instance("vi", 1, 100, 1);
     let mut other = c.clone();
