@@ -6,9 +6,10 @@
 //! virtual server, then per real server.
 
 use super::fmt_trio;
+use crate::diag::{Diagnostic, Severity};
 use crate::model::lvs::{
-    CheckerKind, ForwardingMethod, LvsConfig, RealServer, VirtualServer, VirtualServerGroup,
-    VsAddress, DEFAULT_PERSISTENCE_TIMEOUT,
+    CheckerKind, ForwardingMethod, IpFamily, LvsConfig, RealServer, VirtualServer,
+    VirtualServerGroup, VsAddress, DEFAULT_PERSISTENCE_TIMEOUT,
 };
 use crate::model::lvs::{Protocol, Scheduler};
 use crate::model::vrrp::{Script, ScriptUser};
@@ -17,7 +18,8 @@ use crate::parse::Ctx;
 use crate::script_check::{check_script, ScriptFlags};
 use crate::system::{System, UserInfo};
 
-/// Cross-block checks and keepalived's defaults, after the whole file.
+/// Cross-block checks and keepalived's defaults, after the whole file:
+/// `link_vsg_to_vs` then `validate_check_config`.
 pub fn validate(ctx: &mut Ctx, config: &mut Config) {
     if ctx.stopped {
         return;
@@ -25,19 +27,103 @@ pub fn validate(ctx: &mut Ctx, config: &mut Config) {
     let lvs = &mut config.lvs;
     let groups = std::mem::take(&mut lvs.virtual_server_groups);
     let servers = std::mem::take(&mut lvs.virtual_servers);
-    lvs.virtual_servers = servers
+    let linked: Vec<VirtualServer> = servers
         .into_iter()
-        .filter_map(|vs| validate_vs(ctx, vs, &groups))
+        .filter(|vs| link_group(ctx, vs, &groups))
+        .map(|mut vs| {
+            settle_group_family(&mut vs, &groups);
+            vs
+        })
+        .collect();
+    let members = member_numbers(&linked);
+    lvs.virtual_servers = linked
+        .into_iter()
+        .zip(members)
+        .filter_map(|(vs, n)| validate_vs(ctx, vs, n, &groups))
         .collect();
     lvs.virtual_server_groups = groups;
 }
 
+/// keepalived only logs these (no `-t` verdict), so they are notes.
+fn note(ctx: &mut Ctx, msg: String) {
+    let d = Diagnostic::new(Severity::Note, None, msg);
+    ctx.diags.push(d);
+}
+
+/// keepalived's `link_vsg_to_vs`: a service naming a group that does not
+/// exist, or whose family does not fit the group's, is dropped (logged
+/// only).
+fn link_group(ctx: &mut Ctx, vs: &VirtualServer, groups: &[VirtualServerGroup]) -> bool {
+    let VsAddress::Group { name } = &vs.address else {
+        return true;
+    };
+    let Some(g) = groups.iter().find(|g| &g.name == name) else {
+        note(
+            ctx,
+            format!("Virtual server group {name} specified but not configured - ignoring virtual server [{name}]:0"),
+        );
+        return false;
+    };
+    let v4 = g.has_family(IpFamily::Inet);
+    let v6 = g.has_family(IpFamily::Inet6);
+    let mismatch = match vs.family {
+        Some(_) if v4 && v6 => true,
+        Some(IpFamily::Inet6) => v4,
+        Some(IpFamily::Inet) => v6,
+        None => false,
+    };
+    if mismatch {
+        note(
+            ctx,
+            format!("{name}: address family doesn't match virtual server [{name}]:0 - ignoring"),
+        );
+        return false;
+    }
+    true
+}
+
+fn settle_group_family(vs: &mut VirtualServer, groups: &[VirtualServerGroup]) {
+    let VsAddress::Group { name } = &vs.address else {
+        return;
+    };
+    let Some(g) = groups.iter().find(|g| &g.name == name) else {
+        return;
+    };
+    let v4 = g.has_family(IpFamily::Inet);
+    let v6 = g.has_family(IpFamily::Inet6);
+    if vs.family.is_none() && v4 != v6 {
+        vs.family = Some(if v4 { IpFamily::Inet } else { IpFamily::Inet6 });
+    }
+}
+
+/// keepalived numbers the services of one group 0, 1, ... in its port
+/// field, which is what `[GROUP]:N` shows in messages.
+fn member_numbers(servers: &[VirtualServer]) -> Vec<u32> {
+    let mut seen: Vec<(&str, u32)> = Vec::new();
+    servers
+        .iter()
+        .map(|vs| match &vs.address {
+            VsAddress::Group { name } => match seen.iter_mut().find(|(n, _)| n == name) {
+                Some((_, next)) => {
+                    *next += 1;
+                    *next
+                }
+                None => {
+                    seen.push((name, 0));
+                    0
+                }
+            },
+            _ => 0,
+        })
+        .collect()
+}
+
 /// keepalived's `FMT_VS`.
-fn fmt_vs(vs: &VirtualServer) -> String {
+fn fmt_vs(vs: &VirtualServer, member: u32) -> String {
     match &vs.address {
         VsAddress::Ip { addr, port } => fmt_trio(addr, vs.protocol, *port),
         VsAddress::Fwmark { mark } => format!("FWM {mark}"),
-        VsAddress::Group { name } => format!("[{name}]:0"),
+        VsAddress::Group { name } => format!("[{name}]:{member}"),
     }
 }
 
@@ -48,12 +134,13 @@ fn fmt_rs(vs: &VirtualServer, rs: &RealServer) -> String {
 fn validate_vs(
     ctx: &mut Ctx,
     mut vs: VirtualServer,
+    member: u32,
     groups: &[VirtualServerGroup],
 ) -> Option<VirtualServer> {
     if vs.real_servers.is_empty() {
         ctx.warning_nospan(format!(
             "Virtual server {} has no real servers - ignoring",
-            fmt_vs(&vs)
+            fmt_vs(&vs, member)
         ));
         return None;
     }
@@ -68,19 +155,19 @@ fn validate_vs(
     if vs.ha_suspend && (vs.is_fwmark() || group_fwmarks) {
         ctx.warning_nospan(format!(
             "Virtual server {}: cannot use ha_suspend with fwmarks - clearing ha_suspend",
-            fmt_vs(&vs)
+            fmt_vs(&vs, member)
         ));
         vs.ha_suspend = false;
     }
     if group_addrs || (!is_group && !vs.is_fwmark()) {
-        address_service_checks(ctx, &mut vs, is_group);
+        address_service_checks(ctx, &mut vs, is_group, member);
     }
     if vs.persistence_timeout.is_none() {
         if let Some(g) = group {
             if g.addresses.iter().any(|a| a.port.is_none()) {
                 ctx.warning_nospan(format!(
                     "Virtual server {}: zero port only valid for persistent services - setting",
-                    fmt_vs(&vs)
+                    fmt_vs(&vs, member)
                 ));
                 vs.persistence_timeout = Some(DEFAULT_PERSISTENCE_TIMEOUT);
             }
@@ -90,24 +177,24 @@ fn validate_vs(
     if vs.protocol.is_some() && fwmark_only {
         ctx.warning_nospan(format!(
             "Warning: Virtual server {}: protocol specified for fwmark - protocol will be ignored",
-            fmt_vs(&vs)
+            fmt_vs(&vs, member)
         ));
         vs.protocol = None;
     }
     if !vs.explicit.scheduler {
         ctx.warning_nospan(format!(
             "Virtual server {}: no scheduler set, setting default '{}'",
-            fmt_vs(&vs),
+            fmt_vs(&vs, member),
             Scheduler::DEFAULT
         ));
         vs.scheduler = Scheduler::DEFAULT;
         vs.explicit.scheduler = true;
     }
-    real_server_checks(ctx, &mut vs);
-    quorum_checks(ctx, &mut vs);
+    real_server_checks(ctx, &mut vs, member);
+    quorum_checks(ctx, &mut vs, member);
     match group {
-        Some(g) => group_port_checks(ctx, &vs, g),
-        None if !is_group => port_fixups(ctx, &mut vs),
+        Some(g) => group_port_checks(ctx, &vs, g, member),
+        None if !is_group => port_fixups(ctx, &mut vs, member),
         None => {}
     }
     Some(vs)
@@ -115,18 +202,18 @@ fn validate_vs(
 
 /// Protocol default, one-packet scheduling and zero port, for services
 /// given by address.
-fn address_service_checks(ctx: &mut Ctx, vs: &mut VirtualServer, is_group: bool) {
+fn address_service_checks(ctx: &mut Ctx, vs: &mut VirtualServer, is_group: bool, member: u32) {
     if vs.protocol.is_none() {
         ctx.warning_nospan(format!(
             "Virtual server {}: no protocol set - defaulting to UDP",
-            fmt_vs(vs)
+            fmt_vs(vs, member)
         ));
         vs.protocol = Some(Protocol::Udp);
     }
     if vs.flags.one_packet && vs.protocol != Some(Protocol::Udp) {
         ctx.warning_nospan(format!(
             "Virtual server {}: one packet scheduling requires UDP - resetting",
-            fmt_vs(vs)
+            fmt_vs(vs, member)
         ));
         vs.flags.one_packet = false;
     }
@@ -134,27 +221,27 @@ fn address_service_checks(ctx: &mut Ctx, vs: &mut VirtualServer, is_group: bool)
     if vs.persistence_timeout.is_none() && !is_group && zero_port {
         ctx.warning_nospan(format!(
             "Virtual server {}: zero port only valid for persistent services - setting",
-            fmt_vs(vs)
+            fmt_vs(vs, member)
         ));
         vs.persistence_timeout = Some(DEFAULT_PERSISTENCE_TIMEOUT);
     }
 }
 
 /// Duplicates, the forwarding method default, sorry server inhibit.
-fn real_server_checks(ctx: &mut Ctx, vs: &mut VirtualServer) {
+fn real_server_checks(ctx: &mut Ctx, vs: &mut VirtualServer, member: u32) {
     let servers = std::mem::take(&mut vs.real_servers);
     let mut kept: Vec<RealServer> = Vec::with_capacity(servers.len());
     for mut rs in servers {
         if kept.iter().any(|k| k.addr == rs.addr && k.port == rs.port) {
             ctx.warning_nospan(format!(
                 "VS {}: real server {} is duplicated - removing second rs",
-                fmt_vs(vs),
+                fmt_vs(vs, member),
                 fmt_rs(vs, &rs)
             ));
             continue;
         }
         if !rs.method_set {
-            default_method(ctx, vs);
+            default_method(ctx, vs, member);
             rs.method = vs.method;
             rs.method_set = true;
         }
@@ -170,7 +257,7 @@ fn real_server_checks(ctx: &mut Ctx, vs: &mut VirtualServer) {
                 };
                 let msg = format!(
                     "Virtual server {}: real server {} matches sorry server, but inhibit setting differs, {verb}ing on sorry server",
-                    fmt_vs(vs),
+                    fmt_vs(vs, member),
                     fmt_rs(vs, &rs)
                 );
                 ctx.warning_nospan(msg);
@@ -184,7 +271,7 @@ fn real_server_checks(ctx: &mut Ctx, vs: &mut VirtualServer) {
     vs.real_servers = kept;
     let sorry_unset = vs.sorry_server.as_ref().is_some_and(|s| !s.method_set);
     if sorry_unset {
-        default_method(ctx, vs);
+        default_method(ctx, vs, member);
         let method = vs.method;
         if let Some(s) = vs.sorry_server.as_mut() {
             s.method = method;
@@ -194,25 +281,25 @@ fn real_server_checks(ctx: &mut Ctx, vs: &mut VirtualServer) {
 }
 
 /// "no forwarding method set, setting default NAT", once per service.
-fn default_method(ctx: &mut Ctx, vs: &mut VirtualServer) {
+fn default_method(ctx: &mut Ctx, vs: &mut VirtualServer, member: u32) {
     if !vs.explicit.method {
         ctx.warning_nospan(format!(
             "Virtual server {}: no forwarding method set, setting default NAT",
-            fmt_vs(vs)
+            fmt_vs(vs, member)
         ));
         vs.method = ForwardingMethod::Nat;
         vs.explicit.method = true;
     }
 }
 
-fn quorum_checks(ctx: &mut Ctx, vs: &mut VirtualServer) {
+fn quorum_checks(ctx: &mut Ctx, vs: &mut VirtualServer, member: u32) {
     let total = vs.total_weight();
     if u64::from(vs.quorum) > total {
         let total = u32::try_from(total).unwrap_or(u32::MAX);
         ctx.warning_nospan(format!(
             "Warning - quorum {} for {} exceeds total weight of real servers {total}, reducing quorum to {total}",
             vs.quorum,
-            fmt_vs(vs)
+            fmt_vs(vs, member)
         ));
         vs.quorum = total;
     }
@@ -221,7 +308,7 @@ fn quorum_checks(ctx: &mut Ctx, vs: &mut VirtualServer) {
         let h = vs.quorum.wrapping_sub(1);
         ctx.warning_nospan(format!(
             "Virtual server {}: hysteresis {} >= quorum {}; setting hysteresis to {h}",
-            fmt_vs(vs),
+            fmt_vs(vs, member),
             vs.hysteresis,
             vs.quorum
         ));
@@ -231,13 +318,13 @@ fn quorum_checks(ctx: &mut Ctx, vs: &mut VirtualServer) {
 
 /// Non-NAT servers of a plain or fwmark service must use the service's
 /// port (or none for fwmark); keepalived corrects them with a warning.
-fn port_fixups(ctx: &mut Ctx, vs: &mut VirtualServer) {
+fn port_fixups(ctx: &mut Ctx, vs: &mut VirtualServer, member: u32) {
     let vs_port = match vs.address {
         VsAddress::Ip { port, .. } => port,
         _ => None,
     };
     let fwmark = vs.is_fwmark();
-    let label = fmt_vs(vs);
+    let label = fmt_vs(vs, member);
     let proto = vs.protocol;
     for rs in &mut vs.real_servers {
         if rs.method == ForwardingMethod::Nat {
@@ -288,8 +375,8 @@ fn port_fixups(ctx: &mut Ctx, vs: &mut VirtualServer) {
 
 /// Group services: keepalived only warns (it cannot rewrite ports that
 /// differ per group entry).
-fn group_port_checks(ctx: &mut Ctx, vs: &VirtualServer, g: &VirtualServerGroup) {
-    let label = fmt_vs(vs);
+fn group_port_checks(ctx: &mut Ctx, vs: &VirtualServer, g: &VirtualServerGroup, member: u32) {
+    let label = fmt_vs(vs, member);
     let not_nat = |m: &ForwardingMethod| *m != ForwardingMethod::Nat;
     if !g.fwmarks.is_empty() {
         for rs in vs.real_servers.iter().filter(|r| not_nat(&r.method)) {
