@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod demo;
 pub mod error;
 pub mod fault;
+pub mod inject;
 pub mod measure;
 pub mod netns;
 pub mod observe;

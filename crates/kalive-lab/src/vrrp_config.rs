@@ -108,9 +108,20 @@ pub fn format_interval(interval: Duration) -> String {
 
 /// A whole config: `global_defs` with `router_id` plus the given blocks.
 pub fn config(router_id: &str, blocks: &[String]) -> String {
+    config_with_globals(router_id, &[], blocks)
+}
+
+/// Like [`config`], with extra `global_defs` lines.
+pub fn config_with_globals(router_id: &str, globals: &[String], blocks: &[String]) -> String {
     let mut s = format!(
-        "global_defs {{\n    router_id {router_id}\n    enable_script_security\n    script_user root\n}}\n"
+        "global_defs {{\n    router_id {router_id}\n    enable_script_security\n    script_user root\n"
     );
+    for line in globals {
+        s.push_str("    ");
+        s.push_str(line);
+        s.push('\n');
+    }
+    s.push_str("}\n");
     for block in blocks {
         s.push_str(block);
     }

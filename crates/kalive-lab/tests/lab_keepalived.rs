@@ -163,3 +163,18 @@ fn keepalived_virtual_routes_follow_the_master() {
 fn keepalived_sync_group_moves_both_vips_together() {
     sync_group_moves_together(KEEPALIVED);
 }
+
+#[test]
+fn keepalived_notify_scripts_and_fifo() {
+    notify_scripts_and_fifo(KEEPALIVED);
+}
+
+#[test]
+fn keepalived_use_vmac_answers_from_the_virtual_mac() {
+    use_vmac(KEEPALIVED);
+}
+
+#[test]
+fn keepalived_drops_bad_packets_and_yields_to_a_good_one() {
+    bad_packets_change_nothing(KEEPALIVED);
+}

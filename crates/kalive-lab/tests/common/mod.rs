@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use kalive_lab::vrrp_config::{config, Instance};
+use kalive_lab::vrrp_config::{config_with_globals, Instance};
 use kalive_lab::{
     cmd, daemon, master_down, namespaces_with_prefix, skew, takeover, wait_for, Frame,
     Implementation, Lab, LabSpec, Takeover,
@@ -46,6 +46,8 @@ pub struct Group {
     /// Further top-level blocks per router (other instances, sync groups,
     /// scripts); `@NAME@` becomes the router name, `@DIR@` the lab dir.
     pub blocks: Vec<Vec<String>>,
+    /// Extra `global_defs` lines for every router (same placeholders).
+    pub globals: Vec<String>,
     pub prefix: String,
 }
 
@@ -136,6 +138,7 @@ impl Group {
             vip,
             instances,
             blocks: vec![Vec::new(); shape.kinds.len()],
+            globals: Vec::new(),
             prefix,
         }
     }
@@ -151,12 +154,11 @@ impl Group {
     pub fn config_text(&self, index: usize) -> String {
         let name = self.lab.router(index).unwrap().name.clone();
         let dir = self.lab.dir().display().to_string();
-        let mut blocks: Vec<String> = self.blocks[index]
-            .iter()
-            .map(|b| b.replace("@NAME@", &name).replace("@DIR@", &dir))
-            .collect();
-        blocks.push(self.instances[index].render());
-        config(&name, &blocks)
+        let fill = |b: &String| b.replace("@NAME@", &name).replace("@DIR@", &dir);
+        let mut blocks: Vec<String> = self.blocks[index].iter().map(fill).collect();
+        blocks.push(fill(&self.instances[index].render()));
+        let globals: Vec<String> = self.globals.iter().map(fill).collect();
+        config_with_globals(&name, &globals, &blocks)
     }
 
     /// Name of router `index`.
@@ -703,5 +705,301 @@ pub fn sync_group_moves_together(kinds: &[&'static str]) {
         || Ok(both_on(&g, 0)?.then_some(())),
     );
     back.unwrap_or_else(|e| panic!("{e}\n{}", g.lab.all_logs()));
+    g.finish();
+}
+
+/// Reads lines from a FIFO the daemon writes to, on a thread, so that the
+/// daemon never blocks on it. Opening read-write never blocks on Linux.
+pub struct FifoReader {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FifoReader {
+    pub fn start(path: &std::path::Path) -> FifoReader {
+        let status = std::process::Command::new("mkfifo")
+            .arg("-m")
+            .arg("0600")
+            .arg(path)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success(), "mkfifo {}", path.display());
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .expect("open fifo");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        // The thread ends with the process; the FIFO goes with the lab dir.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(file).lines() {
+                let Ok(line) = line else { break };
+                sink.lock()
+                    .unwrap()
+                    .push(line.trim_end_matches('\0').to_string());
+            }
+        });
+        FifoReader { lines }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+/// notify scripts get keepalived's arguments (`INSTANCE NAME STATE PRIO`
+/// for `notify`, only the configured ones for `notify_master`, …), and the
+/// FIFO receives `INSTANCE "NAME" STATE PRIO` lines in order
+/// (keepalived-behaviour.md §1.11).
+pub fn notify_scripts_and_fifo(kinds: &[&'static str]) {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], false);
+    let dir = g.lab.dir().to_path_buf();
+    let script = dir.join("notify.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nname=$1\nshift\necho \"$*\" >> {}/$name.notify\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("0755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    g.globals.push("vrrp_notify_fifo @DIR@/@NAME@.fifo".into());
+    for instance in &mut g.instances {
+        instance
+            .extra
+            .push("notify \"@DIR@/notify.sh @NAME@\"".into());
+        instance
+            .extra
+            .push("notify_master \"@DIR@/notify.sh @NAME@ became-master\"".into());
+        instance
+            .extra
+            .push("notify_backup \"@DIR@/notify.sh @NAME@ became-backup\"".into());
+        instance
+            .extra
+            .push("notify_stop \"@DIR@/notify.sh @NAME@ stopping\"".into());
+    }
+    let fifos: Vec<FifoReader> = ["r1", "r2"]
+        .iter()
+        .map(|n| FifoReader::start(&dir.join(format!("{n}.fifo"))))
+        .collect();
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    g.lab.stop_daemon(0, Duration::from_secs(5)).unwrap();
+    g.wait_master(1, Duration::from_secs(5));
+    let read =
+        |n: &str| std::fs::read_to_string(dir.join(format!("{n}.notify"))).unwrap_or_default();
+    let expect_lines = |n: &str, wanted: &[&str]| {
+        let result = wait_for(
+            &format!("notify lines of {n}"),
+            Duration::from_secs(3),
+            Duration::from_millis(50),
+            || {
+                let text = read(n);
+                Ok(wanted
+                    .iter()
+                    .all(|w| text.lines().any(|l| l == *w))
+                    .then_some(()))
+            },
+        );
+        result.unwrap_or_else(|e| panic!("{e}: want {wanted:?}, got:\n{}", read(n)));
+    };
+    expect_lines(
+        "r1",
+        &[
+            "INSTANCE VI_42 BACKUP 150",
+            "INSTANCE VI_42 MASTER 150",
+            "became-backup",
+            "became-master",
+            "stopping",
+            "INSTANCE VI_42 STOP 150",
+        ],
+    );
+    expect_lines(
+        "r2",
+        &[
+            "INSTANCE VI_42 BACKUP 100",
+            "INSTANCE VI_42 MASTER 100",
+            "became-master",
+        ],
+    );
+    let fifo_in_order = |reader: &FifoReader, wanted: &[&str]| {
+        let result = wait_for(
+            "FIFO lines",
+            Duration::from_secs(3),
+            Duration::from_millis(50),
+            || {
+                let lines = reader.lines();
+                let mut it = lines.iter();
+                Ok(wanted.iter().all(|w| it.any(|l| l == w)).then_some(()))
+            },
+        );
+        result
+            .unwrap_or_else(|e| panic!("{e}: want in order {wanted:?}, got {:?}", reader.lines()));
+    };
+    fifo_in_order(
+        &fifos[0],
+        &[
+            "INSTANCE \"VI_42\" BACKUP 150",
+            "INSTANCE \"VI_42\" MASTER 150",
+            "INSTANCE \"VI_42\" STOP 150",
+        ],
+    );
+    fifo_in_order(
+        &fifos[1],
+        &[
+            "INSTANCE \"VI_42\" BACKUP 100",
+            "INSTANCE \"VI_42\" MASTER 100",
+        ],
+    );
+    g.finish();
+}
+
+/// use_vmac: the VIP lives on a macvlan with the virtual MAC
+/// 00:00:5e:00:01:VRID; the client's neighbour entry for the VIP carries
+/// it and does not change on failover.
+pub fn use_vmac(kinds: &[&'static str]) {
+    let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], false);
+    for instance in &mut g.instances {
+        instance.extra.push("use_vmac".into());
+    }
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    let vmac = format!("00:00:5e:00:01:{:02x}", g.vrid);
+    let client_ns = g.lab.client().unwrap().ns.clone();
+    let neighbour =
+        || kalive_lab::cmd::ip_in(&client_ns, &["neigh", "show", "10.0.0.254"]).unwrap_or_default();
+    assert!(
+        neighbour().contains(&vmac),
+        "client neighbour entry {:?}, want {vmac}",
+        neighbour()
+    );
+    let on_vmac = g
+        .lab
+        .addresses(0)
+        .unwrap()
+        .into_iter()
+        .find(|a| a.addr == g.vip)
+        .map(|a| a.ifname);
+    assert!(
+        on_vmac.as_deref().is_some_and(|i| i != "eth0"),
+        "VIP not on a VMAC interface: {on_vmac:?}"
+    );
+    let garp_from_vmac = |g: &Group, port: &str| {
+        g.lab.events().iter().any(|e| {
+            e.port == port
+                && matches!(&e.frame, kalive_lab::Frame::Garp { mac, .. } if *mac == [0, 0, 0x5e, 0, 1, g.vrid])
+        })
+    };
+    assert!(
+        garp_from_vmac(&g, "r1"),
+        "no GARP from the virtual MAC\n{}",
+        g.wire_summary()
+    );
+    g.lab.kill_daemon(0).unwrap();
+    // r1's stale VMAC stays behind; r2's GARPs from the same virtual MAC
+    // move the MAC to r2's switch port.
+    let result = wait_for(
+        "r2 to answer",
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        || Ok((g.lab.ask(g.vip)?.as_deref() == Some("r2")).then_some(())),
+    );
+    result.unwrap_or_else(|e| panic!("{e}\n{}\n{}", g.wire_summary(), g.lab.all_logs()));
+    assert!(
+        garp_from_vmac(&g, "r2"),
+        "no GARP from r2's virtual MAC\n{}",
+        g.wire_summary()
+    );
+    g.finish();
+}
+
+/// Bad packets of every kind, sent from the client with a priority that
+/// would make the master yield if accepted, change nothing; a good one of
+/// the same priority does make it yield (proof that the injection reaches
+/// the daemon).
+pub fn bad_packets_change_nothing(kinds: &[&'static str]) {
+    use kalive_lab::inject::{send_vrrp_v4, AdvertV2, Defect, VRRP_GROUP_V4};
+    let mut g = Group::new(kinds, 2, Duration::from_secs(1), &[150, 100], false);
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    let client = g.lab.client().unwrap().clone();
+    let advert = AdvertV2 {
+        vrid: g.vrid,
+        priority: 254,
+        interval_s: 1,
+        addresses: vec!["10.0.0.254".parse().unwrap()],
+        password: Some("labpass".into()),
+    };
+    let injected = SystemTime::now();
+    for round in 0..3 {
+        for defect in Defect::ALL {
+            let (bytes, ttl) = advert.encode_with(defect);
+            send_vrrp_v4(&client.ns, client.ipv4(), VRRP_GROUP_V4, ttl, &bytes)
+                .unwrap_or_else(|e| panic!("inject {defect:?} (round {round}): {e}"));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let injection_over = SystemTime::now();
+    // keepalived 2.2.7 re-arms a master's advert timer on every packet it
+    // reads, even a dropped one, so its adverts pause while bad packets
+    // arrive; watch for one and a half intervals after the last one.
+    std::thread::sleep(g.interval * 3 / 2);
+    assert_eq!(
+        g.live_holders(),
+        [0],
+        "a bad packet moved the VIP\n{}",
+        g.wire_summary()
+    );
+    let r2_spoke = g
+        .lab
+        .events()
+        .iter()
+        .any(|e| e.at >= injected && e.port == "r2" && e.advert().is_some());
+    assert!(
+        !r2_spoke,
+        "r2 advertised after bad packets\n{}",
+        g.wire_summary()
+    );
+    let r1_adverts = g
+        .lab
+        .events()
+        .iter()
+        .filter(|e| e.at >= injection_over && e.port == "r1" && e.advert() == Some((g.vrid, 150)))
+        .count();
+    assert!(
+        r1_adverts >= 1,
+        "r1 stopped advertising\n{}\n{}",
+        g.wire_summary(),
+        g.lab.all_logs()
+    );
+
+    // Positive control: the same advert, unspoiled, makes the master yield.
+    send_vrrp_v4(
+        &client.ns,
+        client.ipv4(),
+        VRRP_GROUP_V4,
+        255,
+        &advert.encode(),
+    )
+    .unwrap();
+    let yielded = wait_for(
+        "r1 to yield to a valid higher-priority advert",
+        Duration::from_secs(2),
+        Duration::from_millis(20),
+        || Ok((!g.lab.holders(g.vip)?.contains(&0)).then_some(())),
+    );
+    yielded.unwrap_or_else(|e| {
+        panic!(
+            "{e}: the injector does not reach the daemon\n{}",
+            g.lab.all_logs()
+        )
+    });
+    g.wait_master(0, Duration::from_secs(10));
     g.finish();
 }
