@@ -147,3 +147,85 @@ impl System for HostSystem {
         std::env::split_paths(&path).collect()
     }
 }
+
+/// A machine described by hand, for tests: the interfaces, users, groups and
+/// files listed exist; nothing else does. Files are plain entries (no
+/// symlinks), looked up by exact path; every parent directory of a listed
+/// file exists, owned by root and not writable by others.
+#[derive(Debug, Clone, Default)]
+pub struct FakeSystem {
+    pub interfaces: Vec<String>,
+    pub users: Vec<(String, UserInfo)>,
+    pub groups: Vec<(String, u32)>,
+    pub files: Vec<(PathBuf, FileInfo)>,
+    pub path: Vec<PathBuf>,
+    pub local_addresses: Vec<IpAddr>,
+}
+
+impl FakeSystem {
+    /// A machine with `root` and these interfaces.
+    pub fn with_interfaces(names: &[&str]) -> Self {
+        FakeSystem {
+            interfaces: names.iter().map(|s| s.to_string()).collect(),
+            users: vec![("root".into(), UserInfo { uid: 0, gid: 0 })],
+            groups: vec![("root".into(), 0)],
+            path: vec![PathBuf::from("/usr/bin"), PathBuf::from("/bin")],
+            ..FakeSystem::default()
+        }
+    }
+    /// Add a user (its group of the same name too).
+    pub fn user(mut self, name: &str, uid: u32) -> Self {
+        self.users.push((name.into(), UserInfo { uid, gid: uid }));
+        self.groups.push((name.into(), uid));
+        self
+    }
+    /// Add a root-owned file with these permission bits (e.g. 0o755).
+    pub fn file(mut self, path: &str, perm: u32) -> Self {
+        self.files.push((
+            PathBuf::from(path),
+            FileInfo {
+                uid: 0,
+                gid: 0,
+                mode: 0o100000 | perm,
+            },
+        ));
+        self
+    }
+}
+
+impl System for FakeSystem {
+    fn interface_exists(&self, name: &str) -> bool {
+        self.interfaces.iter().any(|i| i == name)
+    }
+    fn user(&self, name: &str) -> Option<UserInfo> {
+        self.users
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, u)| u.clone())
+    }
+    fn group(&self, name: &str) -> Option<u32> {
+        self.groups.iter().find(|(n, _)| n == name).map(|(_, g)| *g)
+    }
+    fn stat(&self, path: &Path, _follow: bool) -> Option<FileInfo> {
+        if let Some((_, f)) = self.files.iter().find(|(p, _)| p == path) {
+            return Some(*f);
+        }
+        self.files
+            .iter()
+            .any(|(p, _)| p.starts_with(path))
+            .then_some(FileInfo {
+                uid: 0,
+                gid: 0,
+                mode: 0o040755,
+            })
+    }
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+        self.stat(path, true).map(|_| path.to_path_buf())
+    }
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        self.path.clone()
+    }
+    fn address_is_local(&self, addr: &IpAddr) -> bool {
+        self.local_addresses.contains(addr)
+    }
+}

@@ -138,6 +138,13 @@ fn interface_missing(ctx: &mut Ctx, config: &Config, name: &str) -> bool {
 pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
     let span = v.span.clone().unwrap_or_else(dummy_span);
     let name = v.name.clone();
+    if v.interface.as_deref() == Some("lo") {
+        ctx.error(
+            &span,
+            format!("({name}) cannot use a loopback interface (lo) for vrrp - ignoring"),
+        );
+        v.interface = None;
+    }
     if let Some(ifname) = v.interface.clone() {
         if interface_missing(ctx, config, &ifname) {
             ctx.error(
@@ -160,50 +167,18 @@ pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
     }
     v.track_interfaces = kept;
 
-    v.track_scripts.retain(|t| {
-        let ok = config.vrrp_scripts.iter().any(|s| s.name == t.name);
-        if !ok {
-            let s = t.span.clone().unwrap_or_else(|| span.clone());
-            ctx.error(
-                &s,
-                format!("({name}) track script {} not found, ignoring...", t.name),
-            );
-        }
-        ok
-    });
-    v.track_files.retain(|t| {
-        let ok = config.track_files.iter().any(|s| s.name == t.name);
-        if !ok {
-            let s = t.span.clone().unwrap_or_else(|| span.clone());
-            ctx.error(
-                &s,
-                format!("({name}) track file {} not found, ignoring...", t.name),
-            );
-        }
-        ok
-    });
-    v.track_processes.retain(|t| {
-        let ok = config.track_processes.iter().any(|s| s.name == t.name);
-        if !ok {
-            let s = t.span.clone().unwrap_or_else(|| span.clone());
-            ctx.error(
-                &s,
-                format!("({name}) track process {} not found, ignoring...", t.name),
-            );
-        }
-        ok
-    });
-    v.track_bfds.retain(|t| {
-        let ok = config.bfd_instances.iter().any(|s| s.name == t.name);
-        if !ok {
-            let s = t.span.clone().unwrap_or_else(|| span.clone());
-            ctx.error(
-                &s,
-                format!("({name}) track bfd {} not found, ignoring...", t.name),
-            );
-        }
-        ok
-    });
+    resolve_track_refs(
+        ctx,
+        config,
+        &name,
+        &span,
+        &mut TrackLists {
+            scripts: &mut v.track_scripts,
+            files: &mut v.track_files,
+            processes: &mut v.track_processes,
+            bfds: &mut v.track_bfds,
+        },
+    );
 
     // All VIPs share one family, set by the first (man5 virtual_ipaddress).
     let mut family_v6: Option<bool> = if v.parsed.native_ipv6 {
@@ -272,6 +247,78 @@ pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
     }
 }
 
+/// The tracker lists of an instance or sync group.
+pub struct TrackLists<'a> {
+    pub scripts: &'a mut Vec<crate::model::vrrp::TrackRef>,
+    pub files: &'a mut Vec<crate::model::vrrp::TrackRef>,
+    pub processes: &'a mut Vec<crate::model::vrrp::TrackRef>,
+    pub bfds: &'a mut Vec<crate::model::vrrp::TrackRef>,
+}
+
+/// keepalived looks tracked objects up when it reads the reference (so one
+/// defined later is "not found") and copies the object's weight and
+/// `reverse` when the reference gives none.
+pub fn resolve_track_refs(
+    ctx: &mut Ctx,
+    config: &Config,
+    owner: &str,
+    span: &Span,
+    l: &mut TrackLists<'_>,
+) {
+    fn resolve(
+        ctx: &mut Ctx,
+        list: &mut Vec<crate::model::vrrp::TrackRef>,
+        kind: &str,
+        owner: &str,
+        span: &Span,
+        lookup: &dyn Fn(&str) -> Option<(i32, bool)>,
+    ) {
+        list.retain_mut(|t| match lookup(&t.name) {
+            Some((w, r)) => {
+                t.weight.get_or_insert(w);
+                t.reverse.get_or_insert(r);
+                true
+            }
+            None => {
+                let s = t.span.clone().unwrap_or_else(|| span.clone());
+                ctx.error(
+                    &s,
+                    format!("({owner}) {kind} {} not found, ignoring...", t.name),
+                );
+                false
+            }
+        });
+    }
+    resolve(ctx, l.scripts, "track script", owner, span, &|n| {
+        config
+            .vrrp_scripts
+            .iter()
+            .find(|s| s.name == n)
+            .map(|s| (s.weight, s.weight_reverse))
+    });
+    resolve(ctx, l.files, "track file", owner, span, &|n| {
+        config
+            .track_files
+            .iter()
+            .find(|s| s.name == n)
+            .map(|s| (s.weight, s.weight_reverse))
+    });
+    resolve(ctx, l.processes, "track process", owner, span, &|n| {
+        config
+            .track_processes
+            .iter()
+            .find(|s| s.name == n)
+            .map(|s| (s.weight, s.weight_reverse))
+    });
+    resolve(ctx, l.bfds, "track bfd", owner, span, &|n| {
+        config
+            .bfd_instances
+            .iter()
+            .find(|s| s.name == n)
+            .map(|s| (s.weight, s.weight_reverse))
+    });
+}
+
 /// `dev X` of an address must exist.
 pub fn check_address_dev(ctx: &mut Ctx, config: &Config, a: &IpAddressSpec) {
     if let Some(d) = &a.dev {
@@ -319,6 +366,10 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
         return;
     }
     check_static(ctx, config);
+    // keepalived stops after reading the config when an interface it names
+    // does not exist: nothing of the completion below is reported then. The
+    // model still gets the completed defaults, silently.
+    let quiet_from = ctx.state.missing_interface.then_some(ctx.diags.len());
     resolve_sync_groups(ctx, config);
     check_script_security(ctx, config);
     let globals = config.global_defs.clone();
@@ -339,7 +390,8 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
         complete_instance(ctx, &globals, v, in_sync);
     }
     check_duplicate_vrids(ctx, config);
-    if ctx.state.missing_interface {
+    if let Some(n) = quiet_from {
+        ctx.diags.truncate(n);
         ctx.error_nospan("Non-existent interface specified in configuration");
     }
 }
@@ -908,6 +960,26 @@ fn complete_tracking_weights(ctx: &mut Ctx, v: &mut VrrpInstance, sync: Option<b
             true
         }
     });
+    let mut files = Vec::new();
+    for mut t in std::mem::take(&mut v.track_files) {
+        match t.weight.unwrap_or(1) {
+            0 => files.push(t),
+            // 1 is track_file's default weight.
+            1 => {
+                ctx.error(span, format!("({name}) ignoring weight from tracked file {} due to {why2} - specify weight 0", t.name));
+                t.weight = Some(0);
+                files.push(t);
+            }
+            w => ctx.error(
+                span,
+                format!(
+                    "({name}) ignoring tracked file {} with weight {w} due to {why2}",
+                    t.name
+                ),
+            ),
+        }
+    }
+    v.track_files = files;
     v.track_bfds.retain(|t| {
         if let Some(w) = t.weight.filter(|w| *w != 0) {
             ctx.error(

@@ -64,8 +64,9 @@ pub struct TrackedInterface {
 
 /// A reference from an instance or sync group to a named tracker
 /// (`track_script`, `track_file`, `track_process`, `track_bfd`):
-/// `NAME [weight W] [reverse|noreverse]`. `weight: None` means the tracker's
-/// own weight applies.
+/// `NAME [weight W] [reverse|noreverse]`. After parsing, `weight` and
+/// `reverse` are always set: when the reference gives none, keepalived
+/// copies the tracker's own (`vrrp_script weight`, `track_file weight`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackRef {
     pub name: String,

@@ -596,7 +596,21 @@ pub fn sync_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
         ..SyncGroup::default()
     };
     ctx.in_block(format!("vrrp_sync_group {}", g.name), |ctx| {
-        ctx.run_block(stmt.children(), SYNC_GROUP, &mut g)
+        ctx.run_block(stmt.children(), SYNC_GROUP, &mut g);
+        let span = stmt.span().clone();
+        let name = g.name.clone();
+        crate::validate::resolve_track_refs(
+            ctx,
+            config,
+            &name,
+            &span,
+            &mut crate::validate::TrackLists {
+                scripts: &mut g.track_scripts,
+                files: &mut g.track_files,
+                processes: &mut g.track_processes,
+                bfds: &mut g.track_bfds,
+            },
+        );
     });
     config.vrrp_sync_groups.push(g);
 }
