@@ -46,11 +46,20 @@ pub fn run(cli: &Cli) -> u8 {
     u8::try_from(outcome.exit_code).unwrap_or(crate::exit::FATAL)
 }
 
-/// Load the config for the daemon (start-up and SIGHUP). Every diagnostic
-/// is logged; keepalived keeps running with ordinary errors (it ignores the
-/// offending line) but not with a missing file or a keyword missing its
-/// parameter.
-pub fn load_for_daemon(cli: &Cli) -> Result<Config, Error> {
+/// When a config is good enough to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Start-up: keepalived runs with ordinary errors (it ignores the
+    /// offending line) but not with a missing file or a keyword missing its
+    /// parameter.
+    StartUp,
+    /// SIGHUP: any error keeps the running config (issue 4: "on error keep
+    /// the old config running and log why").
+    Reload,
+}
+
+/// Load the config for the daemon. Every diagnostic is logged.
+pub fn load_for_daemon(cli: &Cli, strictness: Strictness) -> Result<Config, Error> {
     let opts = LoadOptions {
         preprocess: PreprocessOptions {
             config_id: cli.config_id.clone(),
@@ -67,9 +76,17 @@ pub fn load_for_daemon(cli: &Cli) -> Result<Config, Error> {
             Severity::Error | Severity::Fatal => tracing::error!("{d}"),
         }
     }
-    if loaded.has_errors_blocking_start() {
+    let has_errors = loaded
+        .diagnostics
+        .iter()
+        .any(|d| d.severity >= Severity::Error);
+    let unusable = match strictness {
+        Strictness::StartUp => loaded.has_errors_blocking_start(),
+        Strictness::Reload => loaded.has_errors_blocking_start() || has_errors,
+    };
+    if unusable {
         return Err(Error::Config(format!(
-            "{}: configuration not usable",
+            "{}: configuration has errors (see above)",
             cli.use_file.display()
         )));
     }

@@ -46,12 +46,16 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
     for flag in cli.ignored_flags() {
         tracing::warn!("{flag} has no effect in kalive");
     }
-    let result = run_with_pid_files(cli);
-    if let Err(e) = &result {
-        tracing::error!("{e}");
-    }
+    // From here on errors are logged (console, syslog) rather than returned.
+    let code = match run_with_pid_files(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            crate::exit::FATAL
+        }
+    };
     log_guard.flush(Duration::from_secs(1));
-    result
+    Ok(code)
 }
 
 fn run_with_pid_files(cli: Cli) -> Result<u8, Error> {
@@ -137,7 +141,7 @@ impl Signals {
 
 async fn run(cli: Cli) -> Result<u8, Error> {
     let mut signals = Signals::register(cli.ignore_sigint)?;
-    let plan = match crate::load::load_plan(&cli) {
+    let plan = match crate::load::load_plan(&cli, crate::load::Strictness::StartUp) {
         Ok(plan) => plan,
         Err(e) => {
             tracing::error!("{e}");
@@ -151,7 +155,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     let mut driver = Driver::new(options).await?;
     driver.start(plan).await?;
     tracing::info!("Startup complete");
-    let mut reload = || match crate::load::load_plan(&cli) {
+    let mut reload = || match crate::load::load_plan(&cli, crate::load::Strictness::Reload) {
         Ok(plan) => Some(plan),
         Err(e) => {
             tracing::error!("{e}");

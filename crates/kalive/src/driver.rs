@@ -224,6 +224,13 @@ impl Driver {
         }
         let mut sysctls = SysctlSaver::new();
         let vmacs = self.create_vmacs(&plan, &mut sysctls).await;
+        // The monitor reports our own VMAC set-up (down, then up) a moment
+        // later; apply those stale events now, before the engine exists, or
+        // a new instance would flap through FAULT at start.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        while let Ok(ev) = self.net_rx.try_recv() {
+            self.on_net_event(ev);
+        }
         self.links = Links::load(&self.netlink).await?;
         let vip_set: BTreeSet<IpAddr> = plan
             .instances
@@ -896,11 +903,18 @@ impl Driver {
             tracing::info!("Reload finished: VRRP instances unchanged");
             return;
         }
+        let old_plan = self.run.as_ref().map(|r| r.plan.clone());
         self.stop_run(false).await;
-        if let Err(e) = self.start(plan).await {
-            tracing::error!("Reload failed to start the new configuration: {e}");
-        } else {
-            tracing::info!("Reload finished");
+        match self.start(plan).await {
+            Ok(()) => tracing::info!("Reload finished"),
+            Err(e) => {
+                tracing::error!("Reload failed to start the new configuration: {e}; restarting the previous one");
+                if let Some(old) = old_plan {
+                    if let Err(e) = self.start(old).await {
+                        tracing::error!("Restarting the previous configuration failed: {e}");
+                    }
+                }
+            }
         }
     }
 
