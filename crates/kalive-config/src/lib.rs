@@ -95,6 +95,12 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// Every file read (main file first).
     pub files: Vec<Arc<PathBuf>>,
+    /// The main config file is missing or unreadable (keepalived: exit 6
+    /// "no config" when starting; `-t` reports it, exit 4 only with `-e`).
+    pub main_file_missing: bool,
+    /// An `include` check that was switched on failed (keepalived refuses
+    /// to start; `-t` exits 6).
+    pub include_error: bool,
 }
 
 impl Loaded {
@@ -103,9 +109,12 @@ impl Loaded {
     /// Ordinary errors and warnings do not stop keepalived: it ignores the
     /// offending line and runs.
     pub fn has_errors_blocking_start(&self) -> bool {
-        self.diagnostics
-            .iter()
-            .any(|d| matches!(d.kind, DiagKind::Fatal | DiagKind::MissingParameter))
+        self.main_file_missing
+            || self.include_error
+            || self
+                .diagnostics
+                .iter()
+                .any(|d| matches!(d.kind, DiagKind::Fatal | DiagKind::MissingParameter))
     }
 }
 
@@ -117,6 +126,8 @@ pub fn load_config(path: &Path, opts: &LoadOptions) -> Loaded {
     diags.append(&mut loaded.diagnostics);
     loaded.diagnostics = diags;
     loaded.files = pre.files;
+    loaded.main_file_missing = pre.main_file_missing;
+    loaded.include_error = pre.include_error;
     loaded
 }
 
@@ -137,6 +148,8 @@ pub fn load_lines(lines: &[Line], system: Arc<dyn System + Send + Sync>) -> Load
         config,
         diagnostics: tree_diags,
         files: Vec::new(),
+        main_file_missing: false,
+        include_error: false,
     }
 }
 
@@ -147,5 +160,6 @@ pub fn load_str(text: &str, name: &str, system: Arc<dyn System + Send + Sync>) -
     let mut diags = lines.diagnostics;
     diags.append(&mut loaded.diagnostics);
     loaded.diagnostics = diags;
+    loaded.include_error = lines.include_error;
     loaded
 }

@@ -99,10 +99,10 @@ impl Builder {
                     if opened.is_some() {
                         return (stmts, Some(span));
                     }
-                    self.diags.push(Diagnostic::error(
-                        Some(span),
-                        "unexpected '}' outside any block",
-                    ));
+                    // keepalived: "Extra '}' found" (then it also calls the
+                    // brace an unknown keyword).
+                    self.diags
+                        .push(Diagnostic::error(Some(span), "Extra '}' found"));
                 }
                 Tok::T(Token::Open(span)) => {
                     // A block with no keyword: keepalived has nothing to hang
@@ -117,9 +117,11 @@ impl Builder {
             }
         }
         if let Some(open) = opened {
+            // keepalived counts them: "There are N missing '}'s or extra
+            // '{'s"; we report each unclosed block at its '{'.
             self.diags.push(Diagnostic::error(
                 Some(open.clone()),
-                "unterminated block: missing '}' before the end of the configuration",
+                "There are 1 missing '}'s or extra '{'s (block opened here is not closed)",
             ));
         }
         (stmts, None)
@@ -202,7 +204,7 @@ mod tests {
     fn unterminated_block_is_reported_at_its_open_brace() {
         let (_, d) = tree("vrrp_instance A {\n state MASTER\n");
         assert_eq!(d.len(), 1);
-        assert!(d[0].message.contains("unterminated"));
+        assert!(d[0].message.contains("missing '}'s"));
         assert_eq!(d[0].span.as_ref().map(|s| (s.line, s.col)), Some((1, 17)));
     }
 

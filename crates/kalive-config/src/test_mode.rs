@@ -4,14 +4,16 @@
 //! keepalived 2.2.7 in `-t` mode exits non-zero as soon as it reported
 //! anything at all, warnings and deprecation notices included:
 //! 0 nothing reported; 2 a keyword missing its parameter (keepalived exits
-//! at that line); 6 a script-security violation (wins over the rest);
-//! 4 missing file, bad interface, fatal; 5 anything else.
+//! at that line); 6 a script-security violation or a failed include check
+//! (wins over the rest); 4 fatal (missing main file with `-e`); 5 anything
+//! else, a non-existent interface included (measured: keepalived 2.2.7
+//! exits 5 there, not the 4 its code comments suggest).
 
 use crate::diag::{DiagKind, Diagnostic, Severity};
 use crate::model::Config;
 use crate::preprocess::PreprocessOptions;
 use crate::system::{HostSystem, System};
-use crate::{load_config, LoadOptions};
+use crate::{load_config, LoadOptions, Loaded};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,15 +59,21 @@ pub struct ConfigTestOutcome {
     pub model: Config,
 }
 
-/// keepalived's exit code for a set of diagnostics.
-pub fn exit_code_for(diags: &[Diagnostic]) -> i32 {
+/// keepalived's exit code for what loading reported. Checked against
+/// keepalived 2.2.7: a missing main file is only reported (exit 0) unless
+/// `-e` (then 4); a failed include check exits 6, like a script-security
+/// violation.
+pub fn exit_code_for(loaded: &Loaded) -> i32 {
+    let diags = &loaded.diagnostics;
     let counted: Vec<&Diagnostic> = diags
         .iter()
         .filter(|d| d.severity > Severity::Note)
         .collect();
     if counted.iter().any(|d| d.kind == DiagKind::MissingParameter) {
         2
-    } else if counted.iter().any(|d| d.kind == DiagKind::ScriptSecurity) {
+    } else if loaded.main_file_missing && counted.iter().any(|d| d.severity == Severity::Fatal) {
+        4
+    } else if loaded.include_error || counted.iter().any(|d| d.kind == DiagKind::ScriptSecurity) {
         6
     } else if counted
         .iter()
@@ -90,7 +98,7 @@ pub fn config_test(opts: &ConfigTestOptions) -> ConfigTestOutcome {
     };
     let loaded = load_config(&opts.config_file, &load);
     ConfigTestOutcome {
-        exit_code: exit_code_for(&loaded.diagnostics),
+        exit_code: exit_code_for(&loaded),
         diagnostics: loaded.diagnostics,
         model: loaded.config,
     }
