@@ -87,82 +87,503 @@ const CASES: &[(&str, i32, &str)] = &[
     (
         "clean_nat_http",
         0,
-        "virtual_server 10.0.0.1 80 {\n  delay_loop 6\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n  persistence_timeout 50\n  sorry_server 10.0.0.9 80\n  real_server 10.0.0.2 8080 {\n    weight 3\n    HTTP_GET {\n      url {\n        path /health\n        status_code 200-299 404\n      }\n      connect_timeout 3\n      retry 2\n      delay_before_retry 2\n    }\n  }\n  real_server 10.0.0.3 8080 {\n    TCP_CHECK {\n      connect_port 8081\n    }\n  }\n}\n",
+        r#"
+virtual_server 10.0.0.1 80 {
+  delay_loop 6
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  persistence_timeout 50
+  sorry_server 10.0.0.9 80
+  real_server 10.0.0.2 8080 {
+    weight 3
+    HTTP_GET {
+      url {
+        path /health
+        status_code 200-299 404
+      }
+      connect_timeout 3
+      retry 2
+      delay_before_retry 2
+    }
+  }
+  real_server 10.0.0.3 8080 {
+    TCP_CHECK {
+      connect_port 8081
+    }
+  }
+}
+"#,
     ),
     (
         "clean_every_checker",
         0,
-        "SSL {\n  ca /etc/ssl/ca.pem\n}\ntrack_file tf1 {\n  file /tmp/kalive-lvs-test-tf1\n}\nvirtual_server 10.0.0.1 53 {\n  lvs_sched sh\n  sh-port\n  lvs_method DR\n  protocol UDP\n  ops\n  real_server 10.0.0.2 53 {\n    DNS_CHECK {\n      type A\n      name example.com\n    }\n    UDP_CHECK {\n      payload 0102 03\n      require_reply 01XX\n    }\n    PING_CHECK {\n      retry 4\n    }\n    FILE_CHECK {\n      track_file tf1\n      weight -2 reverse\n    }\n    SMTP_CHECK {\n      helo_name mx.example.com\n      host {\n        connect_ip 10.0.0.4\n        connect_port 25\n      }\n    }\n    SSL_GET {\n      url {\n        path /\n      }\n      enable_sni\n    }\n    MISC_CHECK {\n      misc_path \"/nonexistent/kalive-check arg\"\n      misc_dynamic\n      misc_timeout 5\n    }\n  }\n}\n",
+        r#"
+SSL {
+  ca /etc/ssl/ca.pem
+}
+track_file tf1 {
+  file /tmp/kalive-lvs-test-tf1
+}
+virtual_server 10.0.0.1 53 {
+  lvs_sched sh
+  sh-port
+  lvs_method DR
+  protocol UDP
+  ops
+  real_server 10.0.0.2 53 {
+    DNS_CHECK {
+      type A
+      name example.com
+    }
+    UDP_CHECK {
+      payload 0102 03
+      require_reply 01XX
+    }
+    PING_CHECK {
+      retry 4
+    }
+    FILE_CHECK {
+      track_file tf1
+      weight -2 reverse
+    }
+    SMTP_CHECK {
+      helo_name mx.example.com
+      host {
+        connect_ip 10.0.0.4
+        connect_port 25
+      }
+    }
+    SSL_GET {
+      url {
+        path /
+      }
+      enable_sni
+    }
+    MISC_CHECK {
+      misc_path "/nonexistent/kalive-check arg"
+      misc_dynamic
+      misc_timeout 5
+    }
+  }
+}
+"#,
     ),
     (
         "unknown_scheduler",
         5,
-        "virtual_server 10.0.0.1 80 {\n    lb_algo bogus\n    lb_kind NAT\n    protocol TCP\n    real_server 10.0.0.2 80 {\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo bogus
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.2 80 {
+    }
+}
+"#,
     ),
     (
         "bad_port",
         5,
-        "virtual_server 10.0.0.1 70000 {\n    lb_algo rr\n    protocol TCP\n    real_server 10.0.0.2 80 {\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 70000 {
+    lb_algo rr
+    protocol TCP
+    real_server 10.0.0.2 80 {
+    }
+}
+"#,
     ),
     (
         "weights",
         5,
-        "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    weight 0\n    real_server 10.0.0.2 80 {\n        weight -1\n    }\n    real_server 10.0.0.3 80 {\n        weight 3000000000\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    weight 0
+    real_server 10.0.0.2 80 {
+        weight -1
+    }
+    real_server 10.0.0.3 80 {
+        weight 3000000000
+    }
+}
+"#,
     ),
     (
         "no_protocol",
         5,
-        "virtual_server 10.0.0.1 53 {\n    lb_algo rr\n    lb_kind NAT\n    real_server 10.0.0.2 53 {\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 53 {
+    lb_algo rr
+    lb_kind NAT
+    real_server 10.0.0.2 53 {
+    }
+}
+"#,
     ),
     (
         "zero_port_no_method",
         5,
-        "virtual_server 10.0.0.1 {\n    lb_algo rr\n    protocol UDP\n    real_server 10.0.0.2 80 {\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 {
+    lb_algo rr
+    protocol UDP
+    real_server 10.0.0.2 80 {
+    }
+}
+"#,
     ),
     (
         "group_ranges",
         5,
-        "virtual_server_group G {\n    10.0.0.1-10 80\n    10.0.0.20-10.0.0.30 80\n    10.0.1.0/29 80\n    ae00::2-9 80\n    10.0.1.1/29 80\n    10.0.2.9-5 80\n    10.0.3.1-300 80\n    10.0.0.1-abc 80\n    10.0.5.1 70000\n    fwmark 7 inet\n}\nvirtual_server group G {\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    real_server 10.0.0.2 81 {\n    }\n}\n",
+        r#"
+virtual_server_group G {
+    10.0.0.1-10 80
+    10.0.0.20-10.0.0.30 80
+    10.0.1.0/29 80
+    ae00::2-9 80
+    10.0.1.1/29 80
+    10.0.2.9-5 80
+    10.0.3.1-300 80
+    10.0.0.1-abc 80
+    10.0.5.1 70000
+    fwmark 7 inet
+}
+virtual_server group G {
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.0.0.2 81 {
+    }
+}
+"#,
     ),
     (
         "group_removed",
         5,
-        "virtual_server_group G {\n    10.0.0.1 80\n    ae00::1 80\n    fwmark 3\n}\nvirtual_server_group E {\n}\n",
+        r#"
+virtual_server_group G {
+    10.0.0.1 80
+    ae00::1 80
+    fwmark 3
+}
+virtual_server_group E {
+}
+"#,
     ),
     (
         "missing_parameter",
         2,
-        "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    quorum\n    lb_algo bogus\n}\n",
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum
+    lb_algo bogus
+}
+"#,
     ),
     (
         "validation",
         5,
-        "virtual_server 10.0.0.6 80 {\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    quorum 5\n    hysteresis 9\n    ops\n    real_server 10.0.0.2 81 {\n    }\n    real_server 10.0.0.2 81 {\n    }\n    real_server 10.0.0.3 {\n    }\n}\nvirtual_server fwmark 5 {\n    lb_algo rr\n    lb_kind DR\n    ha_suspend\n    protocol TCP\n    sorry_server_inhibit\n    sorry_server 10.0.0.9 80\n    real_server 10.0.0.2 80 {\n    }\n}\nvirtual_server 10.0.0.5 80 {\n    lb_algo rr\n    protocol TCP\n}\n",
+        r#"
+virtual_server 10.0.0.6 80 {
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    quorum 5
+    hysteresis 9
+    ops
+    real_server 10.0.0.2 81 {
+    }
+    real_server 10.0.0.2 81 {
+    }
+    real_server 10.0.0.3 {
+    }
+}
+virtual_server fwmark 5 {
+    lb_algo rr
+    lb_kind DR
+    ha_suspend
+    protocol TCP
+    sorry_server_inhibit
+    sorry_server 10.0.0.9 80
+    real_server 10.0.0.2 80 {
+    }
+}
+virtual_server 10.0.0.5 80 {
+    lb_algo rr
+    protocol TCP
+}
+"#,
     ),
     (
         "tunnels",
         5,
-        "virtual_server fwmark 3 {\n    lb_algo rr\n    lb_kind TUN type gue port 6080 csum\n    real_server 10.0.0.3 {\n        lvs_method TUN type ipip csum\n    }\n    real_server 10.0.0.4 {\n        lvs_method TUN type gre\n    }\n    real_server 10.0.0.5 {\n        lvs_method TUN type gue\n    }\n    real_server 2001:db8::1 {\n        lvs_method TUN type foo\n    }\n}\n",
+        r#"
+virtual_server fwmark 3 {
+    lb_algo rr
+    lb_kind TUN type gue port 6080 csum
+    real_server 10.0.0.3 {
+        lvs_method TUN type ipip csum
+    }
+    real_server 10.0.0.4 {
+        lvs_method TUN type gre
+    }
+    real_server 10.0.0.5 {
+        lvs_method TUN type gue
+    }
+    real_server 2001:db8::1 {
+        lvs_method TUN type foo
+    }
+}
+"#,
     ),
     (
         "checker_values",
         5,
-        "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    real_server 10.0.0.2 80 {\n        HTTP_GET {\n            url {\n                path /\n                digest 1234\n                status_code 200 600 500-400\n            }\n            url {\n                digest zz345678901234567890123456789012\n            }\n            http_protocol 2.0\n            nb_get_retry 3\n        }\n        DNS_CHECK {\n            type foo\n            name a.b\n        }\n        UDP_CHECK {\n            payload 12zz\n            min_reply_length 300\n        }\n        TCP_CHECK {\n            connect_ip fe80::1\n            bind_port 0\n            delay_loop 1.5x\n            retry -1\n        }\n        BFD_CHECK {\n            name nosuchbfd\n        }\n        FILE_CHECK {\n            track_file nosuchfile\n        }\n        HTTP_GET {\n        }\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.2 80 {
+        HTTP_GET {
+            url {
+                path /
+                digest 1234
+                status_code 200 600 500-400
+            }
+            url {
+                digest zz345678901234567890123456789012
+            }
+            http_protocol 2.0
+            nb_get_retry 3
+        }
+        DNS_CHECK {
+            type foo
+            name a.b
+        }
+        UDP_CHECK {
+            payload 12zz
+            min_reply_length 300
+        }
+        TCP_CHECK {
+            connect_ip fe80::1
+            bind_port 0
+            delay_loop 1.5x
+            retry -1
+        }
+        BFD_CHECK {
+            name nosuchbfd
+        }
+        FILE_CHECK {
+            track_file nosuchfile
+        }
+        HTTP_GET {
+        }
+    }
+}
+"#,
     ),
     (
         "vs_values",
         5,
-        "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind FOO\n    protocol tcp\n    persistence_timeout 0\n    quorum 0\n    sh-port\n    delay_loop abc\n    retry 0\n    connect_timeout 1e3\n    smtp_alert maybe\n    ip_family inet6\n    virtualhost\n    persistence_engine abcdefghijklmnopqrstuvwxyz\n    real_server 10.0.0.2 80 {\n       uthreshold -3\n       inhibit_on_failure maybe\n       notify_up /nonexistent/up.sh\n       notify_up /nonexistent/up2.sh\n       bogus_kw 1\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind FOO
+    protocol tcp
+    persistence_timeout 0
+    quorum 0
+    sh-port
+    delay_loop abc
+    retry 0
+    connect_timeout 1e3
+    smtp_alert maybe
+    ip_family inet6
+    virtualhost
+    persistence_engine abcdefghijklmnopqrstuvwxyz
+    real_server 10.0.0.2 80 {
+       uthreshold -3
+       inhibit_on_failure maybe
+       notify_up /nonexistent/up.sh
+       notify_up /nonexistent/up2.sh
+       bogus_kw 1
+    }
+}
+"#,
     ),
     (
         "script_security",
         6,
-        "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    real_server 10.0.0.2 80 {\n        MISC_CHECK {\n            misc_path \"/bin/true\"\n        }\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.2 80 {
+        MISC_CHECK {
+            misc_path "/bin/true"
+        }
+    }
+}
+"#,
     ),
     (
         "misc_user_unknown",
         5,
-        "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    real_server 10.0.0.2 80 {\n        MISC_CHECK {\n            misc_path \"/bin/sh -c 'exit 0'\"\n            user nosuchuser-kalive\n        }\n    }\n}\n",
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.2 80 {
+        MISC_CHECK {
+            misc_path "/bin/sh -c 'exit 0'"
+            user nosuchuser-kalive
+        }
+    }
+}
+"#,
+    ),
+    (
+        "families_groups_sorry",
+        5,
+        r#"
+bfd_instance bfd1 {
+    neighbor_ip 10.0.0.2
+}
+track_file tf1 {
+    file /tmp/kalive-lvs-tf1
+    weight 3
+}
+virtual_server_group G {
+    10.0.0.1 80
+}
+virtual_server group G {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.2 80 {
+    }
+}
+virtual_server group G {
+    lb_algo rr
+    lb_kind DR
+    protocol UDP
+    real_server 10.0.0.2 81 {
+    }
+}
+virtual_server 2001:db8::1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    persistence_granularity 64
+    sorry_server 10.0.0.9 80
+    real_server 10.0.0.2 80 {
+    }
+    real_server 2001:db8::2 80 {
+        BFD_CHECK {
+            name bfd1
+        }
+        BFD_CHECK {
+            name bfd1 extra
+        }
+        FILE_CHECK {
+            track_file tf1
+            weight 2 sideways
+        }
+    }
+}
+virtual_server fwmark 9 {
+    lb_algo rr
+    hashed
+    ip_family inet6
+    ip_family foo
+    sorry_server 10.0.0.9 80
+    sorry_server_inhibit
+    real_server 10.0.0.5 80 {
+        inhibit_on_failure no
+    }
+    real_server 10.0.0.9 80 {
+        inhibit_on_failure
+        alpha yes
+    }
+}
+virtual_server 10.0.0.7 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    alpha no
+    virtualhost a b c
+    quorum_up "/bin/echo up" nosuchuser
+    real_server 10.0.0.8 80 {
+       notify_up /bin/echo root nosuchgroup
+       SMTP_CHECK {
+          host {
+             connect_ip fe80::1
+          }
+          host {
+             connect_ip 10.0.0.11
+             connect_timeout 0
+          }
+          bindto ::1
+          connect_ip 10.0.0.12
+       }
+    }
+}
+"#,
+    ),
+    (
+        "bfd_file_misc_http_options",
+        5,
+        r#"
+bfd_instance bfd1 {
+    neighbor_ip 10.0.0.2
+}
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol SCTP
+    real_server 10.0.0.2 80 {
+        BFD_CHECK {
+            name bfd1
+            alpha
+        }
+        FILE_CHECK {
+            track_file nosuch
+            weight 1 noreverse
+        }
+        MISC_CHECK {
+            misc_path </etc/passwd
+            alpha
+            log_all_failures
+            warmup 3
+        }
+        HTTP_GET {
+            url {
+               path /a b
+               virtualhost
+               regex "x"
+               regex_options caseless
+            }
+            url {
+               path /b
+               digest 00112233445566778899AABBCCDDEEFF
+               digest 00112233445566778899aabbccddeeff
+            }
+            fast_recovery no
+            enable_sni off
+            alpha maybe
+        }
+    }
+}
+"#,
     ),
 ];
 

@@ -117,6 +117,13 @@ fn sample_minimal_nat_with_sorry_server_and_digest() {
         Some(vec![0x64, 0x02, 0x05])
     );
     assert!(http.urls[0].accepts_status(200), "default 200-299");
+    let json = serde_json::to_value(&lvs).expect("model serialises");
+    let url = &json["virtual_servers"][0]["real_servers"][0]["checkers"][0]["kind"]["urls"][0];
+    assert_eq!(url["digest"], "640205b7b0fc66c1ea91c463fac6334d");
+    assert_eq!(
+        json["virtual_servers"][0]["real_servers"][0]["checkers"][0]["kind"]["type"],
+        "HTTP_GET"
+    );
     let conn = rs.checkers[0].connection.as_ref().expect("connection");
     assert_eq!(conn.connect_timeout, Duration::from_secs(3));
     let t = rs.checkers[0].timing.expect("polled");

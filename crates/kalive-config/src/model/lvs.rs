@@ -745,7 +745,8 @@ pub struct HttpCheck {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UrlCheck {
     pub path: String,
-    /// MD5 digest of the body, from `digest` (hex).
+    /// MD5 digest of the body, from `digest` (serialised as hex, as written).
+    #[serde(serialize_with = "serialize_digest")]
     pub digest: Option<[u8; 16]>,
     /// Accepted status codes; keepalived's default is 200-299.
     pub status_codes: Vec<StatusRange>,
@@ -780,6 +781,16 @@ impl UrlCheck {
             return (200..=299).contains(&code);
         }
         self.status_codes.iter().any(|r| r.contains(code))
+    }
+}
+
+fn serialize_digest<S: serde::Serializer>(d: &Option<[u8; 16]>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(bytes) => {
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            s.serialize_some(&hex)
+        }
+        None => s.serialize_none(),
     }
 }
 
@@ -901,6 +912,8 @@ impl ReplyPattern {
 pub struct FileCheck {
     /// Name of a top-level `track_file` block.
     pub track_file: String,
+    /// `dynamic` (newer keepalived; 2.2.7 reports it as an unknown keyword,
+    /// so it stays false).
     pub dynamic: bool,
     /// Multiplier for the value read; defaults to the `track_file`
     /// block's own weight (and its `reverse`).
@@ -908,10 +921,12 @@ pub struct FileCheck {
     pub reverse: bool,
 }
 
-/// `BFD_CHECK { name }`.
+/// `BFD_CHECK { name; alpha }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BfdCheck {
     pub name: String,
+    /// Start DOWN until the BFD session is up (checker, else real server).
+    pub alpha: bool,
 }
 
 #[cfg(test)]

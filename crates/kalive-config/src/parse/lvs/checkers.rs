@@ -92,6 +92,9 @@ impl CheckerState {
             CheckerKind::File(_) | CheckerKind::Bfd(_)
         );
         let mut main = self.checker;
+        if let CheckerKind::Bfd(b) = &mut main.kind {
+            b.alpha = self.alpha.unwrap_or(rs.alpha);
+        }
         if polled {
             let delay_loop = self.delay_loop.unwrap_or(rs.delay_loop);
             main.timing = Some(CheckerTiming {
@@ -284,6 +287,7 @@ pub(super) fn file_check(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt) {
 pub(super) fn bfd_check(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt) {
     let kind = CheckerKind::Bfd(BfdCheck {
         name: String::new(),
+        alpha: false,
     });
     run_checker(ctx, r, stmt, kind, &[BFD]);
 }
@@ -1106,7 +1110,10 @@ fn file_weight(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
 
 // ------------------------------------------------------------ BFD_CHECK
 
-const BFD: Table = &[Kw::new("name", 0, bfd_name as CHandler)];
+const BFD: Table = &[
+    Kw::new("name", 0, bfd_name as CHandler),
+    Kw::new("alpha", 0, ck_alpha),
+];
 
 fn bfd_name(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
     let label = st.rs_label.clone();
