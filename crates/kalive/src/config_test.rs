@@ -99,3 +99,20 @@ pub fn load_for_daemon(cli: &Cli, strictness: Strictness) -> Result<Config, Erro
     }
     Ok(loaded.config)
 }
+
+/// `global_defs { net_namespace NAME }`: read before anything else starts,
+/// because entering a namespace must happen before threads exist
+/// (`-s` overrides it, reference §1.2).
+pub fn configured_namespace(cli: &Cli) -> Option<String> {
+    let opts = LoadOptions {
+        preprocess: PreprocessOptions {
+            config_id: cli.config_id.clone(),
+            all_config: cli.all_config,
+        },
+        ..LoadOptions::default()
+    };
+    load_config(&cli.use_file, &opts)
+        .config
+        .global_defs
+        .net_namespace
+}

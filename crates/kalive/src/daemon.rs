@@ -26,7 +26,11 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
         process::apply_umask(mask);
     }
     // setns affects only the calling thread: enter before any thread exists.
-    if let Some(ns) = &cli.namespace {
+    let namespace = cli
+        .namespace
+        .clone()
+        .or_else(|| crate::config_test::configured_namespace(&cli));
+    if let Some(ns) = &namespace {
         process::enter_namespace(ns)?;
     }
     let log_guard = logging::init(&LogOptions {
@@ -152,6 +156,10 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         dont_release_vrrp: cli.dont_release_vrrp,
         address_monitoring: cli.address_monitoring,
     };
+    if let Some((script, timeout)) = &plan.startup_script {
+        run_global_script("startup_script", script, *timeout).await;
+    }
+    let shutdown_script = plan.shutdown_script.clone();
     let mut driver = Driver::new(options).await?;
     driver.start(plan).await?;
     tracing::info!("Startup complete");
@@ -165,6 +173,18 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     let ending = driver.run(&mut signals, &mut reload).await;
     tracing::debug!("driver ended: {ending:?}");
     driver.shutdown().await;
+    if let Some((script, timeout)) = &shutdown_script {
+        run_global_script("shutdown_script", script, *timeout).await;
+    }
     tracing::info!("Stopped kalive v{}", env!("CARGO_PKG_VERSION"));
     Ok(crate::exit::OK)
+}
+
+/// `startup_script` / `shutdown_script` (reference §1.5): run once, waited
+/// for at most their timeout.
+async fn run_global_script(what: &str, script: &crate::notify::Script, timeout: Duration) {
+    let outcome = crate::notify::run_script(&script.argv, script.uid, script.gid, timeout).await;
+    if !outcome.success() {
+        tracing::warn!("{what} {} failed: {outcome:?}", script.argv.join(" "));
+    }
 }

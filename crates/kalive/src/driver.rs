@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::netops;
 use crate::notify::{Notification, Notifier, NotifyState, Subject};
 use crate::setup::{Plan, VmacPlan};
-use crate::track_script::{self, ScriptResult};
+use crate::track_script::{self, FileValue, ScriptResult};
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +170,8 @@ pub struct Driver {
     net_rx: mpsc::UnboundedReceiver<NetEvent>,
     script_tx: mpsc::UnboundedSender<ScriptResult>,
     script_rx: mpsc::UnboundedReceiver<ScriptResult>,
+    file_tx: mpsc::UnboundedSender<FileValue>,
+    file_rx: mpsc::UnboundedReceiver<FileValue>,
     run: Option<Run>,
     /// When each (instance, interface) last logged a GARP burst.
     garp_logged: HashMap<(u32, String), Instant>,
@@ -190,6 +192,7 @@ impl Driver {
         tokio::spawn(monitor_task(monitor, net_tx));
         let (rx_tx, rx_rx) = mpsc::unbounded_channel();
         let (script_tx, script_rx) = mpsc::unbounded_channel();
+        let (file_tx, file_rx) = mpsc::unbounded_channel();
         Ok(Driver {
             options,
             origin: Instant::now(),
@@ -202,6 +205,8 @@ impl Driver {
             net_rx,
             script_tx,
             script_rx,
+            file_tx,
+            file_rx,
             run: None,
             garp_logged: HashMap::new(),
             stopping_flag: false,
@@ -247,7 +252,7 @@ impl Driver {
         }
         self.remove_leftovers(&plan, &vip_set).await;
         self.add_statics(&plan);
-        let sockets = self.open_sockets(&instances)?;
+        let sockets = self.open_sockets(&instances);
         let rx_tasks = sockets
             .iter()
             .map(|((name, family, _), sock)| {
@@ -271,7 +276,11 @@ impl Driver {
                 },
             );
         }
-        let script_tasks = track_script::spawn_all(&plan.track_scripts, self.script_tx.clone());
+        let mut script_tasks = track_script::spawn_all(&plan.track_scripts, self.script_tx.clone());
+        script_tasks.extend(track_script::spawn_file_watchers(
+            &plan.track_files,
+            self.file_tx.clone(),
+        ));
         match &mut self.notifier {
             Some(n) => n.set_scripts(plan.notify.scripts.clone()),
             None => self.notifier = Some(Notifier::new(plan.notify.clone())),
@@ -391,7 +400,10 @@ impl Driver {
 
     fn add_statics(&mut self, plan: &Plan) {
         for spec in &plan.static_addresses {
-            let dev = spec.dev.clone().unwrap_or_else(|| "eth0".into());
+            let dev = spec
+                .dev
+                .clone()
+                .unwrap_or_else(|| plan.default_interface.clone());
             match self.links.index(&dev) {
                 Some(ix) => {
                     let _ = self
@@ -416,7 +428,10 @@ impl Driver {
 
     fn remove_statics(&mut self, plan: &Plan) {
         for spec in &plan.static_addresses {
-            let dev = spec.dev.clone().unwrap_or_else(|| "eth0".into());
+            let dev = spec
+                .dev
+                .clone()
+                .unwrap_or_else(|| plan.default_interface.clone());
             if let Some(ix) = self.links.index(&dev) {
                 let _ = self
                     .effects
@@ -436,7 +451,7 @@ impl Driver {
     fn open_sockets(
         &self,
         instances: &[kalive_vrrp::InstanceConfig],
-    ) -> Result<HashMap<SockKey, Arc<VrrpSocket>>, Error> {
+    ) -> HashMap<SockKey, Arc<VrrpSocket>> {
         let mut sockets = HashMap::new();
         for ic in instances {
             let unicast = ic.is_unicast();
@@ -452,12 +467,16 @@ impl Driver {
                     group: ic.multicast_group,
                 }
             };
-            let sock = VrrpSocket::open(&ic.interface, family, mode).map_err(|e| {
-                Error::Sys(format!(
-                    "({}) VRRP socket on {}: {e}",
-                    ic.name, ic.interface
-                ))
-            })?;
+            // An instance without a socket stays in FAULT (its interface is
+            // missing or down); the others run.
+            let sock = match VrrpSocket::open(&ic.interface, family, mode) {
+                Ok(sock) => sock,
+                Err(e) => {
+                    let (name, ifname) = (&ic.name, &ic.interface);
+                    tracing::error!("({name}) cannot open a VRRP socket on {ifname}: {e}");
+                    continue;
+                }
+            };
             tracing::info!(
                 "VRRP sockpool: [ifindex({:3}), family({}), proto(112), {}, address({})]",
                 sock.ifindex(),
@@ -475,7 +494,7 @@ impl Driver {
             );
             sockets.insert(key, Arc::new(sock));
         }
-        Ok(sockets)
+        sockets
     }
 
     /// Wait until the effects task has carried out everything queued so far.
@@ -509,6 +528,12 @@ impl Driver {
                     let now = self.now();
                     if let Some(run) = &mut self.run {
                         run.vrrp.handle_input(now, Input::ScriptResult { name: r.name, success: r.success });
+                    }
+                }
+                Some(f) = self.file_rx.recv() => {
+                    let now = self.now();
+                    if let Some(run) = &mut self.run {
+                        run.vrrp.handle_input(now, Input::FileValue { name: f.name, value: f.value });
                     }
                 }
                 sig = signals.next() => match sig {
@@ -706,11 +731,36 @@ impl Driver {
                 reason,
             } => {
                 let name = instance_name(run, instance);
+                if reason == Reason::HigherPriority && from == State::Master {
+                    let seen = run.vrrp.master_seen(instance);
+                    if let (Some((addr, prio)), Some(ours)) =
+                        (seen, run.vrrp.effective_priority(instance))
+                    {
+                        tracing::info!(
+                            "({name}) Master received advert from {addr} with higher priority {prio}, ours {ours}"
+                        );
+                    }
+                }
                 log_state_change(&name, from, to, reason);
             }
             Output::PriorityChanged { instance, from, to } => {
                 let name = instance_name(run, instance);
                 tracing::info!("({name}) Changing effective priority from {from} to {to}");
+                if run.plan.priority_change_fifo.contains(&name) {
+                    let state = if run.vrrp.state(instance) == Some(State::Master) {
+                        NotifyState::MasterPriority
+                    } else {
+                        NotifyState::BackupPriority
+                    };
+                    if let Some(notifier) = &mut self.notifier {
+                        notifier.notify(Notification {
+                            subject: Subject::Instance,
+                            name,
+                            state,
+                            priority: to,
+                        });
+                    }
+                }
             }
         }
     }
@@ -981,9 +1031,11 @@ impl Driver {
         let text = self.run.as_ref().map(stats_text).unwrap_or_default();
         write_dump("/tmp/keepalived.stats", &text);
         if clear {
-            tracing::info!(
-                "statistics cleared (kalive keeps counters; clearing not supported yet)"
-            );
+            if let Some(run) = &mut self.run {
+                for i in 0..run.vrrp.instance_count() {
+                    run.vrrp.clear_stats(InstanceId(i as u32));
+                }
+            }
         }
     }
 

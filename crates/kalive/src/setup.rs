@@ -39,6 +39,16 @@ pub struct Plan {
     pub static_addresses: Vec<IpAddressSpec>,
     pub static_routes: Vec<RouteSpec>,
     pub static_rules: Vec<RuleSpec>,
+    /// `default_interface` (static addresses without `dev`), default eth0.
+    pub default_interface: String,
+    /// Instances whose priority changes go to the FIFOs
+    /// (`notify_priority_changes`, `vrrp_notify_priority_changes`).
+    pub priority_change_fifo: Vec<String>,
+    /// `track_file`s some instance tracks: (name, path).
+    pub track_files: Vec<(String, PathBuf)>,
+    /// `startup_script` / `shutdown_script` with their timeouts.
+    pub startup_script: Option<(Script, Duration)>,
+    pub shutdown_script: Option<(Script, Duration)>,
     /// `vrrp_garp_interval` / `vrrp_gna_interval`: gap between frames.
     pub garp_interval: Duration,
     pub gna_interval: Duration,
@@ -134,6 +144,16 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
         .collect();
     let notify = notify_config(config, &identity);
     let track_scripts = track_scripts(config, &instances, &identity, &mut warnings);
+    let track_files = config
+        .track_files
+        .iter()
+        .filter(|f| {
+            instances
+                .iter()
+                .any(|i| i.track_files.iter().any(|t| t.name == f.name))
+        })
+        .filter_map(|f| f.file.clone().map(|p| (f.name.clone(), p)))
+        .collect();
     Ok(Plan {
         instances,
         sync_groups,
@@ -143,6 +163,33 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
         static_addresses: config.static_ipaddresses.clone(),
         static_routes: config.static_routes.clone(),
         static_rules: config.static_rules.clone(),
+        default_interface: config
+            .global_defs
+            .default_interface
+            .clone()
+            .unwrap_or_else(|| "eth0".to_string()),
+        priority_change_fifo: config
+            .vrrp_instances
+            .iter()
+            .filter(|i| {
+                i.notify_priority_changes
+                    .unwrap_or(config.global_defs.vrrp_notify_priority_changes)
+            })
+            .map(|i| i.name.clone())
+            .collect(),
+        track_files,
+        startup_script: config.global_defs.startup_script.as_ref().map(|s| {
+            (
+                identity.script(s),
+                config.global_defs.startup_script_timeout,
+            )
+        }),
+        shutdown_script: config.global_defs.shutdown_script.as_ref().map(|s| {
+            (
+                identity.script(s),
+                config.global_defs.shutdown_script_timeout,
+            )
+        }),
         garp_interval: config.global_defs.vrrp_garp_interval,
         gna_interval: config.global_defs.vrrp_gna_interval,
         warnings,

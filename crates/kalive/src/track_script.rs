@@ -27,6 +27,59 @@ pub struct ScriptResult {
     pub success: bool,
 }
 
+/// How often a `track_file` is read (keepalived uses inotify; a short poll
+/// keeps kalive dependency-free and the file small reads are cheap).
+pub const FILE_POLL: Duration = Duration::from_millis(200);
+
+/// A `track_file` value changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileValue {
+    pub name: String,
+    pub value: i64,
+}
+
+/// keepalived reads the leading integer of the file; anything else is 0.
+pub fn parse_track_file(text: &str) -> i64 {
+    let t = text.trim_start();
+    let end = t
+        .char_indices()
+        .find(|(i, c)| !(c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+'))))
+        .map_or(t.len(), |(i, _)| i);
+    t[..end].parse().unwrap_or(0)
+}
+
+/// Watch each `(name, path)`; a value is sent at start and on every change.
+pub fn spawn_file_watchers(
+    files: &[(String, std::path::PathBuf)],
+    tx: mpsc::UnboundedSender<FileValue>,
+) -> Vec<JoinHandle<()>> {
+    files
+        .iter()
+        .map(|(name, path)| {
+            let (name, path, tx) = (name.clone(), path.clone(), tx.clone());
+            tokio::spawn(async move {
+                let mut last = None;
+                loop {
+                    if let Ok(text) = tokio::fs::read_to_string(&path).await {
+                        let value = parse_track_file(&text);
+                        if last != Some(value) {
+                            last = Some(value);
+                            let ev = FileValue {
+                                name: name.clone(),
+                                value,
+                            };
+                            if tx.send(ev).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    tokio::time::sleep(FILE_POLL).await;
+                }
+            })
+        })
+        .collect()
+}
+
 /// Start one task per script; results arrive on `tx`. Dropping the returned
 /// handles' runtime (or aborting them) stops the runs.
 pub fn spawn_all(
@@ -91,6 +144,14 @@ fn log_change(name: &str, last: Option<bool>, outcome: &ScriptOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn track_file_values() {
+        assert_eq!(parse_track_file("5\n"), 5);
+        assert_eq!(parse_track_file("  -12 apples"), -12);
+        assert_eq!(parse_track_file("x"), 0);
+        assert_eq!(parse_track_file(""), 0);
+    }
 
     #[tokio::test]
     async fn results_arrive_on_the_interval_with_exit_status() {
