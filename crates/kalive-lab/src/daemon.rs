@@ -33,9 +33,15 @@ impl Implementation {
     /// in one of its parent directories (the cargo target dir).
     pub fn kalive() -> Result<Self> {
         let path = find_kalive_binary().ok_or_else(|| {
+            let exe = std::env::current_exe().unwrap_or_default();
             LabError::MissingBinary(
                 PathBuf::from("kalive"),
-                "set KALIVE_BIN or build it first: cargo build --workspace --bins".into(),
+                format!(
+                    "not found next to {} or in its parent directories; build it with the same \
+                     profile (`cargo build --workspace --bins`, add --release for a release \
+                     kalive-lab), or give --kalive PATH / KALIVE_BIN",
+                    exe.display()
+                ),
             )
         })?;
         Ok(Implementation::Kalive(path))
