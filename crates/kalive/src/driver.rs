@@ -1275,40 +1275,109 @@ fn stats_text(run: &Run) -> String {
         let (Some(c), Some(st)) = (run.vrrp.config(id), run.vrrp.stats(id)) else {
             continue;
         };
-        s.push_str(&format!("VRRP Instance: {}\n", c.name));
-        s.push_str("  Advertisements:\n");
-        s.push_str(&format!("    Received: {}\n", st.advert_rcvd));
-        s.push_str(&format!("    Sent: {}\n", st.advert_sent));
-        s.push_str(&format!("  Became master: {}\n", st.become_master));
-        s.push_str(&format!("  Released master: {}\n", st.release_master));
-        s.push_str("  Packet Errors:\n");
-        s.push_str(&format!("    Dropped: {}\n", st.total_drops()));
-        s.push_str("  Priority Zero:\n");
-        s.push_str(&format!("    Received: {}\n", st.pri_zero_rcvd));
-        s.push_str(&format!("    Sent: {}\n", st.pri_zero_sent));
+        s.push_str(&stats_block(&c.name, st));
     }
     s
 }
 
+/// keepalived's `/tmp/keepalived.stats` block (vrrp_print.c), then the
+/// kalive-only counters under their own heading.
+pub fn stats_block(name: &str, st: &kalive_vrrp::Stats) -> String {
+    use kalive_vrrp::RxDrop as D;
+    let length = st.drops(D::Length) + st.drops(D::IpLength) + st.drops(D::Malformed);
+    let mut s = format!("VRRP Instance: {name}\n");
+    s.push_str(&format!(
+        "  Advertisements:\n    Received: {}\n    Sent: {}\n",
+        st.advert_rcvd, st.advert_sent
+    ));
+    s.push_str(&format!("  Became master: {}\n", st.become_master));
+    s.push_str(&format!("  Released master: {}\n", st.release_master));
+    s.push_str(&format!(
+        "  Packet Errors:\n    Length: {length}\n    TTL: {}\n    Invalid Type: {}\n    Advertisement Interval: {}\n    Address List: {}\n",
+        st.drops(D::Ttl),
+        st.drops(D::Type),
+        st.drops(D::Interval),
+        st.addr_list_err
+    ));
+    s.push_str(&format!(
+        "  Authentication Errors:\n    Invalid Type: {}\n    Type Mismatch: {}\n    Failure: {}\n",
+        st.drops(D::InvalidAuthType),
+        st.drops(D::AuthTypeMismatch),
+        st.drops(D::AuthFailure)
+    ));
+    s.push_str(&format!(
+        "  Priority Zero:\n    Received: {}\n    Sent: {}\n",
+        st.pri_zero_rcvd, st.pri_zero_sent
+    ));
+    s.push_str(&format!(
+        "  Other Packet Errors (kalive):\n    Version: {}\n    Checksum: {}\n    Destination: {}\n    Owner Ignore: {}\n    Unicast Source: {}\n    Unicast TTL: {}\n",
+        st.drops(D::Version),
+        st.drops(D::Checksum),
+        st.drops(D::Destination),
+        st.drops(D::OwnerIgnore),
+        st.drops(D::UnicastSource),
+        st.drops(D::UnicastTtl)
+    ));
+    s
+}
+
+/// keepalived's numeric states in the JSON dump (vrrp.h).
+fn state_code(state: Option<State>) -> u8 {
+    match state {
+        Some(State::Backup) => 1,
+        Some(State::Master) => 2,
+        Some(State::Fault) => 3,
+        Some(State::Init) | None => 0,
+    }
+}
+
+/// `/tmp/keepalived.json` in keepalived's shape (vrrp_json.c): an array of
+/// `{ "data": {...}, "stats": {...} }` with keepalived's key names.
 fn json_value(run: &Run) -> serde_json::Value {
+    use kalive_vrrp::RxDrop as D;
     let mut arr = Vec::new();
     for i in 0..run.vrrp.instance_count() {
         let id = InstanceId(i as u32);
-        let Some(c) = run.vrrp.config(id) else {
+        let (Some(c), Some(st)) = (run.vrrp.config(id), run.vrrp.stats(id)) else {
             continue;
         };
-        let state = run.vrrp.state(id).map_or("UNKNOWN", State::as_str);
+        let state = run.vrrp.state(id);
         arr.push(serde_json::json!({
             "data": {
                 "iname": c.name,
-                "state": state,
                 "ifp_ifname": c.interface,
+                "state": state_code(state),
+                "state_name": state.map_or("UNKNOWN", State::as_str),
                 "vrid": c.vrid,
+                "version": if c.version == kalive_vrrp::Version::V3 { 3 } else { 2 },
                 "base_priority": c.priority,
                 "effective_priority": run.vrrp.effective_priority(id),
-                "vips": c.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>(),
+                "adver_int": c.advert_interval.as_secs_f64(),
+                "nopreempt": c.nopreempt,
+                "preempt_delay": c.preempt_delay.as_secs_f64(),
+                "vips": c.vips.iter().map(|v| format!("{}/{} dev {}", v.addr, v.prefix_len, v.interface)).collect::<Vec<_>>(),
+                "evips": c.excluded_vips.iter().map(|v| format!("{}/{} dev {}", v.addr, v.prefix_len, v.interface)).collect::<Vec<_>>(),
+                "master_seen": run.vrrp.master_seen(id).map(|(a, p)| serde_json::json!({"addr": a, "priority": p})),
             },
-            "stats": run.vrrp.stats(id),
+            "stats": {
+                "advert_rcvd": st.advert_rcvd,
+                "advert_sent": st.advert_sent,
+                "become_master": st.become_master,
+                "release_master": st.release_master,
+                "packet_len_err": st.drops(D::Length) + st.drops(D::IpLength) + st.drops(D::Malformed),
+                "advert_interval_err": st.drops(D::Interval),
+                "ip_ttl_err": st.drops(D::Ttl),
+                "invalid_type_rcvd": st.drops(D::Type),
+                "addr_list_err": st.addr_list_err,
+                "invalid_authtype": st.drops(D::InvalidAuthType),
+                "authtype_mismatch": st.drops(D::AuthTypeMismatch),
+                "auth_failure": st.drops(D::AuthFailure),
+                "pri_zero_rcvd": st.pri_zero_rcvd,
+                "pri_zero_sent": st.pri_zero_sent,
+                "version_err": st.drops(D::Version),
+                "checksum_err": st.drops(D::Checksum),
+                "total_drops": st.total_drops(),
+            },
         }));
     }
     serde_json::Value::Array(arr)
@@ -1317,6 +1386,23 @@ fn json_value(run: &Run) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stats_block_has_keepalived_lines() {
+        let mut st = kalive_vrrp::Stats {
+            advert_rcvd: 7,
+            ..Default::default()
+        };
+        st.count_drop(kalive_vrrp::RxDrop::Ttl);
+        st.count_drop(kalive_vrrp::RxDrop::Checksum);
+        let text = stats_block("VI_1", &st);
+        assert!(text.starts_with("VRRP Instance: VI_1\n  Advertisements:\n    Received: 7\n"));
+        assert!(
+            text.contains("  Packet Errors:\n    Length: 0\n    TTL: 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("    Checksum: 1\n"), "{text}");
+    }
 
     #[test]
     fn keepalived_state_wording() {
