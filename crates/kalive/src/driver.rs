@@ -28,6 +28,7 @@ use crate::error::Error;
 use crate::netops;
 use crate::notify::{Notification, Notifier, NotifyState, Subject};
 use crate::setup::{Plan, VmacPlan};
+use crate::timer::PreciseTimer;
 use crate::track_script::{self, FileValue, ScriptResult};
 
 /// How the run ended.
@@ -511,14 +512,37 @@ impl Driver {
         signals: &mut Signals,
         reload: &mut dyn FnMut() -> Option<Plan>,
     ) -> Ending {
+        let timer = match PreciseTimer::new() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!("no timerfd ({e}); using tokio's millisecond timer");
+                None
+            }
+        };
         loop {
             let deadline = self.run.as_ref().and_then(|r| r.vrrp.poll_timeout());
-            let sleep_until = deadline.map(|d| tokio::time::Instant::from_std(self.origin + d.0));
+            let at = deadline.map(|d| self.origin + d.0);
+            let sleep_until = match (&timer, at) {
+                (Some(t), Some(at)) => {
+                    t.arm(at.saturating_duration_since(Instant::now()));
+                    None
+                }
+                (Some(t), None) => {
+                    t.disarm();
+                    None
+                }
+                (None, at) => at.map(tokio::time::Instant::from_std),
+            };
+            let timer_armed = timer.is_some() && at.is_some();
             tokio::select! {
                 // Packets first: an advert that arrives with the master-down
                 // deadline must win over the timer (no spurious takeover).
                 biased;
                 Some(ev) = self.rx_rx.recv() => self.on_packet(ev),
+                _ = expired(timer.as_ref()), if timer_armed => {
+                    let now = self.now();
+                    if let Some(run) = &mut self.run { run.vrrp.handle_timeout(now); }
+                }
                 _ = sleep(sleep_until), if sleep_until.is_some() => {
                     let now = self.now();
                     if let Some(run) = &mut self.run { run.vrrp.handle_timeout(now); }
@@ -1051,6 +1075,13 @@ impl Driver {
         if std::fs::write(tmp, text).is_ok() {
             let _ = std::fs::rename(tmp, "/tmp/keepalived.json");
         }
+    }
+}
+
+async fn expired(timer: Option<&PreciseTimer>) {
+    match timer {
+        Some(t) => t.expired().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod netops;
 pub mod notify;
 pub mod process;
 pub mod setup;
+pub mod timer;
 pub mod track_script;
 
 use std::process::ExitCode;
