@@ -5,6 +5,9 @@
 //! `idle` reports memory and CPU of an idle daemon. Figures are printed,
 //! never asserted: a benchmark informs, a test decides.
 
+pub mod config;
+pub mod table;
+
 use std::io::Write;
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
