@@ -67,6 +67,33 @@ enum BenchCommand {
         #[arg(long)]
         kalive: Option<PathBuf>,
     },
+    /// `kalive -t` against `keepalived -t` on a generated config of about
+    /// 150,000 lines (2,000 vrrp_instances, 500 virtual_servers x 20
+    /// real_servers): wall time and peak RSS, best of N, with ratios.
+    Config {
+        /// Use this config instead of the generated one (it may name only
+        /// interfaces eth0..eth7).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Runs per implementation; the best is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
+        /// Only write the generated config to this file and exit.
+        #[arg(long)]
+        generate_only: Option<PathBuf>,
+    },
+    /// Internal to `bench config`: run a program in a namespace, print its
+    /// wall time and peak RSS.
+    #[command(hide = true)]
+    MeasureChild {
+        #[arg(long)]
+        netns: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -172,6 +199,26 @@ fn run_bench(what: BenchCommand) -> kalive_lab::Result<()> {
         } => {
             let imps = implementations(which, kalive)?;
             bench::idle(&imps, std::time::Duration::from_secs(seconds), &mut stdout)
+        }
+        BenchCommand::Config {
+            file,
+            runs,
+            kalive,
+            generate_only,
+        } => match generate_only {
+            Some(path) => bench::config::write_generated(&path).map(drop),
+            None => {
+                let options = bench::config::Options {
+                    file,
+                    runs: runs.max(1),
+                    kalive: implementation_of(Impl::Kalive, kalive)?,
+                    keepalived: Implementation::keepalived()?,
+                };
+                bench::config::run(&options, &mut stdout)
+            }
+        },
+        BenchCommand::MeasureChild { netns, command } => {
+            bench::config::measure_child(&netns, &command, &mut stdout)
         }
     }
 }
