@@ -192,6 +192,14 @@ pub async fn run_script(
             "empty command",
         ));
     };
+    // keepalived runs a command starting with `<` (e.g. the sample's
+    // `script "</dev/tcp/127.0.0.1/80"`) through the shell: only the
+    // redirection is tested.
+    if program.starts_with('<') {
+        let line = argv.join(" ");
+        let sh_args = ["-c".to_string(), line];
+        return wait_child(spawn("/bin/sh", &sh_args, uid, gid), timeout).await;
+    }
     let child = match spawn(program, &argv[1..], uid, gid) {
         Err(e) if e.raw_os_error() == Some(nix::libc::ENOEXEC) => {
             let mut sh_args = vec![program.clone()];
@@ -200,6 +208,13 @@ pub async fn run_script(
         }
         other => other,
     };
+    wait_child(child, timeout).await
+}
+
+async fn wait_child(
+    child: std::io::Result<tokio::process::Child>,
+    timeout: Duration,
+) -> ScriptOutcome {
     let mut child = match child {
         Ok(c) => c,
         Err(e) => return ScriptOutcome::SpawnFailed(e),
@@ -679,6 +694,11 @@ mod tests {
         )
         .await;
         assert!(matches!(missing, ScriptOutcome::SpawnFailed(_)));
+        let limit = Duration::from_secs(5);
+        let redirect = format!("<{}", script.display());
+        assert!(run_script(&[redirect], None, None, limit).await.success());
+        let redirect = "</nonexistent/file".to_string();
+        assert!(!run_script(&[redirect], None, None, limit).await.success());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
