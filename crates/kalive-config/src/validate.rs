@@ -138,6 +138,13 @@ fn interface_missing(ctx: &mut Ctx, config: &Config, name: &str) -> bool {
 pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
     let span = v.span.clone().unwrap_or_else(dummy_span);
     let name = v.name.clone();
+    if v.vrf.is_some() && v.interface.is_some() {
+        ctx.error(
+            &span,
+            format!("({name}) Cannot specify VRF interface and interface - ignoring"),
+        );
+        v.vrf = None;
+    }
     if v.interface.as_deref() == Some("lo") {
         ctx.error(
             &span,
@@ -217,8 +224,16 @@ pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
         check_address_dev(ctx, config, a);
     }
     for r in &mut v.virtual_routes {
-        let has_dev = r.dev.is_some() || r.nexthops.iter().any(|n| n.dev.is_some());
-        if !r.no_track && !has_dev {
+        // Only the route's own `dev` counts, not a nexthop's.
+        if !r.no_track && r.dev.is_some() && r.protocol.is_some_and(|p| p != 18) {
+            let s = r.span.clone().unwrap_or_else(|| span.clone());
+            ctx.warning(
+                &s,
+                "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol",
+            );
+            r.protocol = Some(18);
+        }
+        if !r.no_track && r.dev.is_none() {
             let s = r.span.clone().unwrap_or_else(|| span.clone());
             ctx.warning(
                 &s,
@@ -338,7 +353,27 @@ pub fn check_address_dev(ctx: &mut Ctx, config: &Config, a: &IpAddressSpec) {
 /// Static routes: interfaces must exist.
 pub fn check_static(ctx: &mut Ctx, config: &Config) {
     for a in &config.static_ipaddresses {
-        check_address_dev(ctx, config, a);
+        if a.dev.is_some() {
+            check_address_dev(ctx, config, a);
+            continue;
+        }
+        // Without `dev` a static address goes on default_interface (eth0);
+        // keepalived treats its absence as fatal (`-t` exit 4).
+        let def = config
+            .global_defs
+            .default_interface
+            .as_deref()
+            .unwrap_or("eth0");
+        if interface_missing(ctx, config, def) {
+            let s = a.span.clone().unwrap_or_else(dummy_span);
+            ctx.fatal(
+                Some(&s),
+                format!(
+                    "Static address {} requires either an interface or default interface must exist",
+                    a.address
+                ),
+            );
+        }
     }
     for r in &config.static_routes {
         let devs = r
@@ -371,6 +406,7 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
     // model still gets the completed defaults, silently.
     let quiet_from = ctx.state.missing_interface.then_some(ctx.diags.len());
     resolve_sync_groups(ctx, config);
+    check_start_stop_scripts(ctx, config);
     check_script_security(ctx, config);
     let globals = config.global_defs.clone();
     let sync_weighted: Vec<(String, bool)> = config
@@ -532,6 +568,29 @@ fn check_script_security(ctx: &mut Ctx, config: &mut Config) {
         );
     }
     config.vrrp_scripts.retain(|s| !disabled.contains(&s.name));
+}
+
+/// `startup_script` / `shutdown_script` are checked by keepalived's parent
+/// process, with their own SECURITY VIOLATION message (`-t` exit 6).
+fn check_start_stop_scripts(ctx: &mut Ctx, config: &mut Config) {
+    let security = config.global_defs.enable_script_security;
+    let default = ctx
+        .state
+        .default_user
+        .clone()
+        .and_then(|r| r.ok())
+        .unwrap_or(UserInfo { uid: 0, gid: 0 });
+    let mut flags = ScriptFlags::default();
+    let g = &mut config.global_defs;
+    for slot in [&mut g.startup_script, &mut g.shutdown_script] {
+        check_notify_slot(ctx, slot, &default, security, &mut flags);
+    }
+    if !security && flags.is_script {
+        ctx.security(
+            None,
+            "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.",
+        );
+    }
 }
 
 /// A notify script that cannot run is dropped silently (keepalived only
@@ -709,6 +768,9 @@ fn complete_instance(
     complete_strict_defaults(ctx, g, v, strict, &span);
     complete_advert_int(ctx, v, &span);
 
+    if v.use_ipvlan.as_ref().is_some_and(|i| i.address.is_none()) && !v.ipv6 {
+        ctx.error(&span, format!("({name}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state"));
+    }
     if v.vmac_xmit_base && v.use_vmac.is_none() {
         ctx.error(
             &span,

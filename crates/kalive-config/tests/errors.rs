@@ -101,9 +101,13 @@ fn unknown_keyword_is_reported_and_parsing_goes_on() {
             .any(|m| m.starts_with("t.conf:4:5: error: Unknown keyword 'interface_name'")),
         "{msgs:?}"
     );
-    // The keyword after it still counts; the unknown block's content does not.
+    // The keyword after it still counts. Like keepalived, the unknown
+    // block's lines are read at the current level ('x' is unknown there
+    // too) and its closing brace is reported.
     assert_eq!(l.config.vrrp_instances[0].priority, 120);
-    assert!(!msgs.iter().any(|m| m.contains("'x'")));
+    assert!(msgs.iter().any(|m| m.contains("Unexpected '{' - ignoring")));
+    assert!(msgs.iter().any(|m| m.contains("Unknown keyword 'x'")));
+    assert!(msgs.iter().any(|m| m.contains("Unknown keyword '}'")));
     assert_eq!(exit_code_for(&l), 5);
 }
 

@@ -230,11 +230,29 @@ fn garp_extra_if(ctx: &mut Ctx, stmt: &Stmt) -> Option<GarpExtraIf> {
         other => (false, other),
     };
     let Some(w) = w else {
-        ctx.missing_parameter(stmt, stmt.args.len() + 2);
+        ctx.error(
+            stmt.span(),
+            format!("{} specified without time - ignoring", stmt.keyword.text),
+        );
         return None;
     };
-    let interval = ctx.uint(w, 0, 86400).map(Duration::from_secs)?;
+    let Some(interval) = ctx.uint(w, 1, 86400).map(Duration::from_secs) else {
+        ctx.error(
+            &w.span,
+            format!("{} '{}' invalid - ignoring", stmt.keyword.text, w.text),
+        );
+        return None;
+    };
     Some(GarpExtraIf { all, interval })
+}
+
+/// Debian's keepalived is built with nftables only: the iptables keywords
+/// are accepted with this warning (and nftables is used).
+fn iptables_not_supported(ctx: &mut Ctx, stmt: &Stmt) {
+    ctx.warning(
+        stmt.span(),
+        "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
+    );
 }
 
 fn fifo(ctx: &mut Ctx, stmt: &Stmt, f: &mut NotifyFifo) {
@@ -319,8 +337,8 @@ fn snmp_flag(_ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
 
 /// Every keyword of `global_defs`.
 pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
-    Kw::new("router_id", 1, |_, g, s| g.router_id = Some(text(s, 0))),
-    Kw::new("net_namespace", 1, |_, g, s| {
+    Kw::checked("router_id", 1, |_, g, s| g.router_id = Some(text(s, 0))),
+    Kw::checked("net_namespace", 1, |_, g, s| {
         g.net_namespace = Some(text(s, 0))
     }),
     Kw::new("net_namespace_ipvs", 0, |_, g, s| {
@@ -329,17 +347,17 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("namespace_with_ipsets", 0, |_, g, _| {
         g.namespace_with_ipsets = true
     }),
-    Kw::new("instance", 1, |_, g, s| g.instance = Some(text(s, 0))),
+    Kw::checked("instance", 1, |_, g, s| g.instance = Some(text(s, 0))),
     Kw::new("use_pid_dir", 0, |_, g, _| g.use_pid_dir = true),
     Kw::new("linkbeat_use_polling", 0, |_, g, _| {
         g.linkbeat_use_polling = true
     }),
-    Kw::new("child_wait_time", 1, |c, g, s| {
+    Kw::checked("child_wait_time", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 0, u32::MAX as u64) {
             g.child_wait_time = Duration::from_secs(v as u64)
         }
     }),
-    Kw::new("tmp_config_directory", 1, |_, g, s| {
+    Kw::checked("tmp_config_directory", 1, |_, g, s| {
         g.tmp_config_directory = Some(path(s, 0))
     }),
     Kw::new("config_save_dir", 1, |_, g, s| {
@@ -351,7 +369,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     }),
     Kw::new("vrrp_process_name", 1, process_name),
     Kw::new("checker_process_name", 1, process_name),
-    Kw::alias("lvs_process_name", "checker_process_name", 1, process_name),
+    Kw::quiet_alias("lvs_process_name", "checker_process_name", 1, process_name),
     Kw::new("bfd_process_name", 1, process_name),
     Kw::new("use_symlink_paths", 0, |c, g, s| {
         g.use_symlink_paths = c.flag(s)
@@ -359,28 +377,28 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("set_supplementary_groups", 0, |_, g, _| {
         g.set_supplementary_groups = true
     }),
-    Kw::new("startup_script", 1, |c, g, s| {
+    Kw::checked("startup_script", 1, |c, g, s| {
         g.startup_script = notify_script(c, s)
     }),
-    Kw::new("startup_script_timeout", 1, |c, g, s| {
+    Kw::checked("startup_script_timeout", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 1, 1000) {
             g.startup_script_timeout = Duration::from_secs(v as u64)
         }
     }),
-    Kw::new("shutdown_script", 1, |c, g, s| {
+    Kw::checked("shutdown_script", 1, |c, g, s| {
         g.shutdown_script = notify_script(c, s)
     }),
-    Kw::new("shutdown_script_timeout", 1, |c, g, s| {
+    Kw::checked("shutdown_script_timeout", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 1, 1000) {
             g.shutdown_script_timeout = Duration::from_secs(v as u64)
         }
     }),
     Kw::block("notification_email", notification_email),
-    Kw::new("notification_email_from", 1, |_, g, s| {
+    Kw::checked("notification_email_from", 1, |_, g, s| {
         g.notification_email_from = Some(text(s, 0))
     }),
     Kw::new("smtp_server", 1, smtp_server),
-    Kw::new("smtp_helo_name", 1, |_, g, s| {
+    Kw::lenient("smtp_helo_name", 1, |_, g, s| {
         g.smtp_helo_name = Some(text(s, 0))
     }),
     Kw::new("smtp_connect_timeout", 1, |c, g, s| {
@@ -429,11 +447,11 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
             )
         }
     }),
-    Kw::new("default_interface", 1, |_, g, s| {
+    Kw::checked("default_interface", 1, |_, g, s| {
         g.default_interface = Some(text(s, 0))
     }),
-    Kw::new("lvs_sync_daemon", 1, lvs_sync_daemon),
-    Kw::new("lvs_timeouts", 1, lvs_timeouts),
+    Kw::checked("lvs_sync_daemon", 1, lvs_sync_daemon),
+    Kw::checked("lvs_timeouts", 1, lvs_timeouts),
     Kw::new("lvs_flush", 0, |_, g, _| g.lvs_flush = true),
     Kw::new("lvs_flush_on_stop", 0, |_, g, s| {
         g.lvs_flush_on_stop = Some(if s.arg(0).is_some_and(|w| w.text == "VS") {
@@ -442,7 +460,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
             LvsFlushOnStop::All
         })
     }),
-    Kw::alias("lvs_flush_onstop", "lvs_flush_on_stop", 0, |_, g, s| {
+    Kw::quiet_alias("lvs_flush_onstop", "lvs_flush_on_stop", 0, |_, g, s| {
         g.lvs_flush_on_stop = Some(if s.arg(0).is_some_and(|w| w.text == "VS") {
             LvsFlushOnStop::Vs
         } else {
@@ -482,7 +500,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
         garp_spacing(c, s, &mut g.vrrp_gna_interval)
     }),
     Kw::new("vrrp_min_garp", 0, |c, g, s| g.vrrp_min_garp = c.flag(s)),
-    Kw::new("vrrp_garp_extra_if", 1, |c, g, s| {
+    Kw::checked("vrrp_garp_extra_if", 1, |c, g, s| {
         g.vrrp_garp_extra_if = garp_extra_if(c, s)
     }),
     Kw::alias(
@@ -547,15 +565,19 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
             .and_then(|w| c.uint_base0(w, 1, u32::MAX as u64))
             .map(|v| v as u32)
     }),
-    Kw::new("vrrp_iptables", 0, |_, g, s| {
+    Kw::new("vrrp_iptables", 0, |c, g, s| {
+        iptables_not_supported(c, s);
         g.vrrp_iptables = Some(IptablesChains {
             input: s.arg(0).map(|w| w.text.clone()),
             output: s.arg(1).map(|w| w.text.clone()),
         })
     }),
-    Kw::new("vrrp_ipsets", 0, |_, g, s| {
+    Kw::new("vrrp_ipsets", 0, |c, g, s| {
+        iptables_not_supported(c, s);
         g.vrrp_ipsets = Some(s.args.iter().map(|w| w.text.clone()).collect())
     }),
+    // The preprocessor acts on include_check; the parser only accepts it.
+    Kw::new("include_check", 0, |_, _, _| {}),
     Kw::new("disable_local_igmp", 0, |_, g, _| {
         g.disable_local_igmp = true
     }),
@@ -575,57 +597,57 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
             Some(w) => c.int(w, -1, 99).map(|v| v as i32),
         }
     }),
-    Kw::new("min_auto_priority_delay", 1, |c, g, s| {
+    Kw::checked("min_auto_priority_delay", 1, |c, g, s| {
         g.min_auto_priority_delay = s
             .arg(0)
             .and_then(|w| c.uint(w, 1, u32::MAX as u64))
             .map(Duration::from_micros)
     }),
-    Kw::new("vrrp_priority", 1, nice),
-    Kw::new("checker_priority", 1, nice),
-    Kw::new("bfd_priority", 1, nice),
+    Kw::checked("vrrp_priority", 1, nice),
+    Kw::checked("checker_priority", 1, nice),
+    Kw::checked("bfd_priority", 1, nice),
     Kw::new("vrrp_no_swap", 0, no_swap),
     Kw::new("checker_no_swap", 0, no_swap),
     Kw::new("bfd_no_swap", 0, no_swap),
-    Kw::new("vrrp_cpu_affinity", 1, cpu_affinity),
-    Kw::new("checker_cpu_affinity", 1, cpu_affinity),
-    Kw::new("bfd_cpu_affinity", 1, cpu_affinity),
-    Kw::new("vrrp_rt_priority", 1, rt_priority),
-    Kw::new("checker_rt_priority", 1, rt_priority),
-    Kw::new("bfd_rt_priority", 1, rt_priority),
+    Kw::checked("vrrp_cpu_affinity", 1, cpu_affinity),
+    Kw::checked("checker_cpu_affinity", 1, cpu_affinity),
+    Kw::checked("bfd_cpu_affinity", 1, cpu_affinity),
+    Kw::checked("vrrp_rt_priority", 1, rt_priority),
+    Kw::checked("checker_rt_priority", 1, rt_priority),
+    Kw::checked("bfd_rt_priority", 1, rt_priority),
     Kw::new("vrrp_rlimit_rttime", 1, rlimit_rttime),
     Kw::new("checker_rlimit_rttime", 1, rlimit_rttime),
     Kw::new("bfd_rlimit_rttime", 1, rlimit_rttime),
-    Kw::alias("vrrp_rlimit_rtime", "vrrp_rlimit_rttime", 1, rlimit_rttime),
+    Kw::quiet_alias("vrrp_rlimit_rtime", "vrrp_rlimit_rttime", 1, rlimit_rttime),
     Kw::alias(
         "checker_rlimit_rtime",
         "checker_rlimit_rttime",
         1,
         rlimit_rttime,
     ),
-    Kw::alias("bfd_rlimit_rtime", "bfd_rlimit_rttime", 1, rlimit_rttime),
-    Kw::new("snmp_socket", 1, |_, g, s| g.snmp_socket = Some(text(s, 0))),
+    Kw::quiet_alias("bfd_rlimit_rtime", "bfd_rlimit_rttime", 1, rlimit_rttime),
+    Kw::checked("snmp_socket", 1, |_, g, s| g.snmp_socket = Some(text(s, 0))),
     Kw::new("enable_snmp_vrrp", 0, snmp_flag),
-    Kw::alias("enable_snmp_keepalived", "enable_snmp_vrrp", 0, snmp_flag),
+    Kw::quiet_alias("enable_snmp_keepalived", "enable_snmp_vrrp", 0, snmp_flag),
     Kw::new("enable_snmp_checker", 0, snmp_flag),
     Kw::new("enable_snmp_rfc", 0, snmp_flag),
     Kw::new("enable_snmp_rfcv2", 0, snmp_flag),
     Kw::new("enable_snmp_rfcv3", 0, snmp_flag),
     Kw::new("enable_traps", 0, snmp_flag),
-    Kw::new("snmp_vs_stats_update_interval", 1, |c, g, s| {
+    Kw::checked("snmp_vs_stats_update_interval", 1, |c, g, s| {
         g.snmp_vs_stats_update_interval = s.arg(0).and_then(|w| c.timer_zero_ok(w))
     }),
-    Kw::new("snmp_rs_stats_update_interval", 1, |c, g, s| {
+    Kw::checked("snmp_rs_stats_update_interval", 1, |c, g, s| {
         g.snmp_rs_stats_update_interval = s.arg(0).and_then(|w| c.timer_zero_ok(w))
     }),
     Kw::new("enable_dbus", 0, |_, g, _| g.enable_dbus = true),
-    Kw::new("dbus_service_name", 1, |_, g, s| {
+    Kw::checked("dbus_service_name", 1, |_, g, s| {
         g.dbus_service_name = Some(text(s, 0))
     }),
     Kw::new("dbus_no_interface_name", 0, |_, g, _| {
         g.dbus_no_interface_name = true
     }),
-    Kw::new("script_user", 1, |c, g, s| {
+    Kw::checked("script_user", 1, |c, g, s| {
         g.script_user = script_user(c, s, 0);
         if let Some(u) = &g.script_user {
             crate::validate::global_script_user(c, u, s.span());
@@ -634,20 +656,20 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("enable_script_security", 0, |_, g, _| {
         g.enable_script_security = true
     }),
-    Kw::new("notify_fifo", 1, |c, g, s| fifo(c, s, &mut g.notify_fifo)),
-    Kw::new("notify_fifo_script", 1, |c, g, s| {
+    Kw::checked("notify_fifo", 1, |c, g, s| fifo(c, s, &mut g.notify_fifo)),
+    Kw::checked("notify_fifo_script", 1, |c, g, s| {
         fifo_script(c, s, &mut g.notify_fifo)
     }),
-    Kw::new("vrrp_notify_fifo", 1, |c, g, s| {
+    Kw::checked("vrrp_notify_fifo", 1, |c, g, s| {
         fifo(c, s, &mut g.vrrp_notify_fifo)
     }),
-    Kw::new("vrrp_notify_fifo_script", 1, |c, g, s| {
+    Kw::checked("vrrp_notify_fifo_script", 1, |c, g, s| {
         fifo_script(c, s, &mut g.vrrp_notify_fifo)
     }),
-    Kw::new("lvs_notify_fifo", 1, |c, g, s| {
+    Kw::checked("lvs_notify_fifo", 1, |c, g, s| {
         fifo(c, s, &mut g.lvs_notify_fifo)
     }),
-    Kw::new("lvs_notify_fifo_script", 1, |c, g, s| {
+    Kw::checked("lvs_notify_fifo_script", 1, |c, g, s| {
         fifo_script(c, s, &mut g.lvs_notify_fifo)
     }),
     Kw::new("fifo_write_vrrp_states_on_reload", 0, |_, g, _| {
@@ -658,25 +680,25 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
             allow_if_changes: s.arg(0).is_some_and(|w| w.text == "allow_if_changes"),
         })
     }),
-    Kw::new("vrrp_netlink_cmd_rcv_bufs", 1, netlink_buf),
+    Kw::checked("vrrp_netlink_cmd_rcv_bufs", 1, netlink_buf),
     Kw::new("vrrp_netlink_cmd_rcv_bufs_force", 0, netlink_buf),
-    Kw::new("vrrp_netlink_monitor_rcv_bufs", 1, netlink_buf),
+    Kw::checked("vrrp_netlink_monitor_rcv_bufs", 1, netlink_buf),
     Kw::new("vrrp_netlink_monitor_rcv_bufs_force", 0, netlink_buf),
-    Kw::new("lvs_netlink_cmd_rcv_bufs", 1, netlink_buf),
+    Kw::checked("lvs_netlink_cmd_rcv_bufs", 1, netlink_buf),
     Kw::new("lvs_netlink_cmd_rcv_bufs_force", 0, netlink_buf),
-    Kw::new("lvs_netlink_monitor_rcv_bufs", 1, netlink_buf),
+    Kw::checked("lvs_netlink_monitor_rcv_bufs", 1, netlink_buf),
     Kw::new("lvs_netlink_monitor_rcv_bufs_force", 0, netlink_buf),
-    Kw::new("process_monitor_rcv_bufs", 1, netlink_buf),
+    Kw::checked("process_monitor_rcv_bufs", 1, netlink_buf),
     Kw::new("process_monitor_rcv_bufs_force", 0, netlink_buf),
-    Kw::new("vrrp_rx_bufs_policy", 1, rx_bufs_policy),
-    Kw::new("vrrp_rx_bufs_multiplier", 1, |c, g, s| {
+    Kw::checked("vrrp_rx_bufs_policy", 1, rx_bufs_policy),
+    Kw::checked("vrrp_rx_bufs_multiplier", 1, |c, g, s| {
         g.vrrp_rx_bufs_multiplier = u32_in(c, s, 1, u32::MAX as u64)
     }),
     Kw::new("umask", 1, umask),
     Kw::new("vrrp_startup_delay", 1, |c, g, s| {
         timer0(c, s, &mut g.vrrp_startup_delay)
     }),
-    Kw::new("vrrp_delay_after_boot", 1, |c, g, s| {
+    Kw::checked("vrrp_delay_after_boot", 1, |c, g, s| {
         timer0(c, s, &mut g.vrrp_delay_after_boot)
     }),
     Kw::new("log_unknown_vrids", 0, |_, g, _| g.log_unknown_vrids = true),
@@ -690,7 +712,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("reload_check_config", 0, |_, g, s| {
         g.reload_check_config = Some(s.arg(0).map(|w| PathBuf::from(&w.text)))
     }),
-    Kw::new("reload_time_file", 1, |_, g, s| {
+    Kw::checked("reload_time_file", 1, |_, g, s| {
         g.reload_time_file = Some(path(s, 0))
     }),
     Kw::new("reload_repeat", 0, |_, g, _| g.reload_repeat = true),
@@ -698,24 +720,24 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
         g.reload_file = Some(s.arg(0).map(|w| PathBuf::from(&w.text)))
     }),
     Kw::new("data_use_instance", 0, |_, g, _| g.data_use_instance = true),
-    Kw::new("state_dump_file", 1, |_, g, s| {
+    Kw::checked("state_dump_file", 1, |_, g, s| {
         g.state_dump_file = Some(path(s, 0))
     }),
-    Kw::new("stats_dump_file", 1, |_, g, s| {
+    Kw::checked("stats_dump_file", 1, |_, g, s| {
         g.stats_dump_file = Some(path(s, 0))
     }),
-    Kw::new("json_dump_file", 1, |_, g, s| {
+    Kw::checked("json_dump_file", 1, |_, g, s| {
         g.json_dump_file = Some(path(s, 0))
     }),
-    Kw::new("json_version", 1, |c, g, s| {
+    Kw::checked("json_version", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 1, 2) {
             g.json_version = v as u8
         }
     }),
-    Kw::new("iproute_usr_dir", 1, |_, g, s| {
+    Kw::checked("iproute_usr_dir", 1, |_, g, s| {
         g.iproute_usr_dir = Some(path(s, 0))
     }),
-    Kw::new("iproute_etc_dir", 1, |_, g, s| {
+    Kw::checked("iproute_etc_dir", 1, |_, g, s| {
         g.iproute_etc_dir = Some(path(s, 0))
     }),
 ];

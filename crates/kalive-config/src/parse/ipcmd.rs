@@ -118,7 +118,8 @@ fn parse_protocol(s: &str) -> Option<u8> {
 
 /// One `ADDR[/LEN] [options]` line. keepalived's wording for a bad address:
 /// `VRRP parsed invalid IP X. skipping IP...`.
-pub fn parse_address(ctx: &mut Ctx, stmt: &Stmt) -> Option<IpAddressSpec> {
+/// `is_static`: a `static_ipaddress` line (only those take `track_group`).
+pub fn parse_address(ctx: &mut Ctx, stmt: &Stmt, is_static: bool) -> Option<IpAddressSpec> {
     let mut w = Words::new(stmt);
     let first = w.next()?;
     let Some(address) = parse_prefix(&first.text) else {
@@ -167,14 +168,12 @@ pub fn parse_address(ctx: &mut Ctx, stmt: &Stmt) -> Option<IpAddressSpec> {
             "label" => spec.label = w.value(ctx, opt).map(|v| v.text.clone()),
             "peer" => {
                 if let Some(v) = w.value(ctx, opt) {
-                    match parse_prefix(&v.text) {
-                        Some(p) if p.addr.is_ipv4() == address.addr.is_ipv4() => {
-                            spec.peer = Some(p)
+                    // keepalived takes a plain address here.
+                    match parse_ip(&v.text) {
+                        Some(a) if a.is_ipv4() == address.addr.is_ipv4() => {
+                            spec.peer = Some(IpPrefix::host(a))
                         }
-                        _ => ctx.error(
-                            &v.span,
-                            format!("Peer address {} invalid - ignoring", v.text),
-                        ),
+                        _ => ctx.error(&v.span, format!("Invalid peer address {}", v.text)),
                     }
                 }
             }
@@ -185,7 +184,9 @@ pub fn parse_address(ctx: &mut Ctx, stmt: &Stmt) -> Option<IpAddressSpec> {
             "autojoin" => spec.autojoin = true,
             "use_vmac" => spec.use_vmac = true,
             "no_track" => spec.no_track = true,
-            "track_group" => spec.track_group = w.value(ctx, opt).map(|v| v.text.clone()),
+            "track_group" if is_static => {
+                spec.track_group = w.value(ctx, opt).map(|v| v.text.clone())
+            }
             "preferred_lft" => {
                 if let Some(v) = w.value(ctx, opt) {
                     spec.preferred_lft = if v.text == "forever" {
@@ -198,7 +199,7 @@ pub fn parse_address(ctx: &mut Ctx, stmt: &Stmt) -> Option<IpAddressSpec> {
             }
             other => ctx.error(
                 &opt.span,
-                format!("Unknown configuration entry {other} for ip address - ignoring"),
+                format!("Unknown configuration entry '{other}' for ip address - ignoring"),
             ),
         }
     }
@@ -660,5 +661,13 @@ pub fn parse_rule(ctx: &mut Ctx, stmt: &Stmt) -> Option<RuleSpec> {
     let v6 =
         inet6 || rule.from.is_some_and(|p| p.is_ipv6()) || rule.to.is_some_and(|p| p.is_ipv6());
     rule.family = if v6 { Family::Inet6 } else { Family::Inet };
+    if rule.preference.is_none() {
+        // keepalived assigns one, and says so.
+        ctx.warning(
+            stmt.span(),
+            "Rule has no preference specified - setting to 16384. This is probably not what you want.",
+        );
+        rule.preference = Some(16384);
+    }
     Some(rule)
 }

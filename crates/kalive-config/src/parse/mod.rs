@@ -33,55 +33,112 @@ use std::sync::Arc;
 /// A keyword handler: fills `T` from one statement.
 pub type Handler<T> = fn(&mut Ctx, &mut T, &Stmt);
 
+/// What keepalived does when a keyword lacks its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMissing {
+    /// The handler reads the word blindly: keepalived's "missing a
+    /// parameter" and exit 2 (most VRRP instance keywords).
+    Exit,
+    /// The handler checks and reports "`kw` missing - ignoring" (most
+    /// global_defs keywords): an ordinary error.
+    Error,
+    /// Silently ignored.
+    Ignore,
+}
+
+/// How keepalived reports a deprecated alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AliasLevel {
+    /// keepalived warns (and `-t` fails).
+    Warn,
+    /// keepalived accepts it silently; we add a note (no effect on `-t`).
+    Note,
+}
+
 /// One keyword of a block's table.
 pub struct Kw<T> {
     pub name: &'static str,
     /// Words required after the keyword.
     pub min_args: usize,
     pub handler: Handler<T>,
-    /// `Some(new)` marks a deprecated alias: accepted with a warning.
+    /// `Some(new)` marks a deprecated alias: accepted, reported at `alias_level`.
     pub replaced_by: Option<&'static str>,
+    pub alias_level: AliasLevel,
     /// A sub-block keyword that takes no words of its own
     /// (`virtual_ipaddress {`): words after it are keepalived's
-    /// "Block X has extra parameters" error.
+    /// "Block X has extra parameters" error, no block its "Missing '{'".
     pub block_only: bool,
+    /// A block of keywords (keepalived's "sublevel", e.g. `authentication`):
+    /// without its `{` keepalived says "Missing '{' at beginning of
+    /// configuration block". List blocks (`virtual_ipaddress`) say nothing.
+    pub needs_brace: bool,
+    pub on_missing: OnMissing,
 }
 
 impl<T> Kw<T> {
-    /// A keyword needing `min_args` words after it.
-    pub const fn new(name: &'static str, min_args: usize, handler: Handler<T>) -> Self {
+    const fn base(name: &'static str, min_args: usize, handler: Handler<T>) -> Self {
         Kw {
             name,
             min_args,
             handler,
             replaced_by: None,
+            alias_level: AliasLevel::Warn,
             block_only: false,
+            needs_brace: false,
+            on_missing: OnMissing::Exit,
         }
+    }
+    /// A keyword needing `min_args` words after it; fewer is keepalived's
+    /// "missing a parameter" (exit 2).
+    pub const fn new(name: &'static str, min_args: usize, handler: Handler<T>) -> Self {
+        Self::base(name, min_args, handler)
+    }
+    /// A keyword whose handler in keepalived checks its words: fewer than
+    /// `min_args` is an ordinary error ("`name` missing - ignoring").
+    pub const fn checked(name: &'static str, min_args: usize, handler: Handler<T>) -> Self {
+        let mut k = Self::base(name, min_args, handler);
+        k.on_missing = OnMissing::Error;
+        k
+    }
+    /// A keyword ignored silently when its words are missing.
+    pub const fn lenient(name: &'static str, min_args: usize, handler: Handler<T>) -> Self {
+        let mut k = Self::base(name, min_args, handler);
+        k.on_missing = OnMissing::Ignore;
+        k
     }
     /// A sub-block keyword with no words of its own (`track_interface {`).
     pub const fn block(name: &'static str, handler: Handler<T>) -> Self {
-        Kw {
-            name,
-            min_args: 0,
-            handler,
-            replaced_by: None,
-            block_only: true,
-        }
+        let mut k = Self::base(name, 0, handler);
+        k.block_only = true;
+        k
     }
-    /// A deprecated alias of `new_name`: accepted with a warning.
+    /// A block of keywords with no words of its own (`authentication {`).
+    pub const fn sublevel(name: &'static str, handler: Handler<T>) -> Self {
+        let mut k = Self::block(name, handler);
+        k.needs_brace = true;
+        k
+    }
+    /// A deprecated alias of `new_name` that keepalived warns about.
     pub const fn alias(
         name: &'static str,
         new_name: &'static str,
         min_args: usize,
         handler: Handler<T>,
     ) -> Self {
-        Kw {
-            name,
-            min_args,
-            handler,
-            replaced_by: Some(new_name),
-            block_only: false,
-        }
+        let mut k = Self::base(name, min_args, handler);
+        k.replaced_by = Some(new_name);
+        k
+    }
+    /// A deprecated alias keepalived accepts silently (reported as a note).
+    pub const fn quiet_alias(
+        name: &'static str,
+        new_name: &'static str,
+        min_args: usize,
+        handler: Handler<T>,
+    ) -> Self {
+        let mut k = Self::alias(name, new_name, min_args, handler);
+        k.alias_level = AliasLevel::Note;
+        k
     }
     /// Mark as a deprecated alias of `new_name`.
     pub const fn deprecated(mut self, new_name: &'static str) -> Self {
@@ -153,6 +210,10 @@ impl Ctx {
     pub fn warning(&mut self, span: &Span, msg: impl Into<String>) {
         self.push(Severity::Warning, DiagKind::General, Some(span), msg.into());
     }
+    /// Informational: reported, no effect on the `-t` verdict.
+    pub fn note(&mut self, span: &Span, msg: impl Into<String>) {
+        self.push(Severity::Note, DiagKind::General, Some(span), msg.into());
+    }
     /// A warning not tied to a place in the file.
     pub fn warning_nospan(&mut self, msg: impl Into<String>) {
         self.push(Severity::Warning, DiagKind::General, None, msg.into());
@@ -219,7 +280,15 @@ impl Ctx {
                 .flat_map(|t| t.iter())
                 .find(|k| k.name == name);
             match kw {
-                None => self.unknown_keyword(stmt),
+                None => {
+                    self.unknown_keyword(stmt);
+                    if let Some(b) = &stmt.block {
+                        self.run_tables(&b.stmts, tables, target);
+                        if let Some(close) = &b.close {
+                            self.error(close, "Unknown keyword '}'");
+                        }
+                    }
+                }
                 Some(kw) => self.dispatch(kw, stmt, target),
             }
         }
@@ -227,36 +296,56 @@ impl Ctx {
 
     fn dispatch<T>(&mut self, kw: &Kw<T>, stmt: &Stmt, target: &mut T) {
         if let Some(new) = kw.replaced_by {
-            self.warning(
-                stmt.span(),
-                format!("Keyword '{}' is deprecated - please use '{new}'", kw.name),
-            );
+            let msg = format!("Keyword '{}' is deprecated - please use '{new}'", kw.name);
+            match kw.alias_level {
+                AliasLevel::Warn => self.warning(stmt.span(), msg),
+                AliasLevel::Note => self.note(stmt.span(), msg),
+            }
         }
-        if kw.block_only && !stmt.args.is_empty() {
-            let extra: Vec<&str> = stmt.args.iter().map(|w| w.text.as_str()).collect();
-            self.error(
-                &stmt.args[0].span,
-                format!(
-                    "Block {} has extra parameters {} ...",
-                    kw.name,
-                    extra.join(" ")
-                ),
-            );
+        if kw.block_only {
+            if !stmt.args.is_empty() {
+                let extra: Vec<&str> = stmt.args.iter().map(|w| w.text.as_str()).collect();
+                self.error(
+                    &stmt.args[0].span,
+                    format!(
+                        "Block {} has extra parameters {} ...",
+                        kw.name,
+                        extra.join(" ")
+                    ),
+                );
+            }
+            if kw.needs_brace && stmt.block.is_none() {
+                self.error(
+                    stmt.span(),
+                    "Missing '{' at beginning of configuration block",
+                );
+            }
         }
         if stmt.args.len() < kw.min_args {
-            self.missing_parameter(stmt, stmt.args.len() + 2);
+            match kw.on_missing {
+                OnMissing::Exit => self.missing_parameter(stmt, stmt.args.len() + 2),
+                OnMissing::Error => {
+                    self.error(stmt.span(), format!("{} missing - ignoring", kw.name))
+                }
+                OnMissing::Ignore => {}
+            }
             return;
         }
         (kw.handler)(self, target, stmt);
     }
 
-    /// keepalived: `Unknown keyword 'x'`; the statement and its block are
-    /// skipped.
+    /// keepalived: `Unknown keyword 'x'`. keepalived does not skip the
+    /// block of an unknown keyword: it says "Unexpected '{'", reads the
+    /// block's lines at the current level, and calls the closing brace an
+    /// unknown keyword too; the caller does the same with the children.
     pub fn unknown_keyword(&mut self, stmt: &Stmt) {
         self.error(
             stmt.span(),
             format!("Unknown keyword '{}'", stmt.keyword.text),
         );
+        if let Some(b) = &stmt.block {
+            self.error(&b.open, "Unexpected '{' - ignoring");
+        }
     }
 
     /// An argument the handler needs (the table's `min_args` normally
@@ -282,7 +371,7 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::block("interface_up_down_delays", vrrp::interface_up_down_delays),
     Kw::block("garp_group", vrrp::garp_group),
     Kw::new("track_file", 1, vrrp::track_file),
-    Kw::new("vrrp_track_file", 1, vrrp::track_file).deprecated("track_file"),
+    Kw::quiet_alias("vrrp_track_file", "track_file", 1, vrrp::track_file),
     Kw::new("vrrp_track_process", 1, vrrp::track_process),
     Kw::new("vrrp_script", 1, vrrp::vrrp_script),
     Kw::new("bfd_instance", 1, vrrp::bfd_instance),

@@ -28,7 +28,7 @@ fn text(stmt: &Stmt, i: usize) -> String {
 pub fn static_ipaddress(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     ctx.in_block("static_ipaddress".into(), |ctx| {
         for s in stmt.children() {
-            if let Some(a) = parse_address(ctx, s) {
+            if let Some(a) = parse_address(ctx, s, true) {
                 config.static_ipaddresses.push(a);
             }
         }
@@ -145,10 +145,6 @@ pub fn garp_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     ctx.in_block("garp_group".into(), |ctx| {
         ctx.run_block(stmt.children(), GARP_GROUP, &mut g)
     });
-    if g.interfaces.is_empty() {
-        ctx.error(stmt.span(), "garp_group has no interfaces - ignoring");
-        return;
-    }
     config.garp_groups.push(g);
 }
 
@@ -339,7 +335,7 @@ const BFD: &[Kw<BfdInstance>] = &[
     Kw::new("neighbor_ip", 1, |c, b, s| {
         b.neighbor_ip = s.arg(0).and_then(|w| c.ip(w))
     }),
-    Kw::alias("neighbour_ip", "neighbor_ip", 1, |c, b, s| {
+    Kw::quiet_alias("neighbour_ip", "neighbor_ip", 1, |c, b, s| {
         b.neighbor_ip = s.arg(0).and_then(|w| c.ip(w))
     }),
     Kw::new("source_ip", 1, |c, b, s| {
@@ -730,7 +726,16 @@ fn use_vmac(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
                     if m.len() == 5 {
                         out[5] = d.virtual_router_id;
                     }
-                    v.mac = Some(out);
+                    if out[..4] == [0, 0, 0x5e, 0] && (out[4] == 1 || out[4] == 2) {
+                        ctx.error(
+                            &w.span,
+                            format!(
+                                "VMAC MAC address not allowed to be RFC5798 address ({t}) - ignoring"
+                            ),
+                        );
+                    } else {
+                        v.mac = Some(out);
+                    }
                 }
                 None if v.name.is_none() && v.mac.is_none() => v.name = Some(t.to_string()),
                 None => ctx.error(&w.span, format!("({}) invalid use_vmac option {t}", d.name)),
@@ -918,7 +923,7 @@ fn auth_hmac(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
 fn vips(ctx: &mut Ctx, s: &Stmt) -> Vec<crate::model::net::IpAddressSpec> {
     s.children()
         .iter()
-        .filter_map(|l| parse_address(ctx, l))
+        .filter_map(|l| parse_address(ctx, l, false))
         .collect()
 }
 
@@ -1010,7 +1015,10 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
     }),
     Kw::new("track_src_ip", 0, |_, d, _| d.track_src_ip = true),
     Kw::block("unicast_peer", unicast_peers),
-    Kw::new("check_unicast_src", 0, |_, d, _| d.check_unicast_src = true),
+    Kw::new("check_unicast_src", 0, |_, d, _| {
+        d.parsed.unicast_keyword_seen = true;
+        d.check_unicast_src = true
+    }),
     Kw::new("unicast_fault_no_peer", 0, |_, d, _| {
         d.unicast_fault_no_peer = true
     }),
@@ -1019,6 +1027,7 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
         d.unicast_ttl = c.uint(&s.args[0], 0, 255).map(|v| v as u8)
     }),
     Kw::new("old_unicast_checksum", 0, |_, d, s| {
+        d.parsed.unicast_keyword_seen = true;
         d.old_unicast_checksum = Some(if s.arg(0).is_some_and(|w| w.text == "never") {
             OldUnicastChecksum::Never
         } else {
@@ -1046,10 +1055,10 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
     Kw::new("garp_master_refresh_repeat", 1, |c, d, s| {
         d.garp.master_refresh_repeat = garp_count(c, s)
     }),
-    Kw::new("garp_extra_if", 1, |c, d, s| {
+    Kw::checked("garp_extra_if", 1, |c, d, s| {
         d.garp.extra_if = garp_extra_if(c, s)
     }),
-    Kw::alias("vmac_garp_intvl", "garp_extra_if", 1, |c, d, s| {
+    Kw::alias("vmac_garp_intvl", "garp_extra_if", 0, |c, d, s| {
         d.garp.extra_if = garp_extra_if(c, s)
     }),
     Kw::new("down_timer_adverts", 1, |c, d, s| {
@@ -1081,8 +1090,8 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
     Kw::new("owner_ignore_adverts", 0, |c, d, s| {
         d.owner_ignore_adverts = opt_bool(c, s)
     }),
-    Kw::block("authentication", authentication),
-    Kw::block("auth_hmac", auth_hmac),
+    Kw::sublevel("authentication", authentication),
+    Kw::sublevel("auth_hmac", auth_hmac),
     Kw::block("virtual_ipaddress", |c, d, s| {
         let v = vips(c, s);
         d.virtual_ipaddresses.extend(v)
@@ -1126,9 +1135,18 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
         d.skip_check_adv_addr = opt_bool(c, s)
     }),
     Kw::new("strict_mode", 0, |c, d, s| d.strict_mode = opt_bool(c, s)),
+    // keepalived 2.2.7 requires the level (a bare `debug` exits 2 in `-t`);
+    // the seed guide writes a bare `debug`, so it is accepted here (level 0,
+    // with a note). keepalived does not implement debug levels anyway.
     Kw::new("debug", 0, |c, d, s| {
         d.debug = match s.arg(0) {
-            None => Some(0),
+            None => {
+                c.note(
+                    s.span(),
+                    "debug without a level (keepalived 2.2.7 requires one) - using 0",
+                );
+                Some(0)
+            }
             Some(w) => c.uint(w, 0, 4).map(|v| v as u8),
         }
     }),
@@ -1155,7 +1173,7 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
     Kw::new("notify_priority_changes", 0, |c, d, s| {
         d.notify_priority_changes = opt_bool(c, s)
     }),
-    Kw::new("kernel_rx_buf_size", 1, |c, d, s| {
+    Kw::checked("kernel_rx_buf_size", 1, |c, d, s| {
         d.kernel_rx_buf_size = c.uint(&s.args[0], 0, u32::MAX as u64)
     }),
     Kw::alias(
