@@ -152,7 +152,7 @@ struct Run {
     plan: Plan,
     vrrp: Vrrp,
     sockets: HashMap<SockKey, Arc<VrrpSocket>>,
-    rx_tasks: Vec<JoinHandle<()>>,
+    rx_tasks: HashMap<SockKey, JoinHandle<()>>,
     script_tasks: Vec<JoinHandle<()>>,
     vmacs: Vec<(VmacPlan, u32)>,
     sysctls: SysctlSaver,
@@ -256,14 +256,7 @@ impl Driver {
         let sockets = self.open_sockets(&instances);
         let rx_tasks = sockets
             .iter()
-            .map(|((name, family, _), sock)| {
-                tokio::spawn(rx_task(
-                    sock.clone(),
-                    name.clone(),
-                    *family,
-                    self.rx_tx.clone(),
-                ))
-            })
+            .map(|(key, sock)| (key.clone(), self.spawn_rx(key, sock)))
             .collect();
         let mut vrrp = Vrrp::new(instances.clone(), plan.sync_groups.clone(), self.now())
             .map_err(|e| Error::Config(e.to_string()))?;
@@ -455,47 +448,63 @@ impl Driver {
     ) -> HashMap<SockKey, Arc<VrrpSocket>> {
         let mut sockets = HashMap::new();
         for ic in instances {
-            let unicast = ic.is_unicast();
-            let key = (ic.interface.clone(), ic.family, unicast);
+            let key = sock_key(ic);
             if sockets.contains_key(&key) {
                 continue;
             }
-            let family = sys_family(ic.family);
-            let mode = if unicast {
-                Mode::Unicast
-            } else {
-                Mode::Multicast {
-                    group: ic.multicast_group,
-                }
-            };
             // An instance without a socket stays in FAULT (its interface is
             // missing or down); the others run.
-            let sock = match VrrpSocket::open(&ic.interface, family, mode) {
-                Ok(sock) => sock,
-                Err(e) => {
-                    let (name, ifname) = (&ic.name, &ic.interface);
-                    tracing::error!("({name}) cannot open a VRRP socket on {ifname}: {e}");
-                    continue;
-                }
-            };
-            tracing::info!(
-                "VRRP sockpool: [ifindex({:3}), family({}), proto(112), {}, address({})]",
-                sock.ifindex(),
-                if ic.family == Family::V4 {
-                    "IPv4"
-                } else {
-                    "IPv6"
-                },
-                if unicast { "unicast" } else { "multicast" },
-                if unicast {
-                    ic.source.map(|s| s.to_string()).unwrap_or_default()
-                } else {
-                    ic.multicast_group.to_string()
-                }
-            );
-            sockets.insert(key, Arc::new(sock));
+            if let Some(sock) = open_socket(ic) {
+                sockets.insert(key, Arc::new(sock));
+            }
         }
         sockets
+    }
+
+    fn spawn_rx(&self, key: &SockKey, sock: &Arc<VrrpSocket>) -> JoinHandle<()> {
+        tokio::spawn(rx_task(
+            sock.clone(),
+            key.0.clone(),
+            key.1,
+            self.rx_tx.clone(),
+        ))
+    }
+
+    /// An interface (re)appeared: open the sockets its instances lack, or
+    /// replace those bound to a previous interface of the same name (a
+    /// deleted and re-created VLAN has a new ifindex and lost our joins).
+    fn ensure_sockets(&mut self, interface: &str) {
+        let Some(index) = self.links.index(interface) else {
+            return;
+        };
+        let Some(run) = &self.run else { return };
+        let mut wanted = Vec::new();
+        for i in 0..run.vrrp.instance_count() {
+            let Some(ic) = run.vrrp.config(InstanceId(i as u32)) else {
+                continue;
+            };
+            if ic.interface != interface {
+                continue;
+            }
+            let key = sock_key(ic);
+            let stale = run.sockets.get(&key).is_none_or(|s| s.ifindex() != index);
+            if stale && !wanted.iter().any(|(k, _)| *k == key) {
+                wanted.push((key, ic.clone()));
+            }
+        }
+        for (key, ic) in wanted {
+            let Some(sock) = open_socket(&ic) else {
+                continue;
+            };
+            let sock = Arc::new(sock);
+            let task = self.spawn_rx(&key, &sock);
+            if let Some(run) = &mut self.run {
+                if let Some(old) = run.rx_tasks.insert(key.clone(), task) {
+                    old.abort();
+                }
+                run.sockets.insert(key, sock);
+            }
+        }
     }
 
     /// Wait until the effects task has carried out everything queued so far.
@@ -636,6 +645,9 @@ impl Driver {
             NetEvent::DumpDone => None,
         };
         if let Some((interface, up)) = changed {
+            if up {
+                self.ensure_sockets(&interface);
+            }
             tracing::info!(
                 "Netlink reports {interface} {}",
                 if up { "up" } else { "down" }
@@ -1005,7 +1017,12 @@ impl Driver {
         let Some(mut run) = self.run.take() else {
             return;
         };
-        for t in run.rx_tasks.drain(..).chain(run.script_tasks.drain(..)) {
+        for t in run
+            .rx_tasks
+            .drain()
+            .map(|(_, t)| t)
+            .chain(run.script_tasks.drain(..))
+        {
             t.abort();
         }
         if !(final_stop && self.options.dont_release_vrrp) {
@@ -1090,6 +1107,45 @@ async fn sleep(until: Option<tokio::time::Instant>) {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
+}
+
+fn sock_key(ic: &kalive_vrrp::InstanceConfig) -> SockKey {
+    (ic.interface.clone(), ic.family, ic.is_unicast())
+}
+
+fn open_socket(ic: &kalive_vrrp::InstanceConfig) -> Option<VrrpSocket> {
+    let unicast = ic.is_unicast();
+    let mode = if unicast {
+        Mode::Unicast
+    } else {
+        Mode::Multicast {
+            group: ic.multicast_group,
+        }
+    };
+    let sock = match VrrpSocket::open(&ic.interface, sys_family(ic.family), mode) {
+        Ok(sock) => sock,
+        Err(e) => {
+            let (name, ifname) = (&ic.name, &ic.interface);
+            tracing::error!("({name}) cannot open a VRRP socket on {ifname}: {e}");
+            return None;
+        }
+    };
+    tracing::info!(
+        "VRRP sockpool: [ifindex({:3}), family({}), proto(112), {}, address({})]",
+        sock.ifindex(),
+        if ic.family == Family::V4 {
+            "IPv4"
+        } else {
+            "IPv6"
+        },
+        if unicast { "unicast" } else { "multicast" },
+        if unicast {
+            ic.source.map(|s| s.to_string()).unwrap_or_default()
+        } else {
+            ic.multicast_group.to_string()
+        }
+    );
+    Some(sock)
 }
 
 fn sys_family(f: Family) -> kalive_sys::Family {
