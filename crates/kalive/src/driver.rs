@@ -648,10 +648,18 @@ impl Driver {
             if up {
                 self.ensure_sockets(&interface);
             }
-            tracing::info!(
-                "Netlink reports {interface} {}",
-                if up { "up" } else { "down" }
-            );
+            let relevant = self.run.as_ref().is_some_and(|run| {
+                (0..run.vrrp.instance_count()).any(|i| {
+                    run.vrrp.config(InstanceId(i as u32)).is_some_and(|c| {
+                        c.interface == interface
+                            || c.track_interfaces.iter().any(|t| t.interface == interface)
+                    })
+                })
+            });
+            if relevant {
+                let word = if up { "up" } else { "down" };
+                tracing::info!("Netlink reports {interface} {word}");
+            }
             let now = self.now();
             if let Some(run) = &mut self.run {
                 run.vrrp.handle_input(now, Input::Link { interface, up });
