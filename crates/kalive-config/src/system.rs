@@ -68,6 +68,12 @@ pub trait System {
         let _ = addr;
         false
     }
+    /// Does this host name resolve (keepalived resolves `smtp_server`
+    /// while reading the config)?
+    fn resolves(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
 }
 
 /// The real machine: `/sys/class/net`, `/etc/passwd`, `/etc/group`, stat.
@@ -116,6 +122,12 @@ impl System for HostSystem {
     fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
         std::fs::canonicalize(path).ok()
     }
+    fn resolves(&self, name: &str) -> bool {
+        use std::net::ToSocketAddrs;
+        (name, 25u16)
+            .to_socket_addrs()
+            .is_ok_and(|mut a| a.next().is_some())
+    }
     fn address_is_local(&self, addr: &IpAddr) -> bool {
         match addr {
             IpAddr::V6(a) => {
@@ -160,6 +172,8 @@ pub struct FakeSystem {
     pub files: Vec<(PathBuf, FileInfo)>,
     pub path: Vec<PathBuf>,
     pub local_addresses: Vec<IpAddr>,
+    /// Host names that resolve.
+    pub hosts: Vec<String>,
 }
 
 impl FakeSystem {
@@ -227,5 +241,8 @@ impl System for FakeSystem {
     }
     fn address_is_local(&self, addr: &IpAddr) -> bool {
         self.local_addresses.contains(addr)
+    }
+    fn resolves(&self, name: &str) -> bool {
+        self.hosts.iter().any(|h| h == name)
     }
 }

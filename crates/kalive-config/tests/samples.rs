@@ -59,8 +59,10 @@ impl Drop for Netns {
     }
 }
 
-/// The host's users and files, with the interfaces of the namespace.
+/// The host's users and files, with the interfaces and name resolution of
+/// the namespace.
 struct InNetns {
+    netns: String,
     interfaces: Vec<String>,
 }
 
@@ -82,6 +84,13 @@ impl System for InNetns {
     }
     fn path_dirs(&self) -> Vec<PathBuf> {
         HostSystem.path_dirs()
+    }
+    fn resolves(&self, name: &str) -> bool {
+        Command::new("ip")
+            .args(["netns", "exec", &self.netns, "getent", "ahosts", name])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
     }
     fn address_is_local(&self, _addr: &IpAddr) -> bool {
         // A fresh namespace has only 127.0.0.1/::1 on lo.
@@ -175,6 +184,7 @@ fn debian_samples_get_keepalived_verdicts() {
     );
     let ns = Netns::new("s");
     let sys = Arc::new(InNetns {
+        netns: ns.name.clone(),
         interfaces: ns.interfaces(),
     });
     let mut mismatches = Vec::new();

@@ -91,9 +91,16 @@ vrrp_instance VI_1 {
 }
 "#;
 
+/// eth0/eth1 exist and the guide's SMTP server resolves (keepalived
+/// resolves it while reading the config).
+fn seed_machine() -> FakeSystem {
+    let mut sys = FakeSystem::with_interfaces(&["lo", "eth0", "eth1"]);
+    sys.hosts.push("smtp.abc.com".into());
+    sys
+}
+
 fn load() -> Loaded {
-    let sys = FakeSystem::with_interfaces(&["lo", "eth0", "eth1"]);
-    load_str(SEED_VRRP, "seed.conf", Arc::new(sys))
+    load_str(SEED_VRRP, "seed.conf", Arc::new(seed_machine()))
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -167,8 +174,7 @@ fn seed_sync_group_with_its_members_defined() {
     // (VI_1 renamed, plus a second instance) so the group stays.
     let text = SEED_VRRP.replace("vrrp_instance VI_1", "vrrp_instance inside_network")
         + "vrrp_instance outside_network {\n interface eth1\n virtual_router_id 2\n virtual_ipaddress {\n 192.168.1.12/24\n }\n}\n";
-    let sys =
-        FakeSystem::with_interfaces(&["lo", "eth0", "eth1"]).file("/path/to_master.sh", 0o755);
+    let sys = seed_machine().file("/path/to_master.sh", 0o755);
     let loaded = load_str(&text, "seed.conf", Arc::new(sys));
     let c = &loaded.config;
     let g = &c.vrrp_sync_groups[0];

@@ -126,10 +126,32 @@ fn smtp_server(ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
             }
         }
     }
+    // keepalived resolves the name at once (no DNS: an error).
+    if crate::parse::values::parse_ip(&host.text).is_none() && !ctx.sys.resolves(&host.text) {
+        ctx.error(
+            &host.span,
+            format!("Invalid smtp server {} {port}", host.text),
+        );
+        return;
+    }
     g.smtp_server = Some(SmtpServer {
         host: host.text.clone(),
         port,
     });
+}
+
+fn lvs_flush_on_stop(ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
+    g.lvs_flush_on_stop = match stmt.arg(0) {
+        None => Some(LvsFlushOnStop::All),
+        Some(w) if w.text == "VS" => Some(LvsFlushOnStop::Vs),
+        Some(w) => {
+            ctx.error(
+                &w.span,
+                format!("Unknown lvs_flush_on_stop type {}", w.text),
+            );
+            None
+        }
+    };
 }
 
 fn notification_email(ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
@@ -417,8 +439,12 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("checker_log_all_failures", 0, |c, g, s| {
         g.checker_log_all_failures = c.flag(s)
     }),
-    Kw::new("no_checker_emails", 0, |_, g, _| g.no_checker_emails = true),
-    Kw::new("rs_init_notifies", 0, |_, g, _| g.rs_init_notifies = true),
+    Kw::new("no_checker_emails", 0, |c, g, s| {
+        g.no_checker_emails = c.flag(s)
+    }),
+    Kw::new("rs_init_notifies", 0, |c, g, s| {
+        g.rs_init_notifies = c.flag(s)
+    }),
     Kw::new("vrrp_mcast_group4", 1, |c, g, s| {
         if let Some(a) = s
             .arg(0)
@@ -453,20 +479,13 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::checked("lvs_sync_daemon", 1, lvs_sync_daemon),
     Kw::checked("lvs_timeouts", 1, lvs_timeouts),
     Kw::new("lvs_flush", 0, |_, g, _| g.lvs_flush = true),
-    Kw::new("lvs_flush_on_stop", 0, |_, g, s| {
-        g.lvs_flush_on_stop = Some(if s.arg(0).is_some_and(|w| w.text == "VS") {
-            LvsFlushOnStop::Vs
-        } else {
-            LvsFlushOnStop::All
-        })
-    }),
-    Kw::quiet_alias("lvs_flush_onstop", "lvs_flush_on_stop", 0, |_, g, s| {
-        g.lvs_flush_on_stop = Some(if s.arg(0).is_some_and(|w| w.text == "VS") {
-            LvsFlushOnStop::Vs
-        } else {
-            LvsFlushOnStop::All
-        })
-    }),
+    Kw::new("lvs_flush_on_stop", 0, lvs_flush_on_stop),
+    Kw::quiet_alias(
+        "lvs_flush_onstop",
+        "lvs_flush_on_stop",
+        0,
+        lvs_flush_on_stop,
+    ),
     Kw::new("vrrp_garp_master_delay", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 0, 86400) {
             g.vrrp_garp_master_delay = Duration::from_secs(v as u64)
@@ -675,10 +694,19 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("fifo_write_vrrp_states_on_reload", 0, |_, g, _| {
         g.fifo_write_vrrp_states_on_reload = true
     }),
-    Kw::new("dynamic_interfaces", 0, |_, g, s| {
-        g.dynamic_interfaces = Some(DynamicInterfaces {
-            allow_if_changes: s.arg(0).is_some_and(|w| w.text == "allow_if_changes"),
-        })
+    Kw::new("dynamic_interfaces", 0, |c, g, s| {
+        let allow_if_changes = match s.arg(0) {
+            None => false,
+            Some(w) if w.text == "allow_if_changes" => true,
+            Some(w) => {
+                c.error(
+                    &w.span,
+                    format!("Unknown dynamic_interfaces option '{}'", w.text),
+                );
+                false
+            }
+        };
+        g.dynamic_interfaces = Some(DynamicInterfaces { allow_if_changes });
     }),
     Kw::checked("vrrp_netlink_cmd_rcv_bufs", 1, netlink_buf),
     Kw::new("vrrp_netlink_cmd_rcv_bufs_force", 0, netlink_buf),
@@ -719,7 +747,9 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("reload_file", 0, |_, g, s| {
         g.reload_file = Some(s.arg(0).map(|w| PathBuf::from(&w.text)))
     }),
-    Kw::new("data_use_instance", 0, |_, g, _| g.data_use_instance = true),
+    Kw::new("data_use_instance", 0, |c, g, s| {
+        g.data_use_instance = c.flag(s)
+    }),
     Kw::checked("state_dump_file", 1, |_, g, s| {
         g.state_dump_file = Some(path(s, 0))
     }),
