@@ -1,0 +1,132 @@
+//! The kalive binary's command line as an operator uses it: `-t` verdicts
+//! and diagnostics, `--dump-json`, `--signum`, `-v`. No root needed.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kalive");
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("kalive-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        Scratch(dir)
+    }
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const GOOD: &str = "vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n    192.0.2.10\n  }\n}\n";
+
+#[test]
+fn config_test_exit_codes_and_diagnostics() {
+    let s = Scratch::new("t");
+    // `lo` is refused by keepalived as a VRRP interface; use a config with
+    // only global_defs to get a clean 0.
+    let clean = s.file("clean.conf", "global_defs {\n  router_id r1\n}\n");
+    let out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(&clean)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+
+    let bad = s.file(
+        "bad.conf",
+        "global_defs {\n  router_id r1\n  no_such_keyword 1\n}\n",
+    );
+    let out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // file:line:col: severity: message
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.starts_with(&format!("{}:3:", bad.display())), "{err}");
+
+    let missing = s.0.join("nope.conf");
+    let out = Command::new(BIN)
+        .args(["-t", "-e", "-f"])
+        .arg(&missing)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn config_test_log_file_and_json_dump() {
+    let s = Scratch::new("json");
+    let conf = s.file("k.conf", GOOD);
+    let log = s.0.join("t.log");
+    let out = Command::new(BIN)
+        .arg(format!("--config-test={}", log.display()))
+        .arg("--dump-json")
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .expect("run");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let vi = &json["vrrp_instances"][0];
+    assert_eq!(vi["name"], "VI_1");
+    assert_eq!(vi["virtual_router_id"], 51);
+    assert_eq!(vi["priority"], 100);
+    // Diagnostics (here: `lo` refused) went to the log file, not stderr.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    if out.status.code() != Some(0) {
+        assert!(
+            !logged.is_empty(),
+            "a non-zero verdict says why in the log file"
+        );
+    }
+}
+
+#[test]
+fn signum_and_version() {
+    let out = Command::new(BIN)
+        .arg("--signum=JSON")
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "36");
+    let out = Command::new(BIN)
+        .arg("--signum=RELOAD")
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    let out = Command::new(BIN)
+        .arg("--signum=BOGUS")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let out = Command::new(BIN).arg("-v").output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("kalive v"));
+}
