@@ -6,117 +6,19 @@
 //! Needs root, keepalived and its samples (`apt-get install keepalived`);
 //! fails with a clear message when they are missing.
 
-use kalive_config::system::{FileInfo, HostSystem, System, UserInfo};
+mod netns_support;
+
 use kalive_config::{config_test, ConfigTestOptions};
-use std::net::IpAddr;
+use netns_support::{require_root_and_keepalived, Netns};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
-const KEEPALIVED: &str = "/usr/sbin/keepalived";
 
 /// Samples whose verdict differs from keepalived's on purpose:
 /// (file name, reason). None today.
 const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[];
-
-/// A network namespace that is deleted when dropped (panics included).
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("kcfg{}{tag}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "cannot create network namespace {name} (are we root?)");
-        Netns { name }
-    }
-
-    /// Interfaces as seen from inside the namespace.
-    fn interfaces(&self) -> Vec<String> {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.name, "ls", "/sys/class/net"])
-            .output()
-            .expect("ip netns exec ls");
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-/// The host's users and files, with the interfaces and name resolution of
-/// the namespace.
-struct InNetns {
-    netns: String,
-    interfaces: Vec<String>,
-}
-
-impl System for InNetns {
-    fn interface_exists(&self, name: &str) -> bool {
-        self.interfaces.iter().any(|i| i == name)
-    }
-    fn user(&self, name: &str) -> Option<UserInfo> {
-        HostSystem.user(name)
-    }
-    fn group(&self, name: &str) -> Option<u32> {
-        HostSystem.group(name)
-    }
-    fn stat(&self, path: &Path, follow: bool) -> Option<FileInfo> {
-        HostSystem.stat(path, follow)
-    }
-    fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
-        HostSystem.canonicalize(path)
-    }
-    fn path_dirs(&self) -> Vec<PathBuf> {
-        HostSystem.path_dirs()
-    }
-    fn resolves(&self, name: &str) -> bool {
-        Command::new("ip")
-            .args(["netns", "exec", &self.netns, "getent", "ahosts", name])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    }
-    fn address_is_local(&self, _addr: &IpAddr) -> bool {
-        // A fresh namespace has only 127.0.0.1/::1 on lo.
-        false
-    }
-}
-
-fn require_environment() {
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        })
-        .unwrap_or_default();
-    assert_eq!(uid, "0", "this test needs root (network namespaces)");
-    assert!(
-        Path::new(KEEPALIVED).exists(),
-        "{KEEPALIVED} missing: apt-get install keepalived"
-    );
-    assert!(
-        Path::new(SAMPLES).is_dir(),
-        "{SAMPLES} missing: apt-get install keepalived"
-    );
-}
 
 /// Copy every `keepalived.conf.*` sample into `dir`, gunzipping `.gz` ones.
 fn unpack_samples(dir: &Path) -> Vec<PathBuf> {
@@ -151,30 +53,13 @@ fn unpack_samples(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// keepalived's exit code for `-t -f file` inside the namespace (bounded:
-/// killed after 20 s).
-fn keepalived_verdict(ns: &Netns, file: &Path) -> i32 {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns.name, KEEPALIVED, "-t", "-f"])
-        .arg(file)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn keepalived");
-    for _ in 0..200 {
-        if let Some(st) = child.try_wait().expect("wait") {
-            return st.code().unwrap_or(-1);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("keepalived -t -f {} did not finish in 20 s", file.display());
-}
-
 #[test]
 fn debian_samples_get_keepalived_verdicts() {
-    require_environment();
+    require_root_and_keepalived();
+    assert!(
+        Path::new(SAMPLES).is_dir(),
+        "{SAMPLES} missing: apt-get install keepalived"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let samples = unpack_samples(dir.path());
     assert!(
@@ -183,17 +68,14 @@ fn debian_samples_get_keepalived_verdicts() {
         samples.len()
     );
     let ns = Netns::new("s");
-    let sys = Arc::new(InNetns {
-        netns: ns.name.clone(),
-        interfaces: ns.interfaces(),
-    });
+    let sys = Arc::new(ns.system());
     let mut mismatches = Vec::new();
     for file in &samples {
         let name = file
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        let theirs = keepalived_verdict(&ns, file);
+        let theirs = ns.keepalived_verdict(file);
         let ours = config_test(&ConfigTestOptions {
             config_file: file.clone(),
             system: sys.clone(),
