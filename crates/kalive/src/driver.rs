@@ -178,6 +178,8 @@ pub struct Driver {
     garp_logged: HashMap<(u32, String), Instant>,
     /// Set while the final stop runs (`-V` then keeps VIPs).
     stopping_flag: bool,
+    /// A delayed `Input::Start` (vrrp_startup_delay).
+    start_at: Option<Instant>,
 }
 
 impl Driver {
@@ -211,6 +213,7 @@ impl Driver {
             run: None,
             garp_logged: HashMap::new(),
             stopping_flag: false,
+            start_at: None,
         })
     }
 
@@ -279,7 +282,16 @@ impl Driver {
             Some(n) => n.set_scripts(plan.notify.scripts.clone()),
             None => self.notifier = Some(Notifier::new(plan.notify.clone())),
         }
-        vrrp.handle_input(self.now(), Input::Start);
+        // vrrp_startup_delay / vrrp_delay_after_boot (reference §2
+        // Startup): nothing starts, and adverts are ignored, until then.
+        let delay = plan.startup_delay;
+        if delay.is_zero() {
+            vrrp.handle_input(self.now(), Input::Start);
+            self.start_at = None;
+        } else {
+            tracing::info!("Delaying startup for {:.1} seconds", delay.as_secs_f64());
+            self.start_at = Some(Instant::now() + delay);
+        }
         self.run = Some(Run {
             plan,
             vrrp,
@@ -543,6 +555,7 @@ impl Driver {
                 (None, at) => at.map(tokio::time::Instant::from_std),
             };
             let timer_armed = timer.is_some() && at.is_some();
+            let start_at = self.start_at.map(tokio::time::Instant::from_std);
             tokio::select! {
                 // Packets first: an advert that arrives with the master-down
                 // deadline must win over the timer (no spurious takeover).
@@ -555,6 +568,11 @@ impl Driver {
                 _ = sleep(sleep_until), if sleep_until.is_some() => {
                     let now = self.now();
                     if let Some(run) = &mut self.run { run.vrrp.handle_timeout(now); }
+                }
+                _ = sleep(start_at), if start_at.is_some() => {
+                    self.start_at = None;
+                    let now = self.now();
+                    if let Some(run) = &mut self.run { run.vrrp.handle_input(now, Input::Start); }
                 }
                 Some(ev) = self.net_rx.recv() => self.on_net_event(ev),
                 Some(r) = self.script_rx.recv() => {

@@ -49,6 +49,9 @@ pub struct Plan {
     /// `startup_script` / `shutdown_script` with their timeouts.
     pub startup_script: Option<(Script, Duration)>,
     pub shutdown_script: Option<(Script, Duration)>,
+    /// The longer of `vrrp_startup_delay` and what remains of
+    /// `vrrp_delay_after_boot` (reference §2 Startup).
+    pub startup_delay: Duration,
     /// `vrrp_garp_interval` / `vrrp_gna_interval`: gap between frames.
     pub garp_interval: Duration,
     pub gna_interval: Duration,
@@ -190,6 +193,11 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
                 config.global_defs.shutdown_script_timeout,
             )
         }),
+        startup_delay: startup_delay(
+            config.global_defs.vrrp_startup_delay,
+            config.global_defs.vrrp_delay_after_boot,
+            system_uptime(),
+        ),
         garp_interval: config.global_defs.vrrp_garp_interval,
         gna_interval: config.global_defs.vrrp_gna_interval,
         warnings,
@@ -593,6 +601,26 @@ fn track_scripts(
     out
 }
 
+/// keepalived waits for the longer of `vrrp_startup_delay` and the rest of
+/// `vrrp_delay_after_boot` (counted from boot).
+pub fn startup_delay(
+    startup: Duration,
+    after_boot: Duration,
+    uptime: Option<Duration>,
+) -> Duration {
+    let boot_rest = match uptime {
+        Some(up) => after_boot.saturating_sub(up),
+        None => Duration::ZERO,
+    };
+    startup.max(boot_rest)
+}
+
+fn system_uptime() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/uptime").ok()?;
+    let secs: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_secs_f64(secs))
+}
+
 /// The address family of an address (for sockets and netlink).
 pub fn family_of(addr: IpAddr) -> Family {
     match addr {
@@ -653,6 +681,15 @@ mod tests {
             password: b"1111".to_vec(),
         });
         i
+    }
+
+    #[test]
+    fn startup_delays() {
+        let s = Duration::from_secs;
+        assert_eq!(startup_delay(s(0), s(0), Some(s(5))), s(0));
+        assert_eq!(startup_delay(s(3), s(0), Some(s(5))), s(3));
+        assert_eq!(startup_delay(s(3), s(60), Some(s(50))), s(10));
+        assert_eq!(startup_delay(s(0), s(60), Some(s(500))), s(0));
     }
 
     #[test]
