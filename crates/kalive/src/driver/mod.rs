@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kalive_sys::{
-    AddrEvent, AddressInfo, FrameSender, LinkEvent, LinkInfo, Mode, Monitor, NetEvent, Netlink,
-    SysctlSaver, VrrpSocket,
+    AddrEvent, AddressInfo, FrameSender, LinkEvent, Mode, Monitor, NetEvent, Netlink, SysctlSaver,
+    VrrpSocket,
 };
 use kalive_vrrp::{
     Family, Input, InstanceId, NotifyState as EngineNotify, NotifyTarget, Output, Reason,
@@ -30,6 +30,15 @@ use crate::notify::{Notification, Notifier, NotifyState, Subject};
 use crate::setup::{Plan, VmacPlan};
 use crate::timer::PreciseTimer;
 use crate::track_script::{self, FileValue, ScriptResult};
+
+mod dumps;
+mod effects;
+mod links;
+
+pub use dumps::stats_block;
+use dumps::{data_text, json_value, stats_text, write_dump};
+use effects::{effects_task, Effect};
+use links::{Iface, Links};
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,93 +63,7 @@ struct RxEvent {
     packet: kalive_sys::RxPacket,
 }
 
-/// One change carried out by the effects task, in order.
-#[derive(Debug)]
-enum Effect {
-    AddAddress(kalive_sys::AddressSpec),
-    DelAddress(kalive_sys::AddressSpec),
-    AddRoute(kalive_sys::Route),
-    DelRoute(kalive_sys::Route),
-    AddRule(kalive_sys::Rule),
-    DelRule(kalive_sys::Rule),
-    Frame {
-        ifindex: u32,
-        bytes: Vec<u8>,
-        what: String,
-    },
-    Pause(Duration),
-    Barrier(oneshot::Sender<()>),
-}
-
-/// What we know about one interface.
-#[derive(Debug, Clone)]
-struct Iface {
-    info: LinkInfo,
-    addrs: Vec<AddressInfo>,
-}
-
-impl Iface {
-    fn usable(&self) -> bool {
-        self.info.is_usable()
-    }
-
-    /// The primary IPv4 address: the first global one that is not a VIP.
-    fn primary_v4(&self, vips: &BTreeSet<IpAddr>) -> Option<Ipv4Addr> {
-        self.addrs.iter().find_map(|a| match a.addr {
-            IpAddr::V4(v4) if !vips.contains(&a.addr) && !v4.is_loopback() => Some(v4),
-            _ => None,
-        })
-    }
-
-    fn link_local_v6(&self) -> Option<Ipv6Addr> {
-        self.addrs.iter().find_map(|a| match a.addr {
-            IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => Some(v6),
-            _ => None,
-        })
-    }
-}
-
-/// The driver's view of links and addresses, by name.
-#[derive(Debug, Default)]
-struct Links {
-    by_name: HashMap<String, Iface>,
-}
-
-impl Links {
-    async fn load(nl: &Netlink) -> Result<Links, Error> {
-        let mut links = Links::default();
-        let infos = nl.list_links().await.map_err(sys_err)?;
-        let addrs = nl.list_addresses(None).await.map_err(sys_err)?;
-        for info in infos {
-            let mine = addrs
-                .iter()
-                .filter(|a| a.ifindex == info.index)
-                .cloned()
-                .collect();
-            links
-                .by_name
-                .insert(info.name.clone(), Iface { info, addrs: mine });
-        }
-        Ok(links)
-    }
-
-    fn index(&self, name: &str) -> Option<u32> {
-        self.by_name.get(name).map(|i| i.info.index)
-    }
-
-    fn name_of(&self, index: u32) -> Option<String> {
-        self.by_name
-            .values()
-            .find(|i| i.info.index == index)
-            .map(|i| i.info.name.clone())
-    }
-
-    fn usable(&self, name: &str) -> bool {
-        self.by_name.get(name).is_some_and(Iface::usable)
-    }
-}
-
-fn sys_err(e: kalive_sys::SysError) -> Error {
+pub(crate) fn sys_err(e: kalive_sys::SysError) -> Error {
     Error::Sys(e.to_string())
 }
 
@@ -1090,12 +1013,20 @@ impl Driver {
     }
 
     fn dump_data(&self) {
-        let text = self.run.as_ref().map(data_text).unwrap_or_default();
+        let text = self
+            .run
+            .as_ref()
+            .map(|r| data_text(&r.vrrp))
+            .unwrap_or_default();
         write_dump("/tmp/keepalived.data", &text);
     }
 
     fn dump_stats(&mut self, clear: bool) {
-        let text = self.run.as_ref().map(stats_text).unwrap_or_default();
+        let text = self
+            .run
+            .as_ref()
+            .map(|r| stats_text(&r.vrrp))
+            .unwrap_or_default();
         write_dump("/tmp/keepalived.stats", &text);
         if clear {
             if let Some(run) = &mut self.run {
@@ -1110,7 +1041,7 @@ impl Driver {
         let json = self
             .run
             .as_ref()
-            .map(json_value)
+            .map(|r| json_value(&r.vrrp))
             .unwrap_or(serde_json::Value::Array(vec![]));
         let text = serde_json::to_string_pretty(&json).unwrap_or_default();
         // keepalived writes via a temporary file and a rename (reference §1.3).
@@ -1276,224 +1207,6 @@ async fn monitor_task(mut monitor: Monitor, tx: mpsc::UnboundedSender<NetEvent>)
             }
         }
     }
-}
-
-async fn effects_task(nl: Netlink, frames: FrameSender, mut rx: mpsc::UnboundedReceiver<Effect>) {
-    while let Some(effect) = rx.recv().await {
-        let result = match &effect {
-            Effect::AddAddress(a) => nl
-                .add_address(a)
-                .await
-                .or_else(ok_if(|e| e.is_already_exists())),
-            Effect::DelAddress(a) => nl.del_address(a).await.or_else(ok_if(not_there)),
-            Effect::AddRoute(r) => nl
-                .add_route(r)
-                .await
-                .or_else(ok_if(|e| e.is_already_exists())),
-            Effect::DelRoute(r) => nl.del_route(r).await.or_else(ok_if(not_there)),
-            Effect::AddRule(r) => nl
-                .add_rule(r)
-                .await
-                .or_else(ok_if(|e| e.is_already_exists())),
-            Effect::DelRule(r) => nl.del_rule(r).await.or_else(ok_if(not_there)),
-            Effect::Frame {
-                ifindex,
-                bytes,
-                what,
-            } => {
-                tracing::debug!("Sending {what}");
-                frames.send_frame(*ifindex, bytes).await
-            }
-            Effect::Pause(d) => {
-                tokio::time::sleep(*d).await;
-                Ok(())
-            }
-            Effect::Barrier(_) => Ok(()),
-        };
-        if let Effect::Barrier(done) = effect {
-            let _ = done.send(());
-            continue;
-        }
-        if let Err(e) = result {
-            tracing::warn!("{}: {e}", effect_name(&effect));
-        }
-    }
-}
-
-fn not_there(e: &kalive_sys::SysError) -> bool {
-    e.is_not_found()
-        || e.errno() == Some(nix::libc::EADDRNOTAVAIL)
-        || e.errno() == Some(nix::libc::ESRCH)
-}
-
-fn ok_if(
-    pred: impl Fn(&kalive_sys::SysError) -> bool,
-) -> impl FnOnce(kalive_sys::SysError) -> Result<(), kalive_sys::SysError> {
-    move |e| if pred(&e) { Ok(()) } else { Err(e) }
-}
-
-fn effect_name(e: &Effect) -> String {
-    match e {
-        Effect::AddAddress(a) => format!("adding {}/{}", a.addr, a.prefix_len),
-        Effect::DelAddress(a) => format!("removing {}/{}", a.addr, a.prefix_len),
-        Effect::AddRoute(r) => format!("adding route {}/{}", r.dst, r.dst_len),
-        Effect::DelRoute(r) => format!("removing route {}/{}", r.dst, r.dst_len),
-        Effect::AddRule(_) => "adding rule".into(),
-        Effect::DelRule(_) => "removing rule".into(),
-        Effect::Frame { what, .. } => format!("sending {what}"),
-        Effect::Pause(_) | Effect::Barrier(_) => String::new(),
-    }
-}
-
-fn write_dump(path: &str, text: &str) {
-    if let Err(e) = std::fs::write(path, text) {
-        tracing::warn!("cannot write {path}: {e}");
-    }
-}
-
-fn data_text(run: &Run) -> String {
-    let mut s = String::from("------< VRRP Topology >------\n");
-    for i in 0..run.vrrp.instance_count() {
-        let id = InstanceId(i as u32);
-        let Some(c) = run.vrrp.config(id) else {
-            continue;
-        };
-        let state = run.vrrp.state(id).map_or("UNKNOWN", State::as_str);
-        s.push_str(&format!(" VRRP Instance = {}\n", c.name));
-        s.push_str(&format!("   State = {state}\n"));
-        s.push_str(&format!("   Interface = {}\n", c.interface));
-        s.push_str(&format!("   Virtual Router ID = {}\n", c.vrid));
-        s.push_str(&format!("   Priority = {}\n", c.priority));
-        if let Some(p) = run.vrrp.effective_priority(id) {
-            s.push_str(&format!("   Effective priority = {p}\n"));
-        }
-        s.push_str(&format!(
-            "   Advert interval = {}ms\n",
-            c.advert_interval.as_millis()
-        ));
-        for v in &c.vips {
-            s.push_str(&format!(
-                "   Virtual IP = {}/{} dev {}\n",
-                v.addr, v.prefix_len, v.interface
-            ));
-        }
-    }
-    s
-}
-
-fn stats_text(run: &Run) -> String {
-    let mut s = String::new();
-    for i in 0..run.vrrp.instance_count() {
-        let id = InstanceId(i as u32);
-        let (Some(c), Some(st)) = (run.vrrp.config(id), run.vrrp.stats(id)) else {
-            continue;
-        };
-        s.push_str(&stats_block(&c.name, st));
-    }
-    s
-}
-
-/// keepalived's `/tmp/keepalived.stats` block (vrrp_print.c), then the
-/// kalive-only counters under their own heading.
-pub fn stats_block(name: &str, st: &kalive_vrrp::Stats) -> String {
-    use kalive_vrrp::RxDrop as D;
-    let length = st.drops(D::Length) + st.drops(D::IpLength) + st.drops(D::Malformed);
-    let mut s = format!("VRRP Instance: {name}\n");
-    s.push_str(&format!(
-        "  Advertisements:\n    Received: {}\n    Sent: {}\n",
-        st.advert_rcvd, st.advert_sent
-    ));
-    s.push_str(&format!("  Became master: {}\n", st.become_master));
-    s.push_str(&format!("  Released master: {}\n", st.release_master));
-    s.push_str(&format!(
-        "  Packet Errors:\n    Length: {length}\n    TTL: {}\n    Invalid Type: {}\n    Advertisement Interval: {}\n    Address List: {}\n",
-        st.drops(D::Ttl),
-        st.drops(D::Type),
-        st.drops(D::Interval),
-        st.addr_list_err
-    ));
-    s.push_str(&format!(
-        "  Authentication Errors:\n    Invalid Type: {}\n    Type Mismatch: {}\n    Failure: {}\n",
-        st.drops(D::InvalidAuthType),
-        st.drops(D::AuthTypeMismatch),
-        st.drops(D::AuthFailure)
-    ));
-    s.push_str(&format!(
-        "  Priority Zero:\n    Received: {}\n    Sent: {}\n",
-        st.pri_zero_rcvd, st.pri_zero_sent
-    ));
-    s.push_str(&format!(
-        "  Other Packet Errors (kalive):\n    Version: {}\n    Checksum: {}\n    Destination: {}\n    Owner Ignore: {}\n    Unicast Source: {}\n    Unicast TTL: {}\n",
-        st.drops(D::Version),
-        st.drops(D::Checksum),
-        st.drops(D::Destination),
-        st.drops(D::OwnerIgnore),
-        st.drops(D::UnicastSource),
-        st.drops(D::UnicastTtl)
-    ));
-    s
-}
-
-/// keepalived's numeric states in the JSON dump (vrrp.h).
-fn state_code(state: Option<State>) -> u8 {
-    match state {
-        Some(State::Backup) => 1,
-        Some(State::Master) => 2,
-        Some(State::Fault) => 3,
-        Some(State::Init) | None => 0,
-    }
-}
-
-/// `/tmp/keepalived.json` in keepalived's shape (vrrp_json.c): an array of
-/// `{ "data": {...}, "stats": {...} }` with keepalived's key names.
-fn json_value(run: &Run) -> serde_json::Value {
-    use kalive_vrrp::RxDrop as D;
-    let mut arr = Vec::new();
-    for i in 0..run.vrrp.instance_count() {
-        let id = InstanceId(i as u32);
-        let (Some(c), Some(st)) = (run.vrrp.config(id), run.vrrp.stats(id)) else {
-            continue;
-        };
-        let state = run.vrrp.state(id);
-        arr.push(serde_json::json!({
-            "data": {
-                "iname": c.name,
-                "ifp_ifname": c.interface,
-                "state": state_code(state),
-                "state_name": state.map_or("UNKNOWN", State::as_str),
-                "vrid": c.vrid,
-                "version": if c.version == kalive_vrrp::Version::V3 { 3 } else { 2 },
-                "base_priority": c.priority,
-                "effective_priority": run.vrrp.effective_priority(id),
-                "adver_int": c.advert_interval.as_secs_f64(),
-                "nopreempt": c.nopreempt,
-                "preempt_delay": c.preempt_delay.as_secs_f64(),
-                "vips": c.vips.iter().map(|v| format!("{}/{} dev {}", v.addr, v.prefix_len, v.interface)).collect::<Vec<_>>(),
-                "evips": c.excluded_vips.iter().map(|v| format!("{}/{} dev {}", v.addr, v.prefix_len, v.interface)).collect::<Vec<_>>(),
-                "master_seen": run.vrrp.master_seen(id).map(|(a, p)| serde_json::json!({"addr": a, "priority": p})),
-            },
-            "stats": {
-                "advert_rcvd": st.advert_rcvd,
-                "advert_sent": st.advert_sent,
-                "become_master": st.become_master,
-                "release_master": st.release_master,
-                "packet_len_err": st.drops(D::Length) + st.drops(D::IpLength) + st.drops(D::Malformed),
-                "advert_interval_err": st.drops(D::Interval),
-                "ip_ttl_err": st.drops(D::Ttl),
-                "invalid_type_rcvd": st.drops(D::Type),
-                "addr_list_err": st.addr_list_err,
-                "invalid_authtype": st.drops(D::InvalidAuthType),
-                "authtype_mismatch": st.drops(D::AuthTypeMismatch),
-                "auth_failure": st.drops(D::AuthFailure),
-                "pri_zero_rcvd": st.pri_zero_rcvd,
-                "pri_zero_sent": st.pri_zero_sent,
-                "version_err": st.drops(D::Version),
-                "checksum_err": st.drops(D::Checksum),
-                "total_drops": st.total_drops(),
-            },
-        }));
-    }
-    serde_json::Value::Array(arr)
 }
 
 #[cfg(test)]
