@@ -585,6 +585,135 @@ virtual_server 10.0.0.1 80 {
 }
 "#,
     ),
+    (
+        "smtp_hosts_link_local",
+        5,
+        r#"
+virtual_server 2001:db8::1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server fe80::1 80 {
+        SMTP_CHECK {
+            delay_loop 3
+            host {
+                connect_ip abc
+            }
+        }
+        SMTP_CHECK {
+            bindto 10.0.0.3
+        }
+        SMTP_CHECK {
+            bind_if eth0
+            host {
+                connect_ip fe80::2
+            }
+        }
+        SMTP_CHECK {
+            connect_timeout abc
+        }
+        UDP_CHECK {
+            connect_ip abc
+        }
+        TCP_CHECK {
+            bindto 10.0.0.1
+        }
+    }
+}
+"#,
+    ),
+    (
+        "timers_with_junk",
+        5,
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    delay_before_retry abc
+    warmup abc
+    delay_loop abc
+    connect_timeout abc
+    real_server 10.0.0.2 80 {
+        delay_before_retry abc
+        warmup abc
+        delay_loop abc
+        connect_timeout abc
+        TCP_CHECK {
+            delay_before_retry abc
+            warmup abc
+            delay_loop abc
+            connect_timeout abc
+        }
+    }
+}
+"#,
+    ),
+    (
+        "negative_timers",
+        5,
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    delay_before_retry -1
+    warmup -1
+    delay_loop -1
+    connect_timeout -1
+    real_server 10.0.0.2 80 {
+        delay_before_retry -1
+        warmup -1
+        delay_loop -1
+        connect_timeout -1
+        TCP_CHECK {
+            delay_before_retry -1
+            warmup -1
+            delay_loop -1
+            connect_timeout -1
+        }
+    }
+}
+"#,
+    ),
+    (
+        "inet_aton_and_u32_range",
+        5,
+        r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    persistence_granularity 0
+    real_server 10.0.0.2 80 {
+        weight 4294967296
+        TCP_CHECK {
+            bindto 2001:db8::1
+        }
+        TCP_CHECK {
+            connect_ip 2001:db8::3
+            bindto 2001:db8::1
+        }
+    }
+}
+virtual_server 10.0.0.3 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    persistence_granularity 1.2
+    real_server 10.0.0.2 80 {
+    }
+}
+virtual_server 10.0.0.4 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    persistence_granularity 0x10.1
+    real_server 10.0.0.2 80 {
+    }
+}
+"#,
+    ),
 ];
 
 #[test]

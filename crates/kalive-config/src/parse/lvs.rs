@@ -673,8 +673,8 @@ fn vs_delay_before_retry(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
 }
 
 fn vs_warmup(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
-    // keepalived 2.2.7 adds no message of its own for a bad warmup.
-    if let Some(d) = timer_kw(ctx, stmt, Duration::ZERO, TIMER_MAX, None) {
+    let msg = "virtual server warmup '{}' invalid - ignoring";
+    if let Some(d) = timer_kw(ctx, stmt, Duration::ZERO, TIMER_MAX, Some(msg)) {
         st.vs.warmup = Some(d);
     }
 }
@@ -905,9 +905,9 @@ fn vs_persistence_granularity(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
                 return;
             }
         },
-        IpFamily::Inet => match w.text.parse::<Ipv4Addr>() {
-            Ok(mask) => PersistenceGranularity::V4Mask(mask),
-            Err(_) => {
+        IpFamily::Inet => match inet_aton(&w.text) {
+            Some(mask) => PersistenceGranularity::V4Mask(mask),
+            None => {
                 ctx.warning(
                     &w.span,
                     format!(
@@ -924,6 +924,40 @@ fn vs_persistence_granularity(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
     st.vs
         .persistence_timeout
         .get_or_insert(DEFAULT_PERSISTENCE_TIMEOUT);
+}
+
+/// The C library's `inet_aton` forms (what keepalived's numeric
+/// `getaddrinfo` accepts): 1 to 4 parts, each decimal, `0x` hex or `0`
+/// octal, the last part filling the remaining bytes (`0`, `1.2`, `0x10.1`).
+fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<u64> = s.split('.').map(c_number).collect::<Option<_>>()?;
+    let (last, head) = parts.split_last()?;
+    if head.len() > 3 || head.iter().any(|p| *p > 0xff) {
+        return None;
+    }
+    let last_bits = 8 * (4 - head.len() as u32);
+    if last_bits < 64 && *last >= 1u64 << last_bits {
+        return None;
+    }
+    let value = head
+        .iter()
+        .enumerate()
+        .fold(*last, |acc, (i, p)| acc | (p << (24 - 8 * i as u32)));
+    u32::try_from(value).ok().map(Ipv4Addr::from)
+}
+
+/// strtoul base 0 over a whole word: `0x..` hex, `0..` octal, decimal.
+fn c_number(s: &str) -> Option<u64> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return u64::from_str_radix(h, 16).ok();
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return u64::from_str_radix(&s[1..], 8).ok();
+    }
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 fn vs_protocol(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {

@@ -50,6 +50,12 @@ pub(crate) struct CheckerState {
     file_weight: Option<(i32, bool)>,
     /// DNS_CHECK `name` was accepted once (later ones are refused).
     dns_name_set: bool,
+    /// SMTP_CHECK has connection settings of its own (outside `host`).
+    smtp_main_configured: bool,
+    /// An invalid `connect_ip` wiped keepalived's destination (its parser
+    /// writes the address family before failing), so no family or
+    /// link-local check applies to the real server's address any more.
+    dst_cleared: bool,
     /// keepalived dequeued the checker while parsing (MISC_CHECK `user`).
     removed: bool,
 }
@@ -79,6 +85,8 @@ impl CheckerState {
             misc_user: None,
             file_weight: None,
             dns_name_set: false,
+            smtp_main_configured: false,
+            dst_cleared: false,
             removed: false,
         }
     }
@@ -112,14 +120,36 @@ impl CheckerState {
         if let Some(c) = main.connection.as_mut() {
             c.connect_timeout = self.connect_timeout.unwrap_or(rs.connect_timeout);
         }
-        let mut out = vec![main.clone()];
+        // SMTP_CHECK with host{} blocks and no connection settings of its
+        // own checks only the hosts (keepalived's smtp_check_end_handler).
+        let keep_main = self.hosts.is_empty() || self.smtp_main_configured;
+        let mut out = Vec::with_capacity(1 + self.hosts.len());
         for (mut conn, timeout) in self.hosts {
             conn.connect_timeout = timeout.unwrap_or(rs.connect_timeout);
             let mut c = main.clone();
             c.connection = Some(conn);
             out.push(c);
         }
+        if keep_main {
+            out.insert(0, main);
+        }
         out
+    }
+
+    fn is_smtp(&self) -> bool {
+        matches!(self.checker.kind, CheckerKind::Smtp(_))
+    }
+
+    /// The address keepalived's `check_conn_opts` looks at: `connect_ip`,
+    /// else the real server. SMTP_CHECK (2.2.7) checks its own settings only
+    /// when some connection keyword was given, and a `host` only against
+    /// its own `connect_ip`.
+    fn check_dst(&self, c: &Connection) -> Option<IpAddr> {
+        if (self.is_smtp() && !self.smtp_main_configured) || self.dst_cleared {
+            c.connect_ip
+        } else {
+            Some(c.connect_ip.unwrap_or(self.rs_addr))
+        }
     }
 
     fn conn(&mut self) -> &mut Connection {
@@ -199,6 +229,15 @@ fn checker_end(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) -> bool {
         }
         _ => true,
     };
+    if st.is_smtp() {
+        let given = st
+            .checker
+            .connection
+            .as_ref()
+            .is_some_and(|c| *c != Connection::default());
+        // Without host{} blocks keepalived always checks its own settings.
+        st.smtp_main_configured = given || st.connect_timeout.is_some() || st.hosts.is_empty();
+    }
     ok && conn_ok(ctx, st, end)
 }
 
@@ -206,7 +245,9 @@ fn conn_ok(ctx: &mut Ctx, st: &CheckerState, end: &crate::source::Span) -> bool 
     let Some(c) = &st.checker.connection else {
         return true;
     };
-    let dst = c.connect_ip.unwrap_or(st.rs_addr);
+    let Some(dst) = st.check_dst(c) else {
+        return true;
+    };
     if is_link_local_v6(&dst) && c.bind_if.is_none() {
         ctx.warning(
             end,
@@ -320,8 +361,11 @@ fn co_ip(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
             &w.span,
             format!("Invalid connect_ip address {} - ignoring", w.text),
         );
+        st.dst_cleared = true;
+        st.conn().connect_ip = None;
         return;
     };
+    st.dst_cleared = false;
     let c = st.conn();
     if c.bindto.is_some_and(|b| b.is_ipv4() != ip.is_ipv4()) {
         ctx.warning(
@@ -346,8 +390,13 @@ fn co_bindto(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
         );
         return;
     };
+    // keepalived's destination starts as the real server's address, so a
+    // bindto must match it even without connect_ip; SMTP_CHECK (2.2.7)
+    // fills its destination only at the end of the block.
+    let default_dst = (!st.is_smtp() && !st.dst_cleared).then_some(st.rs_addr);
     let c = st.conn();
-    if c.connect_ip.is_some_and(|d| d.is_ipv4() != ip.is_ipv4()) {
+    let dst = c.connect_ip.or(default_dst);
+    if dst.is_some_and(|d| d.is_ipv4() != ip.is_ipv4()) {
         ctx.warning(
             &w.span,
             format!(
@@ -798,19 +847,20 @@ fn smtp_helo_name(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
 
 /// Deprecated `host { connect_ip ...; connect_port ... }`: keepalived only
 /// logs the deprecation (not a config error, `-t` stays 0) and turns each
-/// host into a checker of its own; its defaults are the block's settings
-/// so far. Timing keywords inside apply to the SMTP checker itself.
+/// host into a checker of its own. Timing keywords inside apply to the SMTP
+/// checker itself.
 fn smtp_host(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
-    let saved_conn = st.checker.connection.clone();
-    let saved_timeout = st.connect_timeout;
+    // keepalived 2.2.7 starts each host from empty settings.
+    let saved_conn = st.checker.connection.replace(Connection::default());
+    let saved_timeout = st.connect_timeout.take();
     ctx.in_block("host".into(), |ctx| {
         ctx.run_tables(stmt.children(), &[CONN, TIMING], st)
     });
     let host_conn = std::mem::replace(&mut st.checker.connection, saved_conn);
     let host_timeout = std::mem::replace(&mut st.connect_timeout, saved_timeout);
     let Some(conn) = host_conn else { return };
-    let dst = conn.connect_ip.unwrap_or(st.rs_addr);
-    if is_link_local_v6(&dst) && conn.bind_if.is_none() {
+    let link_local = st.check_dst(&conn).filter(is_link_local_v6);
+    if let (Some(dst), None) = (link_local, &conn.bind_if) {
         ctx.warning(
             end_span(stmt),
             format!("Checker link local address {dst} requires a bind_if"),

@@ -8,9 +8,11 @@
 //! - `invalid number 'abc'`, `negative number '-1'`,
 //!   `number '0' outside range [1, 65535]`;
 //! - `number '2147483648' outside integer range` for signed values;
-//! - timers: `number '0' outside range [0.000001, 4294.967295]`; a number
-//!   followed by junk (`1.5x`, `1e3`) is reported as invalid but its leading
-//!   part is used, so the handler's own message does not follow.
+//! - `number '4294967296' outside unsigned integer range` beyond 32 bits;
+//! - timers: `number '0' outside range [0.000001, 4294.967295]`; a word
+//!   with junk (`1.5x`, `1e3`, `abc`) is reported as invalid but its leading
+//!   number (0 if none) is used when in range, so `warmup abc` means 0 and
+//!   the handler's own message does not follow.
 
 use crate::lexer::Word;
 use crate::parse::Ctx;
@@ -35,8 +37,19 @@ pub(super) fn read_unsigned(ctx: &mut Ctx, w: &Word, min: u64, max: u64) -> Opti
         ctx.warning(&w.span, format!("invalid number '{s}'"));
         return None;
     }
-    match digits.parse::<u64>() {
-        Ok(v) if (min..=max).contains(&v) => Some(v),
+    let value = digits
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v <= u64::from(u32::MAX));
+    let Some(value) = value else {
+        ctx.warning(
+            &w.span,
+            format!("number '{s}' outside unsigned integer range"),
+        );
+        return None;
+    };
+    match value {
+        v if (min..=max).contains(&v) => Some(v),
         _ => {
             ctx.warning(
                 &w.span,
@@ -87,27 +100,26 @@ pub(super) fn read_timer(ctx: &mut Ctx, w: &Word, min: Duration, max: Duration) 
         ctx.warning(&w.span, format!("negative number '{s}'"));
         return Timer::Bad;
     }
-    let (micros, rest) = match leading_decimal_micros(s.strip_prefix('+').unwrap_or(s)) {
-        Some(v) => v,
-        None => {
-            ctx.warning(&w.span, format!("invalid number '{s}'"));
-            return Timer::Bad;
-        }
-    };
-    if !rest.is_empty() {
-        // keepalived warns but goes on with the leading number.
+    // keepalived reads the leading number (none reads as 0) and warns about
+    // anything after it; only a value out of range is refused, and the
+    // range is not reported again when junk was.
+    let (micros, rest) = leading_decimal_micros(s.strip_prefix('+').unwrap_or(s)).unwrap_or((0, s));
+    let junk = !rest.is_empty();
+    if junk {
         ctx.warning(&w.span, format!("invalid number '{s}'"));
     }
     let d = Duration::from_micros(micros);
     if d < min || d > max {
-        ctx.warning(
-            &w.span,
-            format!(
-                "number '{s}' outside range [{}, {}]",
-                fmt_micros(min),
-                fmt_micros(max)
-            ),
-        );
+        if !junk {
+            ctx.warning(
+                &w.span,
+                format!(
+                    "number '{s}' outside range [{}, {}]",
+                    fmt_micros(min),
+                    fmt_micros(max)
+                ),
+            );
+        }
         return Timer::Bad;
     }
     Timer::Ok(d)
