@@ -214,7 +214,21 @@ pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
         }
     }
     v.virtual_ipaddresses = vips;
+    // Without VIPs the source address or first peer decides the family.
+    let family_v6 = family_v6
+        .or(v.unicast_src_ip.map(|a| a.is_ipv6()))
+        .or(v.unicast_peers.first().map(|p| p.address.is_ipv6()));
     v.ipv6 = family_v6.unwrap_or(false);
+    let v6 = v.ipv6;
+    v.unicast_peers.retain(|p| {
+        if p.address.is_ipv6() != v6 {
+            let s = p.span.clone().unwrap_or_else(|| span.clone());
+            ctx.error(&s, format!("Configuration error: VRRP instance[{name}] and unicast peer address[{}] MUST be of the same family !!! Skipping...", p.address));
+            false
+        } else {
+            true
+        }
+    });
 
     for a in v
         .virtual_ipaddresses
@@ -244,6 +258,9 @@ pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
             );
             r.no_track = true;
         }
+    }
+    for r in &v.virtual_rules {
+        check_rule_ifs(ctx, config, r);
     }
     for r in &v.virtual_routes {
         let devs = r
@@ -350,6 +367,78 @@ pub fn check_address_dev(ctx: &mut Ctx, config: &Config, a: &IpAddressSpec) {
     }
 }
 
+/// `iif`/`oif` of a rule must exist.
+fn check_rule_ifs(ctx: &mut Ctx, config: &Config, r: &crate::model::RuleSpec) {
+    for d in r.iif.iter().chain(r.oif.iter()) {
+        if interface_missing(ctx, config, d) {
+            let s = r.span.clone().unwrap_or_else(dummy_span);
+            ctx.error(
+                &s,
+                format!("WARNING - interface {d} for rule doesn't exist"),
+            );
+        }
+    }
+}
+
+/// Interfaces named by garp_group, linkbeat_interfaces,
+/// interface_up_down_delays and sync group track_interface must exist;
+/// keepalived treats the last two but one as fatal (`-t` exit 4).
+pub fn check_top_level_interfaces(ctx: &mut Ctx, config: &mut Config) {
+    for g in &config.garp_groups {
+        for i in &g.interfaces {
+            if interface_missing(ctx, config, i) {
+                ctx.error_nospan(format!(
+                    "WARNING - interface {i} specified for garp_group doesn't exist"
+                ));
+            }
+        }
+    }
+    for l in &config.linkbeat_interfaces {
+        if interface_missing(ctx, config, &l.name) {
+            ctx.fatal(
+                None,
+                format!(
+                    "unknown interface {} specified for linkbeat interface",
+                    l.name
+                ),
+            );
+        }
+    }
+    for d in &config.interface_up_down_delays {
+        if interface_missing(ctx, config, &d.interface) {
+            ctx.fatal(
+                None,
+                format!(
+                    "unknown interface {} specified for up/down delay",
+                    d.interface
+                ),
+            );
+        }
+    }
+    let mut groups = std::mem::take(&mut config.vrrp_sync_groups);
+    for g in &mut groups {
+        let name = g.name.clone();
+        let mut kept = Vec::new();
+        for t in std::mem::take(&mut g.track_interfaces) {
+            if interface_missing(ctx, config, &t.name) {
+                let s = t
+                    .span
+                    .clone()
+                    .or_else(|| g.span.clone())
+                    .unwrap_or_else(dummy_span);
+                ctx.error(
+                    &s,
+                    format!("({name}) tracked interface {} doesn't exist", t.name),
+                );
+            } else {
+                kept.push(t);
+            }
+        }
+        g.track_interfaces = kept;
+    }
+    config.vrrp_sync_groups = groups;
+}
+
 /// Static routes: interfaces must exist.
 pub fn check_static(ctx: &mut Ctx, config: &Config) {
     for a in &config.static_ipaddresses {
@@ -375,7 +464,20 @@ pub fn check_static(ctx: &mut Ctx, config: &Config) {
             );
         }
     }
+    for r in &config.static_rules {
+        check_rule_ifs(ctx, config, r);
+    }
     for r in &config.static_routes {
+        if r.dev.is_none() && !r.no_track {
+            let s = r.span.clone().unwrap_or_else(dummy_span);
+            ctx.warning(
+                &s,
+                format!(
+                    "Warning - cannot track route {} with no interface specified, not tracking",
+                    r.dest
+                ),
+            );
+        }
         let devs = r
             .dev
             .iter()
@@ -401,6 +503,7 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
         return;
     }
     check_static(ctx, config);
+    check_top_level_interfaces(ctx, config);
     // keepalived stops after reading the config when an interface it names
     // does not exist: nothing of the completion below is reported then. The
     // model still gets the completed defaults, silently.
@@ -704,26 +807,17 @@ fn complete_instance(
     {
         ctx.error(&span, format!("({name}) Unknown interface!"));
     }
-    if strict && !v.unicast_peers.is_empty() {
+    if v.use_vmac.is_some() && !v.unicast_peers.is_empty() && !v.vmac_xmit_base {
         ctx.error(
             &span,
-            format!("({name}) Unicast peers are not supported in strict mode"),
+            format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
         );
+        v.vmac_xmit_base = true;
     }
     if v.parsed.unicast_keyword_seen && v.unicast_peers.is_empty() && !v.unicast_fault_no_peer {
         ctx.warning(&span, format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."));
     }
-    if v.ipv6
-        && v.unicast_peers.is_empty()
-        && v.virtual_ipaddresses
-            .first()
-            .is_some_and(|a| !is_link_local(&a.address.addr))
-    {
-        ctx.error(
-            &span,
-            format!("({name}) the first IPv6 VIP address must be link local"),
-        );
-    }
+    move_excess_vips(ctx, v, &span);
 
     if v.priority == 255 && v.nopreempt {
         ctx.error(
@@ -797,10 +891,28 @@ fn complete_instance(
     }
 }
 
-fn is_link_local(a: &std::net::IpAddr) -> bool {
-    match a {
-        std::net::IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
-        std::net::IpAddr::V4(_) => false,
+/// An advert carries at most 255 addresses, and no more than fit in a
+/// 1500-byte frame; keepalived moves the rest to the excluded list.
+fn move_excess_vips(ctx: &mut Ctx, v: &mut VrrpInstance, span: &Span) {
+    const MTU: usize = 1500;
+    let max = if v.ipv6 {
+        (MTU - 14 - 40 - 8) / 16
+    } else {
+        let auth = if v.version == VrrpVersion::V2 { 8 } else { 0 };
+        (MTU - 14 - 20 - 8 - auth) / 4
+    }
+    .min(255);
+    if v.virtual_ipaddresses.len() > max {
+        ctx.error(
+            span,
+            format!(
+                "({}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max} addresses) - excess moved to eVIPs",
+                v.name,
+                v.virtual_ipaddresses.len()
+            ),
+        );
+        let excess = v.virtual_ipaddresses.split_off(max);
+        v.virtual_ipaddresses_excluded.extend(excess);
     }
 }
 

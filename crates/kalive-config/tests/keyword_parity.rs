@@ -408,6 +408,58 @@ const TOP: &[&str] = &[
     "vrrp_sync_group SG {\n}",
 ];
 
+/// Checks across blocks: (name, global_defs line, top-level blocks,
+/// instance lines).
+const CROSS: &[(&str, &str, &str, &str)] = &[
+    ("rule_iif", "", "", "virtual_rules {\n from 10.1.0.0/16 iif nosuch table 5 priority 10\n }"),
+    ("srule_iif", "", "static_rules {\n from 10.1.0.0/16 iif nosuch table 5 priority 10\n}", ""),
+    ("sroute_dev", "", "static_routes {\n 10.9.0.0/16 dev nosuch\n}", ""),
+    ("sroute_nodev", "", "static_routes {\n 10.9.0.0/16 via 192.168.1.5\n}", ""),
+    ("garp_if", "", "garp_group {\n garp_interval 0.1\n interface nosuch\n}", ""),
+    ("linkbeat_if", "", "linkbeat_interfaces {\n nosuch\n}", ""),
+    ("updown_if", "", "interface_up_down_delays {\n nosuch 2\n}", ""),
+    ("sync_track_if", "", "vrrp_sync_group SG {\n group {\n VI_1\n VI_2\n }\n track_interface {\n nosuch\n }\n}\nvrrp_instance VI_2 {\n interface d1\n virtual_router_id 52\n virtual_ipaddress {\n 10.0.2.1\n }\n}", ""),
+    ("sync_member_weighted_script", "", "vrrp_script chk {\n script \"</dev/tcp/127.0.0.1/1\"\n weight 5\n}\nvrrp_sync_group SG {\n group {\n VI_1\n VI_2\n }\n}\nvrrp_instance VI_2 {\n interface d1\n virtual_router_id 52\n virtual_ipaddress {\n 10.0.2.1\n }\n}", " track_script {\n chk\n }"),
+    ("sync_group_tracks_script", "", "vrrp_script chk {\n script \"</dev/tcp/127.0.0.1/1\"\n weight 5\n}\nvrrp_sync_group SG {\n group {\n VI_1\n VI_2\n }\n track_script {\n chk\n }\n}\nvrrp_instance VI_2 {\n interface d1\n virtual_router_id 52\n virtual_ipaddress {\n 10.0.2.1\n }\n}", ""),
+    ("owner_weighted_script", "", "vrrp_script chk {\n script \"</dev/tcp/127.0.0.1/1\"\n weight 5\n}", " priority 255\n track_script {\n chk\n }"),
+    ("duplicate_vrid", "", "vrrp_instance VI_2 {\n interface d0\n virtual_router_id 51\n virtual_ipaddress {\n 10.0.2.1\n }\n}", ""),
+    ("duplicate_vrid_other_family", "", "vrrp_instance VI_2 {\n interface d0\n virtual_router_id 51\n virtual_ipaddress {\n fe80::7\n }\n}", ""),
+    ("ipv6_global_vip", "", "vrrp_instance VI_2 {\n interface d0\n virtual_router_id 52\n virtual_ipaddress {\n 2001:db8::7\n }\n}", ""),
+    ("mixed_family_vips", "", "", " virtual_ipaddress {\n fe80::9\n }"),
+    ("script_file_missing", "", "vrrp_script chk {\n script /nonexistent/chk.sh\n}", " track_script {\n chk\n }"),
+    ("strict", "vrrp_strict", "", ""),
+    ("strict_auth", "vrrp_strict", "", " authentication {\n auth_type PASS\n auth_pass 1\n }"),
+    ("strict_unicast", "vrrp_strict", "", " unicast_peer {\n 192.168.1.2\n }"),
+    ("v3_without_vips_elsewhere", "vrrp_version 3", "", ""),
+    ("owner_nopreempt", "", "", " priority 255\n nopreempt"),
+    ("single_member_group", "", "vrrp_sync_group SG {\n group {\n VI_1\n }\n}", ""),
+    ("instance_in_two_groups", "", "vrrp_sync_group SG {\n group {\n VI_1\n }\n}\nvrrp_sync_group SG2 {\n group {\n VI_1\n }\n}", ""),
+    ("track_file_missing_file", "", "track_file tf {\n file /nonexistent/tf\n}", " track_file {\n tf\n }"),
+    ("notify_bad_user", "", "", " notify_master \"/bin/true\" nosuchuser"),
+    ("vmac_unicast", "", "", " use_vmac\n unicast_peer {\n 192.168.1.2\n }"),
+    ("unicast_without_src", "", "", " unicast_peer {\n 192.168.1.2\n }"),
+    ("unicast_peer_other_family", "", "", " unicast_peer {\n 2001:db8::2\n }"),
+];
+
+/// 300 VIPs: more than an advert carries.
+fn many_vips() -> String {
+    let mut s = String::from(" virtual_ipaddress {\n");
+    for i in 0..300 {
+        s.push_str(&format!(" 10.3.{}.{}\n", i / 200, i % 200 + 1));
+    }
+    s.push_str(" }");
+    s
+}
+
+/// The config with exactly these parts.
+fn raw_config(global: &str, top: &str, instance: &str) -> String {
+    BASE.replace("@G@", global)
+        .replace("@T@", top)
+        .replace("@I@", instance)
+}
+
+/// The config for one snippet; a top-level tracker is tracked by VI_1 and a
+/// snippet naming VI_2 gets that instance defined.
 fn config_for(global: &str, top: &str, instance: &str) -> String {
     let mut top = top.to_string();
     let mut instance = instance.to_string();
@@ -450,7 +502,12 @@ fn every_vrrp_side_keyword_gets_keepalived_verdict() {
         .iter()
         .map(|g| (*g, config_for(g, "", "")))
         .chain(INSTANCE.iter().map(|i| (*i, config_for("", "", i))))
-        .chain(TOP.iter().map(|t| (*t, config_for("", t, ""))));
+        .chain(TOP.iter().map(|t| (*t, config_for("", t, ""))))
+        .chain(CROSS.iter().map(|(n, g, t, i)| (*n, raw_config(g, t, i))))
+        .chain(std::iter::once((
+            "many_vips",
+            raw_config("", "", &many_vips()),
+        )));
     let mut mismatches = Vec::new();
     let mut checked = 0;
     for (n, (snippet, text)) in cases.enumerate() {
@@ -477,7 +534,7 @@ fn every_vrrp_side_keyword_gets_keepalived_verdict() {
             ));
         }
     }
-    assert!(checked > 300, "only {checked} cases ran");
+    assert!(checked > 350, "only {checked} cases ran");
     assert!(
         mismatches.is_empty(),
         "{} verdicts differ:\n{}",
