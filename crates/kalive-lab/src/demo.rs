@@ -171,29 +171,38 @@ fn status(lab: &mut Lab, started: Instant, expected: &str) -> Result<(String, bo
     let mut routers = String::new();
     let mut live_holders = Vec::new();
     let mut shown_holders = Vec::new();
+    let events = lab.events();
     for index in 0..lab.routers().len() {
         let name = lab.router(index)?.name.clone();
         let running = lab.daemon_running(index);
         let holds = holders.contains(&name);
-        let role = match (running, holds) {
-            (false, _) => "down",
-            (true, true) => "MASTER",
-            (true, false) => "backup",
+        // A master is a router that holds the VIP *and* advertises; a
+        // daemon just restarted on top of a stale VIP does not advertise.
+        let advertising = events.iter().rev().any(|e| {
+            e.port == name
+                && matches!(e.frame, Frame::Advert { priority, .. } if priority > 0)
+                && e.at.elapsed().unwrap_or_default() < Duration::from_secs(3)
+        });
+        let role = match (running, holds, advertising) {
+            (false, ..) => "down",
+            (true, true, true) => "MASTER",
+            (true, true, false) => "stale",
+            (true, false, _) => "backup",
         };
         routers.push_str(&format!("{name} {role:<6}  "));
         match (running, holds) {
-            (true, true) => {
+            (true, true) if advertising => {
                 live_holders.push(name.clone());
                 shown_holders.push(name);
             }
+            (true, true) => shown_holders.push(format!("{name}(stale)")),
             // A killed daemon cannot remove its addresses: the VIP stays on
             // the interface until the daemon starts again and cleans up.
             (false, true) => shown_holders.push(format!("{name}(stale)")),
             _ => {}
         }
     }
-    let wire = lab
-        .events()
+    let wire = events
         .iter()
         .rev()
         .find_map(|e| match e.frame {
