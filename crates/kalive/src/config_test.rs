@@ -104,6 +104,14 @@ pub fn load_for_daemon(cli: &Cli, strictness: Strictness) -> Result<Config, Erro
 /// because entering a namespace must happen before threads exist
 /// (`-s` overrides it, reference §1.2).
 pub fn configured_namespace(cli: &Cli) -> Option<String> {
+    // Parsing twice costs start-up time; a config that never names the
+    // keyword (main file and includes alike) cannot set it. Includes are
+    // rare enough that a plain text check of the main file decides when
+    // it has no `include` either.
+    let text = std::fs::read_to_string(&cli.use_file).ok()?;
+    if !text.contains("net_namespace") && !text.contains("include") {
+        return None;
+    }
     let opts = LoadOptions {
         preprocess: PreprocessOptions {
             config_id: cli.config_id.clone(),

@@ -10,6 +10,7 @@ use crate::driver::{Driver, DriverOptions};
 use crate::error::Error;
 use crate::logging::{self, LogOptions};
 use crate::process::{self, PidFiles};
+use crate::sdnotify::SdNotify;
 
 /// Everything up to the runtime; returns the exit code.
 pub fn start(cli: Cli) -> Result<u8, Error> {
@@ -20,6 +21,7 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
     if process::is_detached_copy() {
         process::finish_detach()?;
     }
+    let sd = SdNotify::from_env();
     if let Some(text) = &cli.umask {
         let mask = process::parse_umask(text)
             .ok_or_else(|| Error::Config(format!("invalid umask '{text}'")))?;
@@ -51,7 +53,7 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
         tracing::warn!("{flag} has no effect in kalive");
     }
     // From here on errors are logged (console, syslog) rather than returned.
-    let code = match run_with_pid_files(cli) {
+    let code = match run_with_pid_files(cli, sd) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e}");
@@ -62,7 +64,7 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
     Ok(code)
 }
 
-fn run_with_pid_files(cli: Cli) -> Result<u8, Error> {
+fn run_with_pid_files(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
     // One process plays keepalived's parent and VRRP child: both pid files
     // name it, so scripts that signal either reach us.
     let (pid_files, warnings) =
@@ -76,7 +78,7 @@ fn run_with_pid_files(cli: Cli) -> Result<u8, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Io("starting the runtime".into(), e))?;
-    let code = runtime.block_on(run(cli));
+    let code = runtime.block_on(run(cli, sd));
     // Scripts and sockets owned by tasks end with the runtime.
     runtime.shutdown_timeout(Duration::from_secs(2));
     drop(pid_files);
@@ -143,7 +145,7 @@ impl Signals {
     }
 }
 
-async fn run(cli: Cli) -> Result<u8, Error> {
+async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
     let mut signals = Signals::register(cli.ignore_sigint)?;
     let plan = match crate::load::load_plan(&cli, crate::load::Strictness::StartUp) {
         Ok(plan) => plan,
@@ -163,6 +165,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     let mut driver = Driver::new(options).await?;
     driver.start(plan).await?;
     tracing::info!("Startup complete");
+    sd.ready("running");
     let mut reload = || match crate::load::load_plan(&cli, crate::load::Strictness::Reload) {
         Ok(plan) => Some(plan),
         Err(e) => {
@@ -170,8 +173,10 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             None
         }
     };
+    driver.set_sd_notify(sd.clone());
     let ending = driver.run(&mut signals, &mut reload).await;
     tracing::debug!("driver ended: {ending:?}");
+    sd.stopping();
     driver.shutdown().await;
     if let Some((script, timeout)) = &shutdown_script {
         run_global_script("shutdown_script", script, *timeout).await;

@@ -19,6 +19,7 @@ pub mod logging;
 pub mod netops;
 pub mod notify;
 pub mod process;
+pub mod sdnotify;
 pub mod setup;
 pub mod timer;
 pub mod track_script;

@@ -101,6 +101,8 @@ pub struct Driver {
     garp_logged: HashMap<(u32, String), Instant>,
     /// Set while the final stop runs (`-V` then keeps VIPs).
     stopping_flag: bool,
+    /// systemd notifications around reloads.
+    sd: crate::sdnotify::SdNotify,
     /// A delayed `Input::Start` (vrrp_startup_delay).
     start_at: Option<Instant>,
 }
@@ -137,6 +139,7 @@ impl Driver {
             garp_logged: HashMap::new(),
             stopping_flag: false,
             start_at: None,
+            sd: crate::sdnotify::SdNotify::default(),
         })
     }
 
@@ -159,7 +162,9 @@ impl Driver {
         // The monitor reports our own VMAC set-up (down, then up) a moment
         // later; apply those stale events now, before the engine exists, or
         // a new instance would flap through FAULT at start.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        if !vmacs.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         while let Ok(ev) = self.net_rx.try_recv() {
             self.on_net_event(ev);
         }
@@ -912,14 +917,25 @@ impl Driver {
         }
     }
 
+    pub fn set_sd_notify(&mut self, sd: crate::sdnotify::SdNotify) {
+        self.sd = sd;
+    }
+
     fn stopping(&self) -> bool {
         self.stopping_flag
+    }
+
+    /// SIGHUP, wrapped in systemd's RELOADING=1 … READY=1.
+    async fn reload(&mut self, reload: &mut dyn FnMut() -> Option<Plan>) {
+        self.sd.reloading();
+        self.reload_inner(reload).await;
+        self.sd.ready("running");
     }
 
     /// SIGHUP: re-parse; on error keep running the old config (the caller
     /// logged why). Unchanged instances keep running untouched; otherwise
     /// the old run is stopped (releasing its VIPs) and the new one started.
-    async fn reload(&mut self, reload: &mut dyn FnMut() -> Option<Plan>) {
+    async fn reload_inner(&mut self, reload: &mut dyn FnMut() -> Option<Plan>) {
         tracing::info!("Reloading");
         let Some(plan) = reload() else {
             tracing::error!("Reload failed: keeping the running configuration");
