@@ -46,10 +46,14 @@ pub struct ProcessSched {
     pub process_name: Option<String>,
 }
 
-/// A FIFO and its optional reader script.
+/// A FIFO and its optional reader script: `notify_fifo PATH [USER [GROUP]]`,
+/// `notify_fifo_script CMD [USER [GROUP]]` (keepalived appends the FIFO's
+/// name to the script's arguments).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct NotifyFifo {
     pub path: Option<PathBuf>,
+    /// Owner of the FIFO when keepalived creates it.
+    pub user: Option<ScriptUser>,
     pub script: Option<Script>,
 }
 

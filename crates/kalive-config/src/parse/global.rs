@@ -279,7 +279,7 @@ fn iptables_not_supported(ctx: &mut Ctx, stmt: &Stmt) {
 
 fn fifo(ctx: &mut Ctx, stmt: &Stmt, f: &mut NotifyFifo) {
     f.path = Some(path(stmt, 0));
-    let _ = ctx;
+    f.user = script_user(ctx, stmt, 1);
 }
 
 fn fifo_script(ctx: &mut Ctx, stmt: &Stmt, f: &mut NotifyFifo) {
