@@ -310,3 +310,48 @@ fn notify_scripts_and_fifo_in_order() {
         "INSTANCE \"VI_1\" BACKUP 150\nINSTANCE \"VI_1\" MASTER 150\nINSTANCE \"VI_1\" STOP 150\n"
     );
 }
+
+#[test]
+fn sighup_reload_applies_a_good_config_and_keeps_running_on_a_bad_one() {
+    let mut lab = Lab::new("hup", 1);
+    let conf = lab.write("r1.conf", &config(150, ""));
+    lab.start(1, &conf);
+    assert!(
+        lab.wait_for(Duration::from_secs(10), |l| l.has_address(1, VIP))
+            .is_some(),
+        "{}",
+        lab.log(1)
+    );
+    // A broken config: the running one stays, the VIP too.
+    fs::write(
+        &conf,
+        config(150, "").replace(
+            "virtual_router_id 51",
+            "virtual_router_id 51\n  vrrp_instance {",
+        ),
+    )
+    .expect("write");
+    lab.signal(1, nix::sys::signal::Signal::SIGHUP);
+    let refused = lab.wait_for(Duration::from_secs(5), |l| {
+        l.log(1).contains("Reload failed")
+    });
+    assert!(refused.is_some(), "{}", lab.log(1));
+    assert!(lab.has_address(1, VIP));
+    // A good config with a second VIP: applied.
+    let two = config(150, "").replace(
+        "    10.77.0.100/24\n",
+        "    10.77.0.100/24\n    10.77.0.101/24\n",
+    );
+    fs::write(&conf, two).expect("write");
+    lab.signal(1, nix::sys::signal::Signal::SIGHUP);
+    let applied = lab.wait_for(Duration::from_secs(10), |l| {
+        l.has_address(1, "10.77.0.101") && l.has_address(1, VIP)
+    });
+    assert!(applied.is_some(), "{}", lab.log(1));
+    lab.signal(1, nix::sys::signal::Signal::SIGTERM);
+    assert!(lab.wait_exit(1, Duration::from_secs(5)));
+    assert!(
+        !lab.has_address(1, "10.77.0.101"),
+        "SIGTERM removes every VIP"
+    );
+}
