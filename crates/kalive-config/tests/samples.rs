@@ -53,24 +53,11 @@ fn unpack_samples(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-#[test]
-fn debian_samples_get_keepalived_verdicts() {
-    require_root_and_keepalived();
-    assert!(
-        Path::new(SAMPLES).is_dir(),
-        "{SAMPLES} missing: apt-get install keepalived"
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let samples = unpack_samples(dir.path());
-    assert!(
-        samples.len() >= 20,
-        "expected Debian's ~25 samples, found {}",
-        samples.len()
-    );
-    let ns = Netns::new("s");
+/// Compare every sample in `ns`; returns the mismatches.
+fn compare_samples(ns: &Netns, samples: &[PathBuf]) -> Vec<String> {
     let sys = Arc::new(ns.system());
     let mut mismatches = Vec::new();
-    for file in &samples {
+    for file in samples {
         let name = file
             .file_name()
             .and_then(|n| n.to_str())
@@ -91,11 +78,56 @@ fn debian_samples_get_keepalived_verdicts() {
                 .map(|d| d.to_string())
                 .collect();
             mismatches.push(format!(
-                "{name}: keepalived exit {theirs}, kalive exit {} {first:?}",
-                ours.exit_code
+                "{}: keepalived exit {theirs}, kalive exit {} {first:?}",
+                ns.name, ours.exit_code
             ));
         }
     }
+    mismatches
+}
+
+fn samples_in(dir: &Path) -> Vec<PathBuf> {
+    require_root_and_keepalived();
+    assert!(
+        Path::new(SAMPLES).is_dir(),
+        "{SAMPLES} missing: apt-get install keepalived"
+    );
+    let samples = unpack_samples(dir);
+    assert!(
+        samples.len() >= 20,
+        "expected Debian's ~25 samples, found {}",
+        samples.len()
+    );
+    samples
+}
+
+/// In a fresh namespace (only `lo`): most samples name interfaces that do
+/// not exist there.
+#[test]
+fn debian_samples_get_keepalived_verdicts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let samples = samples_in(dir.path());
+    let ns = Netns::new("s");
+    let mismatches = compare_samples(&ns, &samples);
+    assert!(
+        mismatches.is_empty(),
+        "verdicts differ:\n{}",
+        mismatches.join("\n")
+    );
+}
+
+/// With the interfaces the samples name (eth0-eth3, addresses on eth0 and
+/// eth1), so that keepalived's checks after reading the config run too.
+#[test]
+fn debian_samples_with_their_interfaces_get_keepalived_verdicts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let samples = samples_in(dir.path());
+    let ns = Netns::with_links(
+        "i",
+        &[("eth0", "eth1"), ("eth2", "eth3")],
+        &[("eth0", "192.168.200.2/24"), ("eth1", "192.168.100.2/24")],
+    );
+    let mismatches = compare_samples(&ns, &samples);
     assert!(
         mismatches.is_empty(),
         "verdicts differ:\n{}",

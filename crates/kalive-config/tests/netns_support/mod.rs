@@ -52,14 +52,23 @@ impl Netns {
 
     /// A namespace with a veth pair d0/d1 up, 192.168.1.1/24 on d0.
     pub fn with_veth(tag: &str) -> Netns {
+        Netns::with_links(tag, &[("d0", "d1")], &[("d0", "192.168.1.1/24")])
+    }
+
+    /// A namespace with these veth pairs (all up, `lo` too) and addresses.
+    pub fn with_links(tag: &str, pairs: &[(&str, &str)], addrs: &[(&str, &str)]) -> Netns {
         let ns = Netns::new(tag);
         let n = ns.name.as_str();
-        ip(&[
-            "-n", n, "link", "add", "d0", "type", "veth", "peer", "name", "d1",
-        ]);
-        ip(&["-n", n, "addr", "add", "192.168.1.1/24", "dev", "d0"]);
-        for l in ["lo", "d0", "d1"] {
-            ip(&["-n", n, "link", "set", l, "up"]);
+        for (a, b) in pairs {
+            ip(&["-n", n, "link", "add", a, "type", "veth", "peer", "name", b]);
+        }
+        for (dev, addr) in addrs {
+            ip(&["-n", n, "addr", "add", addr, "dev", dev]);
+        }
+        ip(&["-n", n, "link", "set", "lo", "up"]);
+        for (a, b) in pairs {
+            ip(&["-n", n, "link", "set", a, "up"]);
+            ip(&["-n", n, "link", "set", b, "up"]);
         }
         ns
     }
