@@ -71,7 +71,7 @@ fn lab_vrrp_loss_on_backup_shows_two_masters_then_converges() {
         g.wire_summary()
     );
     g.lab.clear_loss(1).unwrap();
-    g.wait_master(0, Duration::from_secs(5));
+    g.wait_master_after_heal(0, Duration::from_secs(5));
     g.finish();
 }
 
@@ -96,7 +96,7 @@ fn lab_partition_splits_and_heal_converges() {
     );
     split.unwrap_or_else(|e| panic!("{e}\n{}", g.wire_summary()));
     g.lab.heal().unwrap();
-    g.wait_master(0, Duration::from_secs(5));
+    g.wait_master_after_heal(0, Duration::from_secs(5));
     g.finish();
 }
 

@@ -217,6 +217,27 @@ impl Group {
         }
     }
 
+    /// After a split brain heals, the loser gives the VIP up without a word
+    /// and the winner, already master, sends no GARP (keepalived's
+    /// `garp_lower_prio_repeat` is off by default), so the client keeps the
+    /// loser's MAC until its neighbour entry expires (up to ~45 s). Waits
+    /// until router `index` alone holds the VIP, then forgets the client's
+    /// neighbours as an operator would, and waits for the client to reach it.
+    pub fn wait_master_after_heal(&mut self, index: usize, timeout: Duration) {
+        let vip = self.vip;
+        let sole = wait_for(
+            "one holder after heal",
+            timeout,
+            Duration::from_millis(50),
+            || Ok((self.live_holders() == [index]).then_some(())),
+        );
+        sole.unwrap_or_else(|e| panic!("{e}\n{}\n{}", self.wire_summary(), self.lab.all_logs()));
+        let client = self.lab.client().unwrap().ns.clone();
+        cmd::ip_in(&client, &["neigh", "flush", "all"]).unwrap();
+        self.wait_master(index, Duration::from_secs(3));
+        assert_eq!(self.lab.holders(vip).unwrap(), [index]);
+    }
+
     /// Master-down interval of router `index` (3 × interval + skew).
     pub fn master_down(&self, index: usize) -> Duration {
         master_down(self.version, self.instances[index].priority, self.interval)
