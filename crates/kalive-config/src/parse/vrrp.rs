@@ -289,13 +289,16 @@ pub fn track_process(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 
 const VRRP_SCRIPT: &[Kw<VrrpScript>] = &[
     Kw::new("script", 1, |c, v, s| v.script = command_script(c, s)),
+    // keepalived 2.2.7 reads whole seconds here (a fraction is an error).
     Kw::new("interval", 1, |c, v, s| {
-        if let Some(d) = s.arg(0).and_then(|w| c.timer_std(w)) {
-            v.interval = d
+        if let Some(n) = c.uint(&s.args[0], 1, u64::from(u32::MAX) / 1_000_000) {
+            v.interval = Duration::from_secs(n)
         }
     }),
     Kw::new("timeout", 1, |c, v, s| {
-        v.timeout = s.arg(0).and_then(|w| c.timer_std(w))
+        v.timeout = c
+            .uint(&s.args[0], 1, u64::from(u32::MAX) / 1_000_000)
+            .map(Duration::from_secs)
     }),
     Kw::new("weight", 1, |c, v, s| {
         if let Some((w, r)) = weight_reverse(c, s, -253, 253) {
