@@ -141,6 +141,10 @@ fn ssl_get_with_connect_port_different_from_rs_port() {
     let conn = c.connection.as_ref().expect("connection");
     assert_eq!(conn.connect_port, Some(444));
     assert_eq!(vs.real_servers[0].port, Some(443));
+    assert_eq!(
+        c.target(&vs.real_servers[0]),
+        Some((ip("192.168.201.100"), Some(444)))
+    );
 }
 
 #[test]
@@ -256,6 +260,21 @@ fn virtualhost_at_virtual_server_level() {
     assert!(diags.is_empty(), "{diags:?}");
     let vs = only_vs(&lvs);
     assert_eq!(vs.virtualhost.as_deref(), Some("www.firewall.loc"));
+    let (rs, c) = vs.checkers().next().expect("checker");
+    let CheckerKind::SslGet(h) = &c.kind else {
+        panic!("SSL_GET expected")
+    };
+    assert_eq!(
+        vs.virtualhost_for(rs, h, &h.urls[0]),
+        Some("www.firewall.loc"),
+        "the Host header falls back to the virtual server's"
+    );
+    let global = kalive_config::model::GlobalDefs::default();
+    assert!(
+        rs.effective_smtp_alert(&global),
+        "real servers mail by default"
+    );
+    assert!(!vs.effective_smtp_alert(&global), "virtual servers do not");
     assert_eq!(kinds(vs), ["SSL_GET"]);
 }
 

@@ -16,6 +16,7 @@
 //! Everything is typed: addresses are `IpAddr`, times are `Duration`,
 //! schedulers, methods, protocols and checker kinds are enums.
 
+use crate::model::global::GlobalDefs;
 use crate::model::vrrp::Script;
 use crate::source::Span;
 use serde::Serialize;
@@ -510,6 +511,32 @@ impl VirtualServer {
             .map(|rs| u64::from(rs.weight))
             .sum()
     }
+
+    /// Whether quorum changes send mail: `smtp_alert` here, else global
+    /// `smtp_alert_checker`, else global `smtp_alert`, else false
+    /// (keepalived's `validate_check_config`).
+    pub fn effective_smtp_alert(&self, global: &GlobalDefs) -> bool {
+        self.smtp_alert
+            .or(global.smtp_alert_checker)
+            .or(global.smtp_alert)
+            .unwrap_or(false)
+    }
+
+    /// The `Host:` an HTTP/SSL check sends for `url`: the url's
+    /// `virtualhost`, else the checker's, the real server's, the virtual
+    /// server's (man keepalived.conf).
+    pub fn virtualhost_for<'a>(
+        &'a self,
+        rs: &'a RealServer,
+        check: &'a HttpCheck,
+        url: &'a UrlCheck,
+    ) -> Option<&'a str> {
+        url.virtualhost
+            .as_deref()
+            .or(check.virtualhost.as_deref())
+            .or(rs.virtualhost.as_deref())
+            .or(self.virtualhost.as_deref())
+    }
 }
 
 /// Parse-time facts validation needs: which defaults were not overridden.
@@ -571,6 +598,16 @@ pub struct RealServer {
 }
 
 impl RealServer {
+    /// Whether state changes send mail: `smtp_alert` here, else global
+    /// `smtp_alert_checker`, else global `smtp_alert`, else **true** (kept
+    /// by keepalived for backward compatibility).
+    pub fn effective_smtp_alert(&self, global: &GlobalDefs) -> bool {
+        self.smtp_alert
+            .or(global.smtp_alert_checker)
+            .or(global.smtp_alert)
+            .unwrap_or(true)
+    }
+
     /// A real server inheriting everything from `vs` (keepalived's
     /// `alloc_rs` plus the defaults copied in `validate_check_config`).
     pub fn new(addr: IpAddr, port: Option<u16>, vs: &VirtualServer) -> Self {
@@ -613,6 +650,15 @@ pub struct Checker {
     /// (FILE_CHECK, BFD_CHECK).
     pub timing: Option<CheckerTiming>,
     pub log_all_failures: bool,
+}
+
+impl Checker {
+    /// Where the probe goes: `connect_ip`/`connect_port`, else the real
+    /// server's address and port. `None` for kinds without a connection.
+    pub fn target(&self, rs: &RealServer) -> Option<(IpAddr, Option<u16>)> {
+        let c = self.connection.as_ref()?;
+        Some((c.connect_ip.unwrap_or(rs.addr), c.connect_port.or(rs.port)))
+    }
 }
 
 /// Generic connection options (`check_api.c`).
