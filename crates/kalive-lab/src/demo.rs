@@ -237,3 +237,78 @@ fn settle_takeover(lab: &Lab, since: SystemTime) -> Result<Takeover> {
         },
     )
 }
+
+/// Priority of router `index` in `up` labs: the demo's 150, 100, 50, then
+/// 40, 30, … down to 1.
+fn up_priority(index: usize) -> u8 {
+    PRIORITIES.get(index).copied().unwrap_or_else(|| {
+        50u8.saturating_sub(10 * (index as u8).saturating_sub(2))
+            .max(1)
+    })
+}
+
+/// `kalive-lab up`: builds a lab, optionally starts `implementation` in
+/// every router from `template` (the demo config by default; `@ROUTER@` and
+/// `@PRIORITY@` are filled in), prints how to get in, then a status line
+/// every two seconds until Ctrl-C, and cleans up.
+pub fn up(
+    implementation: Option<&Implementation>,
+    routers: usize,
+    template: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut lab = Lab::new(LabSpec {
+        routers,
+        ..LabSpec::default()
+    })?;
+    let mut say = |text: String| {
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    };
+    say(format!(
+        "lab {} is up; logs and configs in {}",
+        lab.prefix(),
+        lab.dir().display()
+    ));
+    say(format!(
+        "  switch: ip netns exec {} bash   (bridge br0)",
+        lab.switch_ns()
+    ));
+    for node in lab.routers().iter().chain(lab.client().ok()) {
+        say(format!(
+            "  {:<3} ip netns exec {} bash   (eth0 {} / {})",
+            node.name,
+            node.ns,
+            node.ipv4(),
+            node.ipv6()
+        ));
+    }
+    if let Some(implementation) = implementation {
+        for index in 0..routers {
+            let name = lab.router(index)?.name.clone();
+            let text = template
+                .unwrap_or(DEMO_CONFIG)
+                .replace("@ROUTER@", &name)
+                .replace("@PRIORITY@", &up_priority(index).to_string());
+            lab.start_daemon(index, implementation, &text)?;
+        }
+        say(format!(
+            "{} runs in every router; Ctrl-C removes everything",
+            implementation.name()
+        ));
+    } else {
+        say("no daemon started; Ctrl-C removes everything".into());
+    }
+    // Bounded by the operator's Ctrl-C, and by a day at most.
+    for _ in 0..43_200 {
+        let (line, _) = status(&mut lab, started, "")?;
+        say(line);
+        match wait::sleep(Duration::from_secs(2)) {
+            Err(LabError::Interrupted) => break,
+            other => other?,
+        }
+    }
+    say(format!("removing lab {}", lab.prefix()));
+    lab.shutdown()
+}

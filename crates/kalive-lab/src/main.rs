@@ -26,6 +26,23 @@ enum Command {
         #[arg(long)]
         kalive: Option<PathBuf>,
     },
+    /// Builds a lab (switch, routers, client) and keeps it until Ctrl-C,
+    /// printing who holds the demo VIP every two seconds. Needs root.
+    Up {
+        /// Number of routers.
+        #[arg(long, default_value_t = 3)]
+        routers: usize,
+        /// Daemon to start in every router; none if omitted.
+        #[arg(long = "impl", value_enum)]
+        implementation: Option<Impl>,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
+        /// keepalived.conf template (`@ROUTER@`, `@PRIORITY@` filled in);
+        /// default: the demo's.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// kalive and keepalived side by side; figures printed, never asserted.
     Bench {
         #[command(subcommand)]
@@ -125,6 +142,12 @@ fn main() -> ExitCode {
         } => implementation_of(implementation, kalive)
             .and_then(|imp| demo::run(&imp, &mut std::io::stdout()).map(drop)),
         Command::Bench { what } => run_bench(what),
+        Command::Up {
+            routers,
+            implementation,
+            kalive,
+            config,
+        } => run_up(routers, implementation, kalive, config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -221,4 +244,29 @@ fn run_bench(what: BenchCommand) -> kalive_lab::Result<()> {
             bench::config::measure_child(&netns, &command, &mut stdout)
         }
     }
+}
+
+fn run_up(
+    routers: usize,
+    implementation: Option<Impl>,
+    kalive: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> kalive_lab::Result<()> {
+    let imp = implementation
+        .map(|choice| implementation_of(choice, kalive))
+        .transpose()?;
+    let template = config
+        .map(|path| {
+            std::fs::read_to_string(&path).map_err(|e| LabError::Io {
+                context: format!("read {}", path.display()),
+                source: e,
+            })
+        })
+        .transpose()?;
+    demo::up(
+        imp.as_ref(),
+        routers,
+        template.as_deref(),
+        &mut std::io::stdout(),
+    )
 }
