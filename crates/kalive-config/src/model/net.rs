@@ -220,6 +220,8 @@ pub struct RouteSpec {
     pub fastopen_no_cookie: Option<bool>,
     pub pref: Option<i8>,
     pub vrf: Option<String>,
+    /// `ttl-propagate enabled|disabled` (MPLS).
+    pub ttl_propagate: Option<bool>,
     pub nexthops: Vec<NextHop>,
     pub onlink: bool,
     pub append: bool,
@@ -262,6 +264,7 @@ impl RouteSpec {
             fastopen_no_cookie: None,
             pref: None,
             vrf: None,
+            ttl_propagate: None,
             nexthops: Vec::new(),
             onlink: false,
             append: false,

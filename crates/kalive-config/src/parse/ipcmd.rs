@@ -417,6 +417,18 @@ pub fn parse_route(ctx: &mut Ctx, stmt: &Stmt) -> Option<RouteSpec> {
                 }
             }
             "vrf" => route.vrf = w.value(ctx, opt).map(|v| v.text.clone()),
+            "ttl-propagate" => {
+                if let Some(v) = w.value(ctx, opt) {
+                    route.ttl_propagate = match v.text.as_str() {
+                        "enabled" => Some(true),
+                        "disabled" => Some(false),
+                        _ => {
+                            ctx.error(&v.span, format!("Invalid ttl-propagate value {}", v.text));
+                            None
+                        }
+                    }
+                }
+            }
             "nexthop" => {
                 route.nexthops.push(parse_nexthop(ctx, &mut w));
             }
@@ -461,6 +473,20 @@ pub fn parse_route(ctx: &mut Ctx, stmt: &Stmt) -> Option<RouteSpec> {
             || route.via.is_some_and(|a| a.is_ipv6())
             || route.src.is_some_and(|a| a.is_ipv6());
         route.dest = default_prefix(v6);
+    }
+    let v6 = route.dest.is_ipv6();
+    let mixed = [route.via, route.src, route.or_via]
+        .iter()
+        .flatten()
+        .chain(route.nexthops.iter().filter_map(|n| n.via.as_ref()))
+        .any(|a| a.is_ipv6() != v6);
+    if mixed {
+        ctx.error(stmt.span(), "Cannot mix IPv4 and IPv6 addresses for route");
+        return None;
+    }
+    if route.pref.is_some() && !v6 {
+        ctx.error(stmt.span(), "pref is only valid for IPv6");
+        route.pref = None;
     }
     Some(route)
 }
@@ -521,12 +547,16 @@ fn parse_nexthop(ctx: &mut Ctx, w: &mut Words<'_>) -> NextHop {
     nh
 }
 
-fn port_range(ctx: &mut Ctx, w: &Word) -> Option<PortRange> {
-    let (a, b) = w.text.split_once('-').unwrap_or((&w.text, &w.text));
-    match (a.parse::<u16>(), b.parse::<u16>()) {
-        (Ok(start), Ok(end)) if start <= end => Some(PortRange { start, end }),
+/// keepalived wants a range here (`1000-2000`; a single port is an error).
+fn port_range(ctx: &mut Ctx, opt: &Word, w: &Word) -> Option<PortRange> {
+    let parsed = w
+        .text
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?)));
+    match parsed {
+        Some((start, end)) if start <= end => Some(PortRange { start, end }),
         _ => {
-            ctx.error(&w.span, format!("Invalid port range {}", w.text));
+            ctx.error(&w.span, format!("invalid {} range {}", opt.text, w.text));
             None
         }
     }
@@ -538,6 +568,7 @@ pub fn parse_rule(ctx: &mut Ctx, stmt: &Stmt) -> Option<RuleSpec> {
     let mut rule = RuleSpec::new(Family::Inet);
     rule.span = Some(stmt.span().clone());
     let mut inet6 = false;
+    let mut actions = 0;
     while let Some(opt) = w.next() {
         match opt.text.as_str() {
             "inet6" | "-6" => inet6 = true,
@@ -572,17 +603,24 @@ pub fn parse_rule(ctx: &mut Ctx, stmt: &Stmt) -> Option<RuleSpec> {
                     );
                 }
                 rule.action = RuleAction::Table;
+                actions += 1;
             }
             "goto" => {
                 let v = w.value(ctx, opt)?;
                 if let Some(n) = ctx.uint(v, 0, u32::MAX as u64) {
                     rule.action = RuleAction::Goto(n as u32);
                 }
+                actions += 1;
             }
-            "nop" => rule.action = RuleAction::Nop,
-            "blackhole" => rule.action = RuleAction::Blackhole,
-            "unreachable" => rule.action = RuleAction::Unreachable,
-            "prohibit" => rule.action = RuleAction::Prohibit,
+            "nop" | "blackhole" | "unreachable" | "prohibit" => {
+                rule.action = match opt.text.as_str() {
+                    "nop" => RuleAction::Nop,
+                    "blackhole" => RuleAction::Blackhole,
+                    "unreachable" => RuleAction::Unreachable,
+                    _ => RuleAction::Prohibit,
+                };
+                actions += 1;
+            }
             "iif" | "iifname" | "dev" => rule.iif = w.value(ctx, opt).map(|v| v.text.clone()),
             "oif" | "oifname" => rule.oif = w.value(ctx, opt).map(|v| v.text.clone()),
             "tos" | "dsfield" => {
@@ -602,7 +640,7 @@ pub fn parse_rule(ctx: &mut Ctx, stmt: &Stmt) -> Option<RuleSpec> {
                     }
                 }
             }
-            "preference" | "priority" | "order" | "pref" | "prio" => {
+            "preference" | "priority" | "order" => {
                 if let Some(v) = w.value(ctx, opt) {
                     rule.preference = ctx.uint(v, 0, u32::MAX as u64).map(|v| v as u32);
                 }
@@ -631,10 +669,17 @@ pub fn parse_rule(ctx: &mut Ctx, stmt: &Stmt) -> Option<RuleSpec> {
                     }
                 }
             }
-            "l3mdev" => rule.l3mdev = true,
+            "l3mdev" => {
+                rule.l3mdev = true;
+                actions += 1;
+            }
+            // keepalived takes only a number for a rule's protocol.
             "protocol" | "proto" => {
                 if let Some(v) = w.value(ctx, opt) {
-                    rule.protocol = parse_protocol(&v.text);
+                    rule.protocol = ctx.uint(v, 0, 255).map(|n| n as u8);
+                    if rule.protocol.is_none() {
+                        ctx.error(&v.span, format!("Invalid protocol {}", v.text));
+                    }
                 }
             }
             "ipproto" | "ip_proto" => {
@@ -649,8 +694,8 @@ pub fn parse_rule(ctx: &mut Ctx, stmt: &Stmt) -> Option<RuleSpec> {
                     };
                 }
             }
-            "sport" => rule.sport = w.value(ctx, opt).and_then(|v| port_range(ctx, v)),
-            "dport" => rule.dport = w.value(ctx, opt).and_then(|v| port_range(ctx, v)),
+            "sport" => rule.sport = w.value(ctx, opt).and_then(|v| port_range(ctx, opt, v)),
+            "dport" => rule.dport = w.value(ctx, opt).and_then(|v| port_range(ctx, opt, v)),
             "no_track" => rule.no_track = true,
             "track_group" => rule.track_group = w.value(ctx, opt).map(|v| v.text.clone()),
             other => {
@@ -661,6 +706,18 @@ pub fn parse_rule(ctx: &mut Ctx, stmt: &Stmt) -> Option<RuleSpec> {
     let v6 =
         inet6 || rule.from.is_some_and(|p| p.is_ipv6()) || rule.to.is_some_and(|p| p.is_ipv6());
     rule.family = if v6 { Family::Inet6 } else { Family::Inet };
+    match actions {
+        0 => {
+            ctx.error(stmt.span(), "No action specified for rule - ignoring");
+            return None;
+        }
+        1 => {}
+        _ if rule.l3mdev => ctx.error(stmt.span(), "Cannot specify l3mdev with other action"),
+        _ => ctx.error(
+            stmt.span(),
+            "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule",
+        ),
+    }
     if rule.preference.is_none() {
         // keepalived assigns one, and says so.
         ctx.warning(
