@@ -529,6 +529,7 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
         complete_instance(ctx, &globals, v, in_sync);
     }
     check_duplicate_vrids(ctx, config);
+    check_doubly_tracked_interfaces(ctx, config);
     if let Some(n) = quiet_from {
         ctx.diags.truncate(n);
         ctx.error_nospan("Non-existent interface specified in configuration");
@@ -1168,6 +1169,32 @@ fn complete_tracking_weights(ctx: &mut Ctx, v: &mut VrrpInstance, sync: Option<b
             true
         }
     });
+}
+
+/// An interface tracked by a sync group must not also be tracked by a
+/// member (its own interface counts).
+fn check_doubly_tracked_interfaces(ctx: &mut Ctx, config: &Config) {
+    for g in &config.vrrp_sync_groups {
+        for t in &g.track_interfaces {
+            for m in &g.group {
+                let Some(v) = config.vrrp_instance(m) else {
+                    continue;
+                };
+                let own = v.interface.as_deref() == Some(t.name.as_str());
+                if own || v.track_interfaces.iter().any(|i| i.name == t.name) {
+                    let s = t
+                        .span
+                        .clone()
+                        .or_else(|| g.span.clone())
+                        .unwrap_or_else(dummy_span);
+                    ctx.error(&s, format!(
+                        "({m}) track_interface {} is configured on VRRP instance and sync group. Remove vrrp instance or sync group config",
+                        t.name
+                    ));
+                }
+            }
+        }
+    }
 }
 
 fn check_duplicate_vrids(ctx: &mut Ctx, config: &Config) {

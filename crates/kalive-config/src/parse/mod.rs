@@ -375,7 +375,7 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::new("vrrp_track_process", 1, vrrp::track_process),
     Kw::new("vrrp_script", 1, vrrp::vrrp_script),
     Kw::new("bfd_instance", 1, vrrp::bfd_instance),
-    Kw::new("vrrp_sync_group", 1, vrrp::sync_group),
+    Kw::new("vrrp_sync_group", 0, vrrp::sync_group),
     Kw::new("vrrp_instance", 0, vrrp::vrrp_instance),
 ];
 

@@ -568,9 +568,8 @@ const SYNC_GROUP: &[Kw<SyncGroup>] = &[
     Kw::new("notify_stop", 1, |c, g, s| {
         g.notify.stop = notify_script(c, s)
     }),
-    Kw::new("notify_deleted", 0, |c, g, s| {
-        g.notify.deleted = notify_script(c, s)
-    }),
+    // notify_deleted is an instance keyword only in keepalived 2.2.7 (its man
+    // page lists it for sync groups, its parser does not).
     Kw::new("notify", 1, |c, g, s| g.notify.any = notify_script(c, s)),
     Kw::new("smtp_alert", 0, |c, g, s| g.smtp_alert = Some(c.flag(s))),
     Kw::new("global_tracking", 0, |c, g, s| {
@@ -589,6 +588,21 @@ const SYNC_GROUP: &[Kw<SyncGroup>] = &[
 ];
 
 pub fn sync_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
+    if stmt.args.is_empty() {
+        ctx.error(stmt.span(), "vrrp_sync_group must have a name - skipping");
+        return;
+    }
+    if config
+        .vrrp_sync_groups
+        .iter()
+        .any(|g| g.name == stmt.args[0].text)
+    {
+        ctx.error(
+            stmt.span(),
+            format!("vrrp sync group {} already defined", stmt.args[0].text),
+        );
+        return;
+    }
     let mut g = SyncGroup {
         name: name_of(stmt),
         span: Some(stmt.span().clone()),
