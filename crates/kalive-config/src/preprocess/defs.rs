@@ -99,15 +99,22 @@ impl Defs {
     }
 
     /// `set_definition`: used for `~SEQ`/`~LST` variables. Overriding a
-    /// built-in makes it a plain value.
+    /// built-in makes it a plain value; an existing definition keeps its
+    /// multi-line flag and parameter count (keepalived only swaps the value),
+    /// so a sequence variable named like a multi-line macro still only
+    /// matches at the end of a line.
     pub fn set(&mut self, name: &[u8], value: &[u8]) {
+        let (multiline, max_params) = self
+            .map
+            .get(name)
+            .map_or((false, 0), |d| (d.multiline, d.max_params));
         self.map.insert(
             name.to_vec(),
             Def {
                 value: Rc::new(value.to_vec()),
-                multiline: false,
+                multiline,
                 builtin: None,
-                max_params: self.map.get(name).map_or(0, |d| d.max_params),
+                max_params,
             },
         );
     }

@@ -25,6 +25,9 @@ const INCLUDE_ALL: u8 = INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B;
 const MAX_SILENT_ITERATIONS: usize = 1_000_000;
 /// `@`/`$` re-examinations of one line.
 const MAX_RECHECKS: usize = 4096;
+/// A runaway expansion can log "would exceed maximum line length" on every
+/// line; after this many only the first ones are kept.
+const MAX_REPEATED_NOTES: usize = 20;
 
 /// Where produced text comes from: file, line, and the column that bytes
 /// created by expansion map to.
@@ -112,6 +115,11 @@ pub struct Reader {
 
     defs: Defs,
     seqs: Vec<SeqEntry>,
+    /// keepalived's `seq_list_count`, kept apart from `seqs.len()` because
+    /// a rejected `~LST` decrements it without ever having added an entry
+    /// (`free_seq_lst()` on the error path). It wraps like the C unsigned,
+    /// so after a bad `~LST` later sequences stall exactly as in keepalived.
+    seq_count: usize,
     multiline_seq_depth: usize,
     next_ptr: Option<MultilinePtr>,
     multiline_stack: Vec<(MultilinePtr, usize)>,
@@ -120,6 +128,7 @@ pub struct Reader {
     /// (keepalived's static `def` + `multiline_param_def`).
     building_def: Option<Vec<u8>>,
     rng: u64,
+    overflow_notes: usize,
 
     /// Enclosing blocks of the produced lines, to spot `include_check`
     /// inside `global_defs`.
@@ -159,12 +168,14 @@ impl Reader {
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
             defs: Defs::with_builtins(),
             seqs: Vec::new(),
+            seq_count: 0,
             multiline_seq_depth: 0,
             next_ptr: None,
             multiline_stack: Vec::new(),
             residue: None,
             building_def: None,
             rng: seed | 1,
+            overflow_notes: 0,
             blocks: Vec::new(),
             last_keyword: String::new(),
         }
@@ -692,7 +703,7 @@ impl Reader {
             }
             let (mut buf, origin) = if let Some(r) = self.residue.take() {
                 r
-            } else if !self.seqs.is_empty() && self.seqs.len() > self.multiline_seq_depth {
+            } else if !self.seqs.is_empty() && self.seq_count > self.multiline_seq_depth {
                 self.next_seq_line()
             } else if let Some(ptr) = self.next_ptr.take() {
                 self.next_multiline_line(ptr)
@@ -827,6 +838,7 @@ impl Reader {
         };
         if finished {
             self.seqs.pop();
+            self.seq_count = self.seq_count.wrapping_sub(1);
         }
         for (name, value) in sets {
             self.defs.set(&name, &value);
@@ -1019,8 +1031,12 @@ impl Reader {
                     text: rest,
                     origin: origin.clone(),
                 });
+                self.seq_count = self.seq_count.wrapping_add(1);
             }
             Err(e) => {
+                if !is_seq {
+                    self.seq_count = self.seq_count.wrapping_sub(1);
+                }
                 if let Some(m) = e.message {
                     self.error(span.clone(), m);
                 }
@@ -1114,7 +1130,7 @@ impl Reader {
                 if let Some(p) = ml.clone() {
                     self.multiline_stack.push((p, self.multiline_seq_depth));
                 }
-                self.multiline_seq_depth = self.seqs.len();
+                self.multiline_seq_depth = self.seq_count;
             }
             let value: Rc<Vec<u8>> = match def.builtin {
                 Some(b) => Rc::new(self.builtin_value(b, buf, r.params, origin)),
@@ -1145,6 +1161,10 @@ impl Reader {
             };
             let total = replaced_len + 1 + extra;
             if len_used.wrapping_add(rlen).wrapping_sub(total) >= max_len {
+                self.overflow_notes += 1;
+                if self.overflow_notes > MAX_REPEATED_NOTES {
+                    return false;
+                }
                 self.note(
                     Some(origin.span(ref_col)),
                     format!(
@@ -1330,26 +1350,24 @@ fn splice(buf: &mut Buf, cur: usize, total: usize, new: &Buf, has_params: bool) 
     let rlen = new.len();
     let old_len = buf.len();
     let end = (cur + total).min(old_len);
-    let mut out = Buf::default();
-    for i in 0..cur {
-        out.push(buf.bytes[i], buf.cols[i]);
-    }
-    for i in 0..rlen {
-        out.push(new.bytes[i], new.cols[i]);
-    }
     if has_params && rlen < total {
+        // Result: head + new + old[end] + old[cur + rlen + 1..], or just
+        // head + new when the reference ended the line.
+        let mut out = Buf::default();
+        out.bytes.extend_from_slice(&buf.bytes[..cur]);
+        out.cols.extend_from_slice(&buf.cols[..cur]);
+        out.bytes.extend_from_slice(&new.bytes);
+        out.cols.extend_from_slice(&new.cols);
         if end < old_len {
             out.push(buf.bytes[end], buf.cols[end]);
-            for i in cur + rlen + 1..old_len {
-                out.push(buf.bytes[i], buf.cols[i]);
-            }
+            out.bytes.extend_from_slice(&buf.bytes[cur + rlen + 1..]);
+            out.cols.extend_from_slice(&buf.cols[cur + rlen + 1..]);
         }
+        *buf = out;
     } else {
-        for i in end..old_len {
-            out.push(buf.bytes[i], buf.cols[i]);
-        }
+        buf.bytes.splice(cur..end, new.bytes.iter().copied());
+        buf.cols.splice(cur..end, new.cols.iter().copied());
     }
-    *buf = out;
 }
 
 /// `strtoul(s + p, &end, 10)` for the digit/space parameter strings.
