@@ -1,13 +1,46 @@
 //! kalive: the keepalived-compatible daemon binary (DESIGN.md, Layers: the
 //! top crate wires config, VRRP engine and system drivers together).
 //!
-//! - [`cli`]: keepalived's command line (reference §1.2).
-//! - [`logging`]: console / syslog / file logging through a channel, so a
-//!   log line never delays a protocol action.
+//! # Running it
+//!
+//! The command line that starts keepalived starts kalive (reference §1.2):
+//! `kalive -n -l -D -f /etc/keepalived/keepalived.conf`; without `-n` it
+//! detaches (re-executing itself in a new session). `-t[=LOGFILE]` checks a
+//! config (`file:line:col: severity: message`, keepalived's exit codes),
+//! `--dump-json` prints the parsed model. One process plays keepalived's
+//! parent and VRRP child: `-p` and `-r` pid files both name it. Debian's
+//! `Type=notify` unit works (READY=1 via `$NOTIFY_SOCKET`).
+//!
+//! Signals (reference §1.3): HUP reloads (a config with errors is refused and
+//! the running one kept; if the VRRP instances are unchanged they keep
+//! running and only scripts / notifies are replaced; otherwise every instance
+//! is restarted: MASTERs release with priority 0 and a new election follows,
+//! unlike keepalived, which keeps a matched MASTER), TERM/INT stop (each MASTER sends priority 0 and
+//! removes its VIPs, routes and rules, unless `-V`), USR1 writes
+//! `/tmp/keepalived.data`, USR2 `/tmp/keepalived.stats` (keepalived's
+//! layout), SIGRTMIN+2 `/tmp/keepalived.json`, SIGRTMAX-1 stats then clear.
+//!
+//! Logs use keepalived's wording for what operators grep for
+//! (`(VI_1) Entering MASTER STATE`, `(VI_1) setting VIPs.`, `(VI_1) sent 0
+//! priority`, ...), on the console with `-l` (`%c: message`) and to syslog
+//! (`/dev/log`, ident `kalive`, facility from `-S`) unless `-G`, written by a
+//! thread fed through a channel so that logging never delays a protocol
+//! action.
+//!
+//! # Modules
+//!
+//! - [`cli`]: keepalived's command line.
+//! - [`logging`]: console / syslog / file logging through a channel.
 //! - [`process`]: detaching, umask, network namespace, pid files.
+//! - [`sdnotify`]: systemd readiness.
+//! - [`config_test`]: `-t`, `--dump-json`, config loading for the daemon.
+//! - [`setup`]: keepalived.conf model → engine configs and runtime plan.
+//! - [`netops`]: address / route / rule entries → netlink requests.
 //! - [`notify`]: the notify owner (scripts in order per instance, FIFOs).
-//! - [`config_test`]: `-t` and `--dump-json`.
-//! - [`daemon`]: the runtime: signals, reload, the VRRP driver.
+//! - [`track_script`]: vrrp_script runs and track_file reads.
+//! - [`timer`]: the actor's timerfd (microsecond deadlines).
+//! - [`driver`]: the VRRP actor and its resource owners.
+//! - [`daemon`]: start-up, signals, the runtime.
 
 pub mod cli;
 pub mod config_test;
