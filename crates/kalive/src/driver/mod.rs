@@ -304,7 +304,14 @@ impl Driver {
     async fn remove_leftovers(&mut self, plan: &Plan, _vips: &BTreeSet<IpAddr>) {
         for (ic, res) in plan.instances.iter().zip(&plan.resources) {
             let mut removed = false;
-            for spec in res.vips.iter().chain(&res.excluded) {
+            // An address owner's VIPs are the router's own addresses
+            // (RFC 5798 §1): never strip them at start-up.
+            let specs = if ic.is_owner() {
+                &[][..]
+            } else {
+                &res.vips[..]
+            };
+            for spec in specs.iter().chain(&res.excluded) {
                 let dev = spec.dev.clone().unwrap_or_else(|| ic.interface.clone());
                 let Some(iface) = self.links.by_name.get(&dev) else {
                     continue;
