@@ -233,6 +233,26 @@ pub fn failover(
             );
             let _ = out.flush();
         }
+        let medians = |pick: &dyn Fn(&Sample) -> Option<f64>| -> Vec<Option<f64>> {
+            let of = |s: &Vec<Sample>| stats(s.iter().filter_map(pick).collect()).map(|m| m.0);
+            samples.iter().map(of).collect()
+        };
+        let columns = [
+            medians(&|x| Some(x.gap.as_secs_f64())),
+            medians(&|x| Some(x.excess_ms)),
+            medians(&|x| x.to_garp.map(|d| d.as_secs_f64())),
+        ];
+        if let Some(cells) = table::kalive_over_keepalived(implementations, &columns) {
+            let _ = writeln!(
+                out,
+                "{:<22} {:<10} {:>26} {:>26} {:>26}",
+                case.label(),
+                "ratio",
+                cells[0],
+                cells[1],
+                cells[2]
+            );
+        }
     }
     Ok(())
 }
@@ -341,6 +361,7 @@ pub fn idle(
     );
     for instances in [1usize, 200] {
         for as_master in [true, false] {
+            let mut measured: Vec<Option<(u64, f64)>> = Vec::new();
             for implementation in implementations {
                 let label = format!(
                     "{instances} instance(s) 0.1s {}",
@@ -354,6 +375,7 @@ pub fn idle(
                     duration,
                 ) {
                     Ok((rss, cpu)) => {
+                        measured.push(Some((rss, cpu)));
                         let _ = writeln!(
                             out,
                             "{label:<34} {:<10} {rss:>10} {cpu:>12.4}",
@@ -362,11 +384,26 @@ pub fn idle(
                     }
                     Err(LabError::Interrupted) => return Err(LabError::Interrupted),
                     Err(e) => {
+                        measured.push(None);
                         let _ =
                             writeln!(out, "{label:<34} {:<10} error: {e}", implementation.name());
                     }
                 }
                 let _ = out.flush();
+            }
+            let columns = [
+                measured
+                    .iter()
+                    .map(|m| m.map(|(rss, _)| rss as f64))
+                    .collect(),
+                measured.iter().map(|m| m.map(|(_, cpu)| cpu)).collect(),
+            ];
+            if let Some(cells) = table::kalive_over_keepalived(implementations, &columns) {
+                let _ = writeln!(
+                    out,
+                    "{:<34} {:<10} {:>10} {:>12}",
+                    "", "ratio", cells[0], cells[1]
+                );
             }
         }
     }

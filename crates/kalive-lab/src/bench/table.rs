@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::daemon::Implementation;
 use crate::error::{LabError, Result};
 
 /// `a / b` rendered as a ratio, or `-` when it means nothing.
@@ -11,6 +12,24 @@ pub fn ratio(a: f64, b: f64) -> String {
     } else {
         format!("{:.2}", a / b)
     }
+}
+
+/// kalive/keepalived ratios, one per column of per-implementation values
+/// (indexed like `implementations`); `None` unless both ran.
+pub fn kalive_over_keepalived(
+    implementations: &[Implementation],
+    columns: &[Vec<Option<f64>>],
+) -> Option<Vec<String>> {
+    let position = |name: &str| implementations.iter().position(|i| i.name() == name);
+    let (kalive, keepalived) = (position("kalive")?, position("keepalived")?);
+    let cell = |column: &Vec<Option<f64>>| match (
+        column.get(kalive).copied().flatten(),
+        column.get(keepalived).copied().flatten(),
+    ) {
+        (Some(a), Some(b)) => ratio(a, b),
+        _ => "-".to_string(),
+    };
+    Some(columns.iter().map(cell).collect())
 }
 
 /// A plain text table with columns aligned to their widest cell.
@@ -68,6 +87,18 @@ mod tests {
     fn ratio_refuses_division_by_zero() {
         assert_eq!(ratio(1.0, 0.0), "-");
         assert_eq!(ratio(1.0, 4.0), "0.25");
+    }
+
+    #[test]
+    fn ratios_need_both_implementations() {
+        let kalive = Implementation::Kalive("/k".into());
+        let keepalived = Implementation::Keepalived("/ka".into());
+        let columns = vec![vec![Some(1.0), Some(2.0)], vec![None, Some(3.0)]];
+        assert_eq!(
+            kalive_over_keepalived(&[kalive.clone(), keepalived], &columns),
+            Some(vec!["0.50".to_string(), "-".to_string()])
+        );
+        assert_eq!(kalive_over_keepalived(&[kalive], &columns), None);
     }
 
     #[test]
