@@ -4,6 +4,12 @@
 //!
 //! Needs root (network namespaces) and /usr/sbin/keepalived; without them
 //! the test fails and says so.
+//!
+//! Known difference kept on purpose: a check script (MISC_CHECK,
+//! notify_up/down, quorum_up/down) run as a non-root user (its own `user`
+//! or the global `script_user`) makes keepalived 2.2.7's `-t` die from
+//! SIGTERM (exit 143) while the daemon runs such configs; kalive judges
+//! them as the daemon does.
 
 use kalive_config::{config_test, ConfigTestOptions, Severity};
 use std::path::Path;
@@ -710,6 +716,40 @@ virtual_server 10.0.0.4 80 {
     protocol TCP
     persistence_granularity 0x10.1
     real_server 10.0.0.2 80 {
+    }
+}
+"#,
+    ),
+    (
+        "checker_end_order",
+        5,
+        r#"
+virtual_server 2001:db8::1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol UDP
+    real_server fe80::1 53 {
+        TCP_CHECK {
+            bindto 10.0.0.2
+            connect_ip fe80::1
+        }
+        UDP_CHECK {
+            min_reply_length 10
+            max_reply_length 0
+        }
+        UDP_CHECK {
+            bind_if eth0
+            min_reply_length 10
+            max_reply_length 0
+        }
+        SMTP_CHECK {
+            connect_ip abc
+        }
+        SMTP_CHECK {
+            host {
+                connect_ip 2001:db8::7
+            }
+        }
     }
 }
 "#,

@@ -141,15 +141,20 @@ impl CheckerState {
     }
 
     /// The address keepalived's `check_conn_opts` looks at: `connect_ip`,
-    /// else the real server. SMTP_CHECK (2.2.7) checks its own settings only
-    /// when some connection keyword was given, and a `host` only against
-    /// its own `connect_ip`.
+    /// else the real server. SMTP_CHECK (2.2.7) checks its own settings
+    /// only when some connection keyword was given (or there is no `host`),
+    /// and always against the real server when `connect_ip` is unusable;
+    /// for other kinds an invalid `connect_ip` leaves no destination.
     fn check_dst(&self, c: &Connection) -> Option<IpAddr> {
-        if (self.is_smtp() && !self.smtp_main_configured) || self.dst_cleared {
-            c.connect_ip
-        } else {
-            Some(c.connect_ip.unwrap_or(self.rs_addr))
+        if self.is_smtp() {
+            return self
+                .smtp_main_configured
+                .then(|| c.connect_ip.unwrap_or(self.rs_addr));
         }
+        if self.dst_cleared {
+            return c.connect_ip;
+        }
+        Some(c.connect_ip.unwrap_or(self.rs_addr))
     }
 
     fn conn(&mut self) -> &mut Connection {
@@ -184,6 +189,9 @@ fn checker_end(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) -> bool {
         return false;
     }
     let end = end_span(stmt);
+    if matches!(st.checker.kind, CheckerKind::Udp(_)) && !conn_ok(ctx, st, end) {
+        return false;
+    }
     let ok = match &mut st.checker.kind {
         CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.urls.is_empty() => {
             ctx.warning(end, "HTTP/SSL_GET checker has no urls specified - ignoring");
@@ -216,6 +224,7 @@ fn checker_end(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) -> bool {
         }
         CheckerKind::Bfd(b) => !b.name.is_empty(),
         CheckerKind::Udp(u) => {
+            // After the connection check, as keepalived's end handler.
             if u.min_reply_length > u.max_reply_length {
                 ctx.warning(
                     end,
@@ -238,7 +247,8 @@ fn checker_end(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) -> bool {
         // Without host{} blocks keepalived always checks its own settings.
         st.smtp_main_configured = given || st.connect_timeout.is_some() || st.hosts.is_empty();
     }
-    ok && conn_ok(ctx, st, end)
+    let udp_checked = matches!(st.checker.kind, CheckerKind::Udp(_));
+    ok && (udp_checked || conn_ok(ctx, st, end))
 }
 
 fn conn_ok(ctx: &mut Ctx, st: &CheckerState, end: &crate::source::Span) -> bool {
@@ -375,7 +385,9 @@ fn co_ip(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
                 w.text
             ),
         );
+        // keepalived resets the destination's family to "unspecified".
         c.connect_ip = None;
+        st.dst_cleared = true;
         return;
     }
     c.connect_ip = Some(ip);
@@ -859,7 +871,8 @@ fn smtp_host(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
     let host_conn = std::mem::replace(&mut st.checker.connection, saved_conn);
     let host_timeout = std::mem::replace(&mut st.connect_timeout, saved_timeout);
     let Some(conn) = host_conn else { return };
-    let link_local = st.check_dst(&conn).filter(is_link_local_v6);
+    // A host starts from empty settings: only its own connect_ip counts.
+    let link_local = conn.connect_ip.filter(is_link_local_v6);
     if let (Some(dst), None) = (link_local, &conn.bind_if) {
         ctx.warning(
             end_span(stmt),
