@@ -14,6 +14,21 @@
 //! Where keepalived would hang or exhaust memory (a self-referencing macro, a
 //! `~SEQ` over 10^9 values, an include loop) the preprocessor stops with an
 //! error diagnostic instead; see [`Limits`].
+//!
+//! Diagnostics: keepalived's `report_config_error()` messages are
+//! [`Severity::Error`](crate::diag::Severity); include problems whose check
+//! is on (`include_check`, `-e`, `includer/m/w/b/a`) are `Fatal` with
+//! [`DiagKind::Fatal`](crate::diag::DiagKind) and set
+//! [`Preprocessed::include_error`] (keepalived `-t` then exits 6); messages
+//! keepalived only logs, or prints without changing the `-t` verdict, are
+//! `Note`s. Wording is keepalived's.
+//!
+//! Deliberate differences from keepalived 2.2.7: the limits above; an
+//! include loop is skipped with an error; reading past the end of a
+//! multi-line value (keepalived reads stray heap bytes) gives an empty line;
+//! the children's second pass over keepalived's consolidated config copy is
+//! not reproduced. 2.2.7 has no `${_ENV ...}` built-in (it arrived later), so
+//! like 2.2.7 such text is left untouched.
 
 mod cbuf;
 mod defs;
