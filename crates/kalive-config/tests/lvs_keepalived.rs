@@ -754,6 +754,31 @@ virtual_server 2001:db8::1 80 {
 }
 "#,
     ),
+    (
+        "default_script_user_missing",
+        5,
+        r#"
+global_defs {
+    enable_script_security
+}
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum_up /bin/true
+    real_server 10.0.0.2 80 {
+        notify_down /bin/true root
+        MISC_CHECK {
+            misc_path /bin/true
+        }
+        MISC_CHECK {
+            misc_path "/bin/true arg"
+            user root
+        }
+    }
+}
+"#,
+    ),
 ];
 
 #[test]

@@ -643,6 +643,9 @@ pub struct Checker {
     pub kind: CheckerKind,
     #[serde(skip)]
     pub span: Option<Span>,
+    /// The block's closing brace (where keepalived's end handler reports).
+    #[serde(skip)]
+    pub end_span: Option<Span>,
     /// Where to connect; `None` for kinds without connection keywords
     /// (MISC_CHECK, FILE_CHECK, BFD_CHECK).
     pub connection: Option<Connection>,

@@ -20,9 +20,9 @@ pub use validate::{check_system, validate};
 
 use crate::lexer::Word;
 use crate::model::lvs::{
-    ForwardingMethod, IpFamily, IpRange, PersistenceGranularity, Protocol, RealServer, Scheduler,
-    SorryServer, SslConfig, Tunnel, TunnelChecksum, TunnelKind, VirtualServer, VirtualServerGroup,
-    VsAddress, VsgAddressEntry, VsgFwmarkEntry, DEFAULT_PERSISTENCE_TIMEOUT,
+    CheckerKind, ForwardingMethod, IpFamily, IpRange, PersistenceGranularity, Protocol, RealServer,
+    Scheduler, SorryServer, SslConfig, Tunnel, TunnelChecksum, TunnelKind, VirtualServer,
+    VirtualServerGroup, VsAddress, VsgAddressEntry, VsgFwmarkEntry, DEFAULT_PERSISTENCE_TIMEOUT,
 };
 use crate::model::Config;
 use crate::parse::script::notify_script;
@@ -476,7 +476,55 @@ fn vs_block(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
         return;
     }
     let end = end_span(stmt).clone();
-    config.lvs.virtual_servers.push(finish_vs(ctx, st, &end));
+    let mut vs = finish_vs(ctx, st, &end);
+    default_user_checks(ctx, config, &mut vs);
+    config.lvs.virtual_servers.push(vs);
+}
+
+/// Scripts without their own user run as the default script user; when
+/// that cannot be set (`enable_script_security` without `script_user` and
+/// no `keepalived_script` user), keepalived says so at the first such
+/// script and drops MISC_CHECKs (`set_default_script_user`). Visited in
+/// file order, as keepalived meets them while parsing.
+fn default_user_checks(ctx: &mut Ctx, config: &Config, vs: &mut VirtualServer) {
+    let mut scripts: Vec<(Span, Option<(usize, usize)>)> = Vec::new();
+    let notify = vs.quorum_up.iter().chain(vs.quorum_down.iter());
+    let rs_notify = vs
+        .real_servers
+        .iter()
+        .flat_map(|rs| rs.notify_up.iter().chain(rs.notify_down.iter()));
+    for s in notify.chain(rs_notify).filter(|s| s.user.is_none()) {
+        if let Some(span) = &s.span {
+            scripts.push((span.clone(), None));
+        }
+    }
+    for (r, rs) in vs.real_servers.iter().enumerate() {
+        for (c, ck) in rs.checkers.iter().enumerate() {
+            if let CheckerKind::Misc(m) = &ck.kind {
+                if let (None, Some(end)) = (&m.script.user, &ck.end_span) {
+                    scripts.push((end.clone(), Some((r, c))));
+                }
+            }
+        }
+    }
+    scripts.sort_by_key(|(span, _)| (span.line, span.col));
+    let mut dropped = Vec::new();
+    for (span, misc) in scripts {
+        let ok = crate::validate::default_script_user(ctx, config, &span).is_some();
+        if let (false, Some((r, c))) = (ok, misc) {
+            if let CheckerKind::Misc(m) = &vs.real_servers[r].checkers[c].kind {
+                let cmd = checkers::cmd_str(&m.script);
+                ctx.warning(
+                    &span,
+                    format!("Unable to set default user for misc script {cmd} - removing"),
+                );
+            }
+            dropped.push((r, c));
+        }
+    }
+    for (r, c) in dropped.into_iter().rev() {
+        vs.real_servers[r].checkers.remove(c);
+    }
 }
 
 fn vs_words(stmt: &Stmt) -> String {

@@ -67,6 +67,7 @@ impl CheckerState {
             checker: Checker {
                 kind,
                 span: Some(stmt.span().clone()),
+                end_span: Some(end_span(stmt).clone()),
                 connection,
                 timing: None,
                 log_all_failures: false,
