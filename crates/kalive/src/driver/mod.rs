@@ -1,15 +1,19 @@
 //! The VRRP driver (DESIGN.md, How data flows): one actor task owns the
-//! sans-IO [`Vrrp`] engine and the VRRP sockets' send side; receive tasks
-//! forward packets untouched; one effects task owns netlink changes and
-//! GARP/NA frames (in order, so a GARP never precedes its VIP); the notify
-//! owner runs scripts and FIFOs. Timers are deadlines: the actor sleeps until
-//! `poll_timeout()` and acts at once.
+//! sans-IO [`Vrrp`] engine and the VRRP sockets, and polls their receive
+//! side itself (no hop between a packet and the engine); one effects task
+//! owns netlink changes and GARP/NA frames (in order, so a GARP never
+//! precedes its VIP); the notify owner runs scripts and FIFOs. Timers are
+//! deadlines: the actor sleeps on a timerfd until `poll_timeout()` and acts
+//! at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::stream::{SelectAll, Stream, StreamExt};
 use kalive_sys::{
     AddrEvent, AddressInfo, FrameSender, LinkEvent, Mode, Monitor, NetEvent, Netlink, SysctlSaver,
     VrrpSocket,
@@ -75,7 +79,11 @@ struct Run {
     plan: Plan,
     vrrp: Vrrp,
     sockets: HashMap<SockKey, Arc<VrrpSocket>>,
-    rx_tasks: HashMap<SockKey, JoinHandle<()>>,
+    /// Every socket's receive side, polled by the actor itself (no task or
+    /// channel between a packet and the engine).
+    rx: SelectAll<PacketStream>,
+    /// Ends the stream of a socket that was replaced.
+    rx_closers: HashMap<SockKey, Arc<AtomicBool>>,
     script_tasks: Vec<JoinHandle<()>>,
     vmacs: Vec<(VmacPlan, u32)>,
     sysctls: SysctlSaver,
@@ -89,8 +97,6 @@ pub struct Driver {
     links: Links,
     effects: mpsc::UnboundedSender<Effect>,
     notifier: Option<Notifier>,
-    rx_tx: mpsc::UnboundedSender<RxEvent>,
-    rx_rx: mpsc::UnboundedReceiver<RxEvent>,
     net_rx: mpsc::UnboundedReceiver<NetEvent>,
     script_tx: mpsc::UnboundedSender<ScriptResult>,
     script_rx: mpsc::UnboundedReceiver<ScriptResult>,
@@ -118,7 +124,6 @@ impl Driver {
         let (net_tx, net_rx) = mpsc::unbounded_channel();
         let monitor = Monitor::subscribe().map_err(sys_err)?;
         tokio::spawn(monitor_task(monitor, net_tx));
-        let (rx_tx, rx_rx) = mpsc::unbounded_channel();
         let (script_tx, script_rx) = mpsc::unbounded_channel();
         let (file_tx, file_rx) = mpsc::unbounded_channel();
         Ok(Driver {
@@ -128,8 +133,6 @@ impl Driver {
             links,
             effects,
             notifier: None,
-            rx_tx,
-            rx_rx,
             net_rx,
             script_tx,
             script_rx,
@@ -185,10 +188,18 @@ impl Driver {
         self.remove_leftovers(&plan, &vip_set).await;
         self.add_statics(&plan);
         let sockets = self.open_sockets(&instances);
-        let rx_tasks = sockets
-            .iter()
-            .map(|(key, sock)| (key.clone(), self.spawn_rx(key, sock)))
-            .collect();
+        let mut rx = SelectAll::new();
+        let mut rx_closers = HashMap::new();
+        for (key, sock) in &sockets {
+            let closed = Arc::new(AtomicBool::new(false));
+            rx.push(packet_stream(
+                sock.clone(),
+                key.0.clone(),
+                key.1,
+                closed.clone(),
+            ));
+            rx_closers.insert(key.clone(), closed);
+        }
         let mut vrrp = Vrrp::new(instances.clone(), plan.sync_groups.clone(), self.now())
             .map_err(|e| Error::Config(e.to_string()))?;
         let now = self.now();
@@ -224,7 +235,8 @@ impl Driver {
             plan,
             vrrp,
             sockets,
-            rx_tasks,
+            rx,
+            rx_closers,
             script_tasks,
             vmacs,
             sysctls,
@@ -408,15 +420,6 @@ impl Driver {
         sockets
     }
 
-    fn spawn_rx(&self, key: &SockKey, sock: &Arc<VrrpSocket>) -> JoinHandle<()> {
-        tokio::spawn(rx_task(
-            sock.clone(),
-            key.0.clone(),
-            key.1,
-            self.rx_tx.clone(),
-        ))
-    }
-
     /// An interface (re)appeared: open the sockets its instances lack, or
     /// replace those bound to a previous interface of the same name (a
     /// deleted and re-created VLAN has a new ifindex and lost our joins).
@@ -444,11 +447,13 @@ impl Driver {
                 continue;
             };
             let sock = Arc::new(sock);
-            let task = self.spawn_rx(&key, &sock);
+            let closed = Arc::new(AtomicBool::new(false));
+            let stream = packet_stream(sock.clone(), key.0.clone(), key.1, closed.clone());
             if let Some(run) = &mut self.run {
-                if let Some(old) = run.rx_tasks.insert(key.clone(), task) {
-                    old.abort();
+                if let Some(old) = run.rx_closers.insert(key.clone(), closed) {
+                    old.store(true, Ordering::Relaxed);
                 }
+                run.rx.push(stream);
                 run.sockets.insert(key, sock);
             }
         }
@@ -495,7 +500,7 @@ impl Driver {
                 // Packets first: an advert that arrives with the master-down
                 // deadline must win over the timer (no spurious takeover).
                 biased;
-                Some(ev) = self.rx_rx.recv() => self.on_packet(ev),
+                Some(ev) = next_packet(self.run.as_mut()) => self.on_packet(ev),
                 _ = expired(timer.as_ref()), if timer_armed => {
                     let now = self.now();
                     if let Some(run) = &mut self.run { run.vrrp.handle_timeout(now); }
@@ -989,12 +994,8 @@ impl Driver {
         let Some(mut run) = self.run.take() else {
             return;
         };
-        for t in run
-            .rx_tasks
-            .drain()
-            .map(|(_, t)| t)
-            .chain(run.script_tasks.drain(..))
-        {
+        run.rx.clear();
+        for t in run.script_tasks.drain(..) {
             t.abort();
         }
         if !(final_stop && self.options.dont_release_vrrp) {
@@ -1189,30 +1190,48 @@ fn log_state_change(name: &str, from: State, to: State, reason: Reason) {
     }
 }
 
-async fn rx_task(
+type PacketStream = Pin<Box<dyn Stream<Item = RxEvent> + Send>>;
+
+/// The packets of one socket, as a stream the actor polls directly. Ends
+/// when `closed` is set (the socket was replaced).
+fn packet_stream(
     sock: Arc<VrrpSocket>,
     interface: String,
     family: Family,
-    tx: mpsc::UnboundedSender<RxEvent>,
-) {
-    loop {
-        match sock.recv().await {
-            Ok(packet) => {
-                let ev = RxEvent {
-                    interface: interface.clone(),
-                    family,
-                    at: packet.received_at,
-                    packet,
-                };
-                if tx.send(ev).is_err() {
-                    return;
+    closed: Arc<AtomicBool>,
+) -> PacketStream {
+    Box::pin(futures::stream::unfold(
+        (sock, interface, closed),
+        move |(sock, interface, closed)| async move {
+            loop {
+                if closed.load(Ordering::Relaxed) {
+                    return None;
+                }
+                match sock.recv().await {
+                    Ok(packet) => {
+                        let ev = RxEvent {
+                            interface: interface.clone(),
+                            family,
+                            at: packet.received_at,
+                            packet,
+                        };
+                        return Some((ev, (sock, interface, closed)));
+                    }
+                    Err(e) => {
+                        tracing::debug!("receive on {interface}: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             }
-            Err(e) => {
-                tracing::debug!("receive on {interface}: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
+        },
+    ))
+}
+
+/// The next packet of any socket; never ready without sockets.
+async fn next_packet(run: Option<&mut Run>) -> Option<RxEvent> {
+    match run {
+        Some(run) if !run.rx.is_empty() => run.rx.next().await,
+        _ => std::future::pending().await,
     }
 }
 
