@@ -27,14 +27,18 @@
 //! - v2 `*_wrong_password_*`: a router with another `auth_pass` and a higher
 //!   priority starts next to a master; the master ignores it (keeps the VIP:
 //!   no takeover), and the intruder, deaf to the master's adverts, becomes
-//!   master as well — in both directions.
+//!   master as well — in both directions; both count authentication
+//!   failures in their USR2 statistics.
 
 mod common;
 
+use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::*;
 use kalive_lab::{two_master_moments, wait_for};
+use nix::sys::signal::Signal;
 
 /// A VRRP mode of issue 5.
 #[derive(Clone, Copy, Debug)]
@@ -363,6 +367,16 @@ fn wrong_password(kinds: [&'static str; 2]) {
         [0, 1],
         "expected both to hold the VIP (each rejects the other's adverts)"
     );
+    // The operator's view of the rejection: both count authentication
+    // failures in their USR2 statistics.
+    for (index, kind) in kinds.iter().enumerate() {
+        let failures = auth_failures(&g, index);
+        eprintln!("{kind} authentication failures: {failures}");
+        assert!(
+            failures > 0,
+            "{kind} counted no authentication failure for the other password"
+        );
+    }
     let r1_kept_advertising = g
         .lab
         .events()
@@ -376,6 +390,39 @@ fn wrong_password(kinds: [&'static str; 2]) {
         g.wire_summary()
     );
     g.finish();
+}
+
+/// keepalived 2.2.7 (no `stats_dump_file` yet) and kalive both write their
+/// USR2 statistics to this one file, so reading it is serialised.
+const STATS_FILE: &str = "/tmp/keepalived.stats";
+static STATS_FILE_LOCK: Mutex<()> = Mutex::new(());
+
+/// `Authentication Errors: Failure` of router `index`'s daemon, from the
+/// statistics it writes on SIGUSR2 (keepalived-behaviour.md §1.3).
+fn auth_failures(g: &Group, index: usize) -> u64 {
+    let _guard = STATS_FILE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let path = Path::new(STATS_FILE);
+    let _ = std::fs::remove_file(path);
+    g.lab.signal_daemon(index, Signal::SIGUSR2).unwrap();
+    let text = wait_for(
+        &format!("{STATS_FILE} from {}", g.name(index)),
+        Duration::from_secs(3),
+        Duration::from_millis(20),
+        || {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            Ok(text.contains("Priority Zero:").then_some(text))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let section = text
+        .split("Authentication Errors:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no authentication section in:\n{text}"));
+    section
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Failure:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no 'Failure:' counter in:\n{text}"))
 }
 
 const KA: &str = "keepalived";
