@@ -408,6 +408,11 @@ pub struct VirtualServer {
     /// Which defaults the file did not override (for validation warnings).
     #[serde(skip)]
     pub(crate) explicit: VsExplicit,
+    /// MISC_CHECK scripts of real servers dropped for their address family:
+    /// keepalived 2.2.7 keeps their checkers queued, so they still count for
+    /// script security.
+    #[serde(skip)]
+    pub(crate) dropped_misc_scripts: Vec<Script>,
     /// Resolved family: from the address, or from `ip_family`, the sorry
     /// server or the real servers (fwmark/group services), else IPv4.
     pub family: Option<IpFamily>,
@@ -463,6 +468,7 @@ impl VirtualServer {
             address,
             span: None,
             explicit: VsExplicit::default(),
+            dropped_misc_scripts: Vec::new(),
             family,
             protocol: None,
             scheduler: Scheduler::DEFAULT,

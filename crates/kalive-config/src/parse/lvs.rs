@@ -20,18 +20,20 @@ pub use validate::{check_system, validate};
 
 use crate::lexer::Word;
 use crate::model::lvs::{
-    CheckerKind, ForwardingMethod, IpFamily, IpRange, PersistenceGranularity, Protocol, RealServer,
-    Scheduler, SorryServer, SslConfig, Tunnel, TunnelChecksum, TunnelKind, VirtualServer,
-    VirtualServerGroup, VsAddress, VsgAddressEntry, VsgFwmarkEntry, DEFAULT_PERSISTENCE_TIMEOUT,
+    ForwardingMethod, IpFamily, IpRange, PersistenceGranularity, Protocol, RealServer, Scheduler,
+    SorryServer, SslConfig, Tunnel, TunnelChecksum, TunnelKind, VirtualServer, VirtualServerGroup,
+    VsAddress, VsgAddressEntry, VsgFwmarkEntry, DEFAULT_PERSISTENCE_TIMEOUT,
 };
 use crate::model::Config;
 use crate::parse::script::notify_script;
 use crate::parse::{Ctx, Kw};
 use crate::source::Span;
 use crate::syntax::Stmt;
+use crate::validate::default_script_user;
 use checkers::CheckerState;
 use num::{read_timer, read_unsigned, Timer, TIMER_MAX, TIMER_MIN, TIMER_UINT_MAX};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 use std::time::Duration;
 
 /// keepalived's `IPVS_WEIGHT_LIMIT` (INT_MAX).
@@ -415,6 +417,9 @@ pub(crate) struct VsState {
     pub(crate) track_files: Vec<(String, i32, bool)>,
     /// `bfd_instance` names defined so far.
     pub(crate) bfds: Vec<String>,
+    /// The global settings so far (`script_user`, `enable_script_security`),
+    /// for the default script user keepalived sets while parsing.
+    pub(crate) globals: Rc<Config>,
 }
 
 impl VsState {
@@ -447,6 +452,7 @@ pub(crate) struct RsState {
     pub(crate) track_files: Vec<(String, i32, bool)>,
     pub(crate) bfds: Vec<String>,
     group_label: String,
+    pub(crate) globals: Rc<Config>,
 }
 
 fn vs_block(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
@@ -469,6 +475,10 @@ fn vs_block(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
             .iter()
             .map(|b| b.name.clone())
             .collect(),
+        globals: Rc::new(Config {
+            global_defs: config.global_defs.clone(),
+            ..Config::default()
+        }),
     };
     let label = format!("virtual_server {}", vs_words(stmt));
     ctx.in_block(label, |ctx| ctx.run_block(stmt.children(), VS_KW, &mut st));
@@ -476,55 +486,7 @@ fn vs_block(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
         return;
     }
     let end = end_span(stmt).clone();
-    let mut vs = finish_vs(ctx, st, &end);
-    default_user_checks(ctx, config, &mut vs);
-    config.lvs.virtual_servers.push(vs);
-}
-
-/// Scripts without their own user run as the default script user; when
-/// that cannot be set (`enable_script_security` without `script_user` and
-/// no `keepalived_script` user), keepalived says so at the first such
-/// script and drops MISC_CHECKs (`set_default_script_user`). Visited in
-/// file order, as keepalived meets them while parsing.
-fn default_user_checks(ctx: &mut Ctx, config: &Config, vs: &mut VirtualServer) {
-    let mut scripts: Vec<(Span, Option<(usize, usize)>)> = Vec::new();
-    let notify = vs.quorum_up.iter().chain(vs.quorum_down.iter());
-    let rs_notify = vs
-        .real_servers
-        .iter()
-        .flat_map(|rs| rs.notify_up.iter().chain(rs.notify_down.iter()));
-    for s in notify.chain(rs_notify).filter(|s| s.user.is_none()) {
-        if let Some(span) = &s.span {
-            scripts.push((span.clone(), None));
-        }
-    }
-    for (r, rs) in vs.real_servers.iter().enumerate() {
-        for (c, ck) in rs.checkers.iter().enumerate() {
-            if let CheckerKind::Misc(m) = &ck.kind {
-                if let (None, Some(end)) = (&m.script.user, &ck.end_span) {
-                    scripts.push((end.clone(), Some((r, c))));
-                }
-            }
-        }
-    }
-    scripts.sort_by_key(|(span, _)| (span.line, span.col));
-    let mut dropped = Vec::new();
-    for (span, misc) in scripts {
-        let ok = crate::validate::default_script_user(ctx, config, &span).is_some();
-        if let (false, Some((r, c))) = (ok, misc) {
-            if let CheckerKind::Misc(m) = &vs.real_servers[r].checkers[c].kind {
-                let cmd = checkers::cmd_str(&m.script);
-                ctx.warning(
-                    &span,
-                    format!("Unable to set default user for misc script {cmd} - removing"),
-                );
-            }
-            dropped.push((r, c));
-        }
-    }
-    for (r, c) in dropped.into_iter().rev() {
-        vs.real_servers[r].checkers.remove(c);
-    }
+    config.lvs.virtual_servers.push(finish_vs(ctx, st, &end));
 }
 
 fn vs_words(stmt: &Stmt) -> String {
@@ -1056,12 +1018,14 @@ fn vs_snmp_name(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
 
 fn vs_quorum_up(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
     let label = st.group_label();
-    set_script(ctx, &mut st.vs.quorum_up, stmt, &label);
+    let globals = st.globals.clone();
+    set_script(ctx, &mut st.vs.quorum_up, stmt, &label, &globals);
 }
 
 fn vs_quorum_down(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
     let label = st.group_label();
-    set_script(ctx, &mut st.vs.quorum_down, stmt, &label);
+    let globals = st.globals.clone();
+    set_script(ctx, &mut st.vs.quorum_down, stmt, &label, &globals);
 }
 
 /// notify_up/notify_down/quorum_up/quorum_down: the first one wins.
@@ -1070,6 +1034,7 @@ fn set_script(
     slot: &mut Option<crate::model::vrrp::Script>,
     stmt: &Stmt,
     group_label: &str,
+    globals: &Config,
 ) {
     let kw = &stmt.keyword.text;
     if slot.is_some() {
@@ -1080,7 +1045,16 @@ fn set_script(
         );
         return;
     }
-    *slot = notify_script(ctx, stmt);
+    let Some(script) = notify_script(ctx, stmt) else {
+        return;
+    };
+    // Without its own user the script runs as the default script user;
+    // when that cannot be set keepalived reports it (once) and drops the
+    // script (`notify_script_init`).
+    if script.user.is_none() && default_script_user(ctx, globals, stmt.span()).is_none() {
+        return;
+    }
+    *slot = Some(script);
 }
 
 fn vs_quorum(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
@@ -1218,6 +1192,7 @@ fn rs_block(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
         track_files: st.track_files.clone(),
         bfds: st.bfds.clone(),
         group_label: st.group_label(),
+        globals: st.globals.clone(),
     };
     let label = format!("real_server {}", vs_words(stmt));
     ctx.in_block(label, |ctx| ctx.run_block(stmt.children(), RS_KW, &mut rst));
@@ -1242,6 +1217,9 @@ fn rs_end(ctx: &mut Ctx, st: &mut VsState, rst: RsState, end: &Span) {
                         rst.rs.addr
                     ),
                 );
+                st.vs
+                    .dropped_misc_scripts
+                    .extend(rst.checkers.iter().filter_map(|c| c.misc_script()).cloned());
                 return;
             }
             Some(_) => {}
@@ -1340,11 +1318,13 @@ fn rs_smtp_alert(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt) {
 }
 
 fn rs_notify_up(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt) {
-    set_script(ctx, &mut r.rs.notify_up, stmt, &r.group_label);
+    let globals = r.globals.clone();
+    set_script(ctx, &mut r.rs.notify_up, stmt, &r.group_label, &globals);
 }
 
 fn rs_notify_down(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt) {
-    set_script(ctx, &mut r.rs.notify_down, stmt, &r.group_label);
+    let globals = r.globals.clone();
+    set_script(ctx, &mut r.rs.notify_down, stmt, &r.group_label, &globals);
 }
 
 fn rs_retry(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt) {

@@ -16,10 +16,13 @@ use crate::model::lvs::{
     UrlCheck,
 };
 use crate::model::vrrp::{Script, ScriptUser};
+use crate::model::Config;
 use crate::parse::script::command_script;
 use crate::parse::{Ctx, Kw};
 use crate::syntax::Stmt;
+use crate::validate::default_script_user;
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// IFNAMSIZ - 1.
@@ -44,6 +47,7 @@ pub(crate) struct CheckerState {
     rs_label: String,
     track_files: Vec<(String, i32, bool)>,
     bfds: Vec<String>,
+    globals: Rc<Config>,
     /// MISC_CHECK `user`, attached to the script at the end.
     misc_user: Option<ScriptUser>,
     /// FILE_CHECK `weight` (None: the track_file's own).
@@ -83,6 +87,7 @@ impl CheckerState {
             rs_label: r.label.clone(),
             track_files: r.track_files.clone(),
             bfds: r.bfds.clone(),
+            globals: r.globals.clone(),
             misc_user: None,
             file_weight: None,
             dns_name_set: false,
@@ -135,6 +140,14 @@ impl CheckerState {
             out.insert(0, main);
         }
         out
+    }
+
+    /// The MISC_CHECK script, if this is one.
+    pub(crate) fn misc_script(&self) -> Option<&Script> {
+        match &self.checker.kind {
+            CheckerKind::Misc(m) => Some(&m.script),
+            _ => None,
+        }
     }
 
     fn is_smtp(&self) -> bool {
@@ -207,6 +220,15 @@ fn checker_end(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) -> bool {
         }
         CheckerKind::Misc(m) => {
             m.script.user = st.misc_user.take();
+            // keepalived's misc_end_handler: the default script user.
+            if m.script.user.is_none() && default_script_user(ctx, &st.globals, end).is_none() {
+                let cmd = cmd_str(&m.script);
+                ctx.warning(
+                    end,
+                    format!("Unable to set default user for misc script {cmd} - removing"),
+                );
+                return false;
+            }
             true
         }
         CheckerKind::File(f) if f.track_file.is_empty() => {
@@ -1026,8 +1048,12 @@ fn misc_user(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
     st.misc_user = Some(su);
 }
 
-/// keepalived's `cmd_str`: every argument in single quotes.
+/// keepalived's `cmd_str`: every argument in single quotes; a `</file`
+/// test is not split into arguments and prints as written.
 pub(crate) fn cmd_str(script: &Script) -> String {
+    if script.program().starts_with('<') {
+        return script.args.join(" ");
+    }
     script
         .args
         .iter()

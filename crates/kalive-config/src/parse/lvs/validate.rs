@@ -497,6 +497,8 @@ fn check_scripts(lvs: &LvsConfig) -> impl Iterator<Item = &Script> {
             });
             rs.notify_up.iter().chain(rs.notify_down.iter()).chain(misc)
         });
-        quorum.chain(rs_scripts)
+        quorum
+            .chain(rs_scripts)
+            .chain(vs.dropped_misc_scripts.iter())
     })
 }
