@@ -7,6 +7,17 @@
 //! measures takeover. Everything it creates carries a per-process prefix and
 //! is removed on drop.
 //!
+//! Addresses: router `rN` has `10.0.L.N/24` and `fd00:0:0:L::N/64` (N in
+//! hex for IPv6) on `ethL`; the client `c` has host number 100
+//! (`10.0.0.100`, `fd00::64`). Routers answer TCP port
+//! [`topology::DEFAULT_RESPONDER_PORT`] with their name, so a client
+//! connection to a VIP tells which router holds it.
+//!
+//! Environment: `KALIVE_BIN` names the kalive binary (default: `kalive` in
+//! the directory of the running executable or a parent, i.e. the cargo
+//! target dir); `KALIVE_LAB_KEEP_LOGS=1` keeps each lab's directory
+//! (configs, pid files, daemon console logs) after cleanup.
+//!
 //! ```no_run
 //! use kalive_lab::{Implementation, Lab, LabSpec};
 //! let mut lab = Lab::new(LabSpec::default())?;
