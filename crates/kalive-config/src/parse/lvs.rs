@@ -1390,6 +1390,9 @@ fn finish_vs(ctx: &mut Ctx, st: VsState, end: &Span) -> VirtualServer {
     settle_family(ctx, &mut vs, &st.rss, end);
     let rss = st.rss;
     vs.real_servers = rss.into_iter().map(|r| finish_rs(&vs, r)).collect();
+    // The collect reuses the larger `RsState` buffer: give the spare back
+    // (thousands of real servers are kept for the daemon's lifetime).
+    vs.real_servers.shrink_to_fit();
     vs
 }
 
@@ -1444,5 +1447,14 @@ fn finish_rs(vs: &VirtualServer, r: RsState) -> RealServer {
         rs.method = vs.method;
     }
     rs.checkers = r.checkers.into_iter().flat_map(|c| c.finish(&rs)).collect();
+    // Usually one checker: `collect` would reserve room for four.
+    rs.checkers.shrink_to_fit();
+    for c in &mut rs.checkers {
+        if let crate::model::lvs::CheckerKind::HttpGet(h)
+        | crate::model::lvs::CheckerKind::SslGet(h) = &mut c.kind
+        {
+            h.urls.shrink_to_fit();
+        }
+    }
     rs
 }
