@@ -63,11 +63,21 @@ pub fn lex_lines(lines: &[SourceLine]) -> Vec<LexedLine> {
 
 /// Split one line into tokens.
 pub fn lex_line(line: &SourceLine) -> Vec<Token> {
-    let chars: Vec<char> = line.text.chars().collect();
+    // Columns are per character: an ASCII line is its own character array,
+    // so most lines need no `Vec<char>`.
+    if line.text.is_ascii() {
+        lex_chars(line, line.text.as_bytes())
+    } else {
+        let chars: Vec<char> = line.text.chars().collect();
+        lex_chars(line, &chars)
+    }
+}
+
+fn lex_chars<C: Copy + Into<char>>(line: &SourceLine, chars: &[C]) -> Vec<Token> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
+        let c: char = chars[i].into();
         if c.is_whitespace() {
             i += 1;
         } else if c == '{' {
@@ -78,7 +88,7 @@ pub fn lex_line(line: &SourceLine) -> Vec<Token> {
             i += 1;
         } else {
             let start = i;
-            let (word, quoted, next) = read_word(&chars, i);
+            let (word, quoted, next) = read_word(chars, i);
             out.push(Token::Word(Word {
                 text: word,
                 span: line.span_at(start),
@@ -91,12 +101,18 @@ pub fn lex_line(line: &SourceLine) -> Vec<Token> {
 }
 
 /// Read one word starting at `i`; returns (text, quoted, index after word).
-fn read_word(chars: &[char], mut i: usize) -> (String, bool, usize) {
-    let mut text = String::new();
+fn read_word<C: Copy + Into<char>>(chars: &[C], mut i: usize) -> (String, bool, usize) {
+    // Room for the word up to the next blank: an unquoted word is then
+    // built without growing.
+    let guess = chars[i..]
+        .iter()
+        .position(|&c| c.into().is_whitespace())
+        .unwrap_or(chars.len() - i);
+    let mut text = String::with_capacity(guess);
     let mut quoted = false;
     let mut quote: Option<char> = None;
     while i < chars.len() {
-        let c = chars[i];
+        let c: char = chars[i].into();
         match quote {
             Some(q) if c == q => {
                 quote = None;
@@ -126,8 +142,8 @@ fn read_word(chars: &[char], mut i: usize) -> (String, bool, usize) {
 
 /// Apply the escape whose letter is at `i` (just after the backslash);
 /// returns the index after the escape.
-fn read_escape(chars: &[char], i: usize, out: &mut String) -> usize {
-    let Some(&c) = chars.get(i) else {
+fn read_escape<C: Copy + Into<char>>(chars: &[C], i: usize, out: &mut String) -> usize {
+    let Some(c) = chars.get(i).map(|&c| c.into()) else {
         out.push('\\');
         return i;
     };
@@ -150,8 +166,8 @@ fn read_escape(chars: &[char], i: usize, out: &mut String) -> usize {
         '0'..='7' => {
             let mut v = 0u32;
             let mut j = i;
-            while j < chars.len() && j < i + 3 && ('0'..='7').contains(&chars[j]) {
-                v = v * 8 + chars[j].to_digit(8).unwrap_or(0);
+            while j < chars.len() && j < i + 3 && ('0'..='7').contains(&chars[j].into()) {
+                v = v * 8 + chars[j].into().to_digit(8).unwrap_or(0);
                 j += 1;
             }
             out.push(char::from_u32(v & 0xff).unwrap_or('\0'));
@@ -160,8 +176,8 @@ fn read_escape(chars: &[char], i: usize, out: &mut String) -> usize {
         'x' => {
             let mut v = 0u32;
             let mut j = i + 1;
-            while j < chars.len() && chars[j].is_ascii_hexdigit() {
-                v = (v.wrapping_mul(16) + chars[j].to_digit(16).unwrap_or(0)) & 0xff;
+            while j < chars.len() && chars[j].into().is_ascii_hexdigit() {
+                v = (v.wrapping_mul(16) + chars[j].into().to_digit(16).unwrap_or(0)) & 0xff;
                 j += 1;
             }
             if j == i + 1 {
@@ -171,8 +187,8 @@ fn read_escape(chars: &[char], i: usize, out: &mut String) -> usize {
             }
             j
         }
-        'c' => match chars.get(i + 1) {
-            Some(&cc) => {
+        'c' => match chars.get(i + 1).map(|&cc| cc.into()) {
+            Some(cc) => {
                 out.push(char::from_u32((cc.to_ascii_uppercase() as u32) ^ 0x40).unwrap_or(cc));
                 i + 2
             }

@@ -57,7 +57,7 @@ pub use source::{SourceLine, Span};
 pub use test_mode::{config_test, ConfigTestOptions, ConfigTestOutcome};
 
 use crate::parse::Ctx;
-use crate::preprocess::{preprocess_file, PreprocessOptions};
+use crate::preprocess::PreprocessOptions;
 use crate::source::SourceLine as Line;
 use crate::system::{HostSystem, System};
 use std::path::{Path, PathBuf};
@@ -118,10 +118,23 @@ impl Loaded {
     }
 }
 
-/// Read, parse and validate the config at `path`.
+/// Read, parse and validate the config at `path`. Lines are preprocessed,
+/// lexed and parsed one top-level block at a time, so memory holds the
+/// model and one block, never the whole expanded config.
 pub fn load_config(path: &Path, opts: &LoadOptions) -> Loaded {
-    let pre = preprocess_file(path, &opts.preprocess);
-    let mut loaded = load_lines(&pre.lines, opts.system.clone());
+    let mut lines = preprocess::LineStream::open_file(path, &opts.preprocess);
+    let mut stmts = syntax::StmtStream::new(lines.by_ref());
+    let mut ctx = Ctx::with_system(Arc::new(system::CachedSystem::new(opts.system.clone())));
+    let mut config = model::Config::default();
+    for stmt in stmts.by_ref() {
+        if !ctx.stopped {
+            parse::parse_top_level(&mut ctx, std::slice::from_ref(&stmt), &mut config);
+        }
+    }
+    let tree_diags = stmts.take_diagnostics();
+    drop(stmts);
+    let pre = lines.finish();
+    let mut loaded = finish_loading(ctx, config, tree_diags);
     let mut diags = pre.diagnostics;
     diags.append(&mut loaded.diagnostics);
     loaded.diagnostics = diags;
@@ -134,9 +147,14 @@ pub fn load_config(path: &Path, opts: &LoadOptions) -> Loaded {
 /// Parse and validate already preprocessed lines.
 pub fn load_lines(lines: &[Line], system: Arc<dyn System + Send + Sync>) -> Loaded {
     let lexed = lexer::lex_lines(lines);
-    let (tree, mut tree_diags) = syntax::build_tree(&lexed);
+    let (tree, tree_diags) = syntax::build_tree(&lexed);
     let mut ctx = Ctx::with_system(system);
-    let mut config = parse::parse_config(&mut ctx, &tree);
+    let config = parse::parse_config(&mut ctx, &tree);
+    finish_loading(ctx, config, tree_diags)
+}
+
+/// The cross-block checks and defaults once every statement was parsed.
+fn finish_loading(mut ctx: Ctx, mut config: Config, mut tree_diags: Vec<Diagnostic>) -> Loaded {
     validate::finish(&mut ctx, &mut config);
     if !ctx.stopped {
         parse::lvs::validate(&mut ctx, &mut config);

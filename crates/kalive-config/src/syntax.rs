@@ -7,8 +7,8 @@
 //! tables in [`crate::parse`] give statements their meaning.
 
 use crate::diag::Diagnostic;
-use crate::lexer::{LexedLine, Token, Word};
-use crate::source::Span;
+use crate::lexer::{lex_line, LexedLine, Token, Word};
+use crate::source::{SourceLine, Span};
 
 /// `keyword args... [{ block }]`
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,29 +58,98 @@ enum Tok {
 /// (unterminated blocks, stray braces) are reported as diagnostics; the tree
 /// is always returned so that parsing can go on, as keepalived does.
 pub fn build_tree(lines: &[LexedLine]) -> (Vec<Stmt>, Vec<Diagnostic>) {
-    let mut toks = Vec::new();
-    for l in lines {
-        toks.extend(l.tokens.iter().cloned().map(Tok::T));
-        toks.push(Tok::Eol);
-    }
-    let mut b = Builder {
-        toks,
-        pos: 0,
-        diags: Vec::new(),
-    };
+    let toks = lines.iter().flat_map(|l| {
+        l.tokens
+            .iter()
+            .cloned()
+            .map(Tok::T)
+            .chain(std::iter::once(Tok::Eol))
+    });
+    let mut b = Builder::new(toks);
     let stmts = b.body(None);
     (stmts, b.diags)
 }
 
-struct Builder {
-    toks: Vec<Tok>,
-    pos: usize,
+/// Top-level statements one at a time, lexing source lines only as they are
+/// needed: a large config never exists as a whole tree (or as all its
+/// lines) at once, only the model it fills does.
+pub struct StmtStream<I: Iterator<Item = SourceLine>> {
+    builder: Builder<LineToks<I>>,
+}
+
+impl<I: Iterator<Item = SourceLine>> StmtStream<I> {
+    pub fn new(lines: I) -> Self {
+        StmtStream {
+            builder: Builder::new(LineToks {
+                lines,
+                pending: std::collections::VecDeque::new(),
+            }),
+        }
+    }
+
+    /// Structural diagnostics found so far (all of them once the stream
+    /// is exhausted), in the order [`build_tree`] reports them.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.builder.diags)
+    }
+}
+
+impl<I: Iterator<Item = SourceLine>> Iterator for StmtStream<I> {
+    type Item = Stmt;
+    fn next(&mut self) -> Option<Stmt> {
+        self.builder.next_top_level()
+    }
+}
+
+/// Tokens of lines lexed on demand; empty lines give nothing, not even an
+/// end of line (as [`crate::lexer::lex_lines`] drops them).
+struct LineToks<I> {
+    lines: I,
+    pending: std::collections::VecDeque<Tok>,
+}
+
+impl<I: Iterator<Item = SourceLine>> Iterator for LineToks<I> {
+    type Item = Tok;
+    fn next(&mut self) -> Option<Tok> {
+        while self.pending.is_empty() {
+            let line = self.lines.next()?;
+            let tokens = lex_line(&line);
+            if !tokens.is_empty() {
+                self.pending.extend(tokens.into_iter().map(Tok::T));
+                self.pending.push_back(Tok::Eol);
+            }
+        }
+        self.pending.pop_front()
+    }
+}
+
+struct Builder<T: Iterator<Item = Tok>> {
+    toks: T,
+    /// Tokens read ahead (at most two: a line end and a `{`).
+    ahead: std::collections::VecDeque<Tok>,
     diags: Vec<Diagnostic>,
 }
 
-impl Builder {
-    fn peek(&self) -> Option<&Tok> {
-        self.toks.get(self.pos)
+impl<T: Iterator<Item = Tok>> Builder<T> {
+    fn new(toks: T) -> Self {
+        Builder {
+            toks,
+            ahead: std::collections::VecDeque::new(),
+            diags: Vec::new(),
+        }
+    }
+
+    /// The token `k` places ahead, without consuming it.
+    fn peek_at(&mut self, k: usize) -> Option<&Tok> {
+        while self.ahead.len() <= k {
+            let t = self.toks.next()?;
+            self.ahead.push_back(t);
+        }
+        self.ahead.get(k)
+    }
+
+    fn next_tok(&mut self) -> Option<Tok> {
+        self.ahead.pop_front().or_else(|| self.toks.next())
     }
 
     /// Statements up to the matching `}` (consumed) or the end of input.
@@ -89,31 +158,52 @@ impl Builder {
         self.body_with_close(opened).0
     }
 
+    /// The next statement at the top level (what `body(None)` collects).
+    fn next_top_level(&mut self) -> Option<Stmt> {
+        loop {
+            let tok = self.next_tok()?;
+            if let Some(stmt) = self.top_level_token(tok) {
+                return Some(stmt);
+            }
+        }
+    }
+
+    fn top_level_token(&mut self, tok: Tok) -> Option<Stmt> {
+        match tok {
+            Tok::Eol => None,
+            Tok::T(Token::Close(span)) => {
+                // keepalived: "Extra '}' found" (then it also calls the
+                // brace an unknown keyword).
+                self.diags
+                    .push(Diagnostic::error(Some(span), "Extra '}' found"));
+                None
+            }
+            Tok::T(Token::Open(span)) => {
+                self.skip_keywordless_block(span);
+                None
+            }
+            Tok::T(Token::Word(w)) => Some(self.statement(w)),
+        }
+    }
+
+    /// A block with no keyword: keepalived has nothing to hang it on, so it
+    /// is skipped.
+    fn skip_keywordless_block(&mut self, span: Span) {
+        self.diags.push(Diagnostic::error(
+            Some(span.clone()),
+            "unexpected '{' without a keyword, block skipped",
+        ));
+        let _ = self.body_with_close(Some(&span));
+    }
+
     fn body_with_close(&mut self, opened: Option<&Span>) -> (Vec<Stmt>, Option<Span>) {
         let mut stmts = Vec::new();
-        while let Some(tok) = self.toks.get(self.pos).cloned() {
-            self.pos += 1;
+        while let Some(tok) = self.next_tok() {
             match tok {
-                Tok::Eol => {}
-                Tok::T(Token::Close(span)) => {
-                    if opened.is_some() {
-                        return (stmts, Some(span));
-                    }
-                    // keepalived: "Extra '}' found" (then it also calls the
-                    // brace an unknown keyword).
-                    self.diags
-                        .push(Diagnostic::error(Some(span), "Extra '}' found"));
+                Tok::T(Token::Close(span)) if opened.is_some() => {
+                    return (stmts, Some(span));
                 }
-                Tok::T(Token::Open(span)) => {
-                    // A block with no keyword: keepalived has nothing to hang
-                    // it on, so it is skipped.
-                    self.diags.push(Diagnostic::error(
-                        Some(span.clone()),
-                        "unexpected '{' without a keyword, block skipped",
-                    ));
-                    let _ = self.body_with_close(Some(&span));
-                }
-                Tok::T(Token::Word(w)) => stmts.push(self.statement(w)),
+                other => stmts.extend(self.top_level_token(other)),
             }
         }
         if let Some(open) = opened {
@@ -129,9 +219,10 @@ impl Builder {
 
     fn statement(&mut self, keyword: Word) -> Stmt {
         let mut args = Vec::new();
-        while let Some(Tok::T(Token::Word(w))) = self.peek() {
-            args.push(w.clone());
-            self.pos += 1;
+        while let Some(Tok::T(Token::Word(_))) = self.peek_at(0) {
+            if let Some(Tok::T(Token::Word(w))) = self.next_tok() {
+                args.push(w);
+            }
         }
         let block = self.block_after_statement();
         Stmt {
@@ -143,25 +234,24 @@ impl Builder {
 
     /// A `{` right after the words, or as the first token of the next line.
     fn block_after_statement(&mut self) -> Option<Block> {
-        let mut look = self.pos;
         // Empty lines never reach here (the lexer drops them), so the next
         // line's first token is right after one line end.
-        if let Some(Tok::Eol) = self.toks.get(look) {
-            look += 1;
+        let look = usize::from(matches!(self.peek_at(0), Some(Tok::Eol)));
+        if !matches!(self.peek_at(look), Some(Tok::T(Token::Open(_)))) {
+            return None;
         }
-        match self.toks.get(look) {
-            Some(Tok::T(Token::Open(span))) => {
-                let span = span.clone();
-                self.pos = look + 1;
-                let (stmts, close) = self.body_with_close(Some(&span));
-                Some(Block {
-                    open: span,
-                    stmts,
-                    close,
-                })
-            }
-            _ => None,
+        for _ in 0..look {
+            self.next_tok();
         }
+        let Some(Tok::T(Token::Open(span))) = self.next_tok() else {
+            return None;
+        };
+        let (stmts, close) = self.body_with_close(Some(&span));
+        Some(Block {
+            open: span,
+            stmts,
+            close,
+        })
     }
 }
 
@@ -169,7 +259,6 @@ impl Builder {
 mod tests {
     use super::*;
     use crate::lexer::lex_lines;
-    use crate::source::SourceLine;
     use std::path::PathBuf;
     use std::sync::Arc;
 

@@ -76,6 +76,70 @@ pub trait System {
     }
 }
 
+/// Remembers interface and user look-ups for the time one config is read:
+/// a config names the same few interfaces and users thousands of times, and
+/// each look-up on the host is a file-system walk or a read of
+/// `/etc/passwd`. The machine does not change while keepalived reads its
+/// config either (it looks each up then, once).
+pub struct CachedSystem {
+    inner: std::sync::Arc<dyn System + Send + Sync>,
+    interfaces: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+    users: std::sync::Mutex<std::collections::HashMap<String, Option<UserInfo>>>,
+}
+
+impl CachedSystem {
+    pub fn new(inner: std::sync::Arc<dyn System + Send + Sync>) -> Self {
+        CachedSystem {
+            inner,
+            interfaces: Default::default(),
+            users: Default::default(),
+        }
+    }
+}
+
+impl System for CachedSystem {
+    fn interface_exists(&self, name: &str) -> bool {
+        let Ok(mut cache) = self.interfaces.lock() else {
+            return self.inner.interface_exists(name);
+        };
+        if let Some(&known) = cache.get(name) {
+            return known;
+        }
+        let found = self.inner.interface_exists(name);
+        cache.insert(name.to_string(), found);
+        found
+    }
+    fn user(&self, name: &str) -> Option<UserInfo> {
+        let Ok(mut cache) = self.users.lock() else {
+            return self.inner.user(name);
+        };
+        if let Some(known) = cache.get(name) {
+            return known.clone();
+        }
+        let found = self.inner.user(name);
+        cache.insert(name.to_string(), found.clone());
+        found
+    }
+    fn group(&self, name: &str) -> Option<u32> {
+        self.inner.group(name)
+    }
+    fn stat(&self, path: &Path, follow: bool) -> Option<FileInfo> {
+        self.inner.stat(path, follow)
+    }
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+        self.inner.canonicalize(path)
+    }
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        self.inner.path_dirs()
+    }
+    fn address_is_local(&self, addr: &IpAddr) -> bool {
+        self.inner.address_is_local(addr)
+    }
+    fn resolves(&self, name: &str) -> bool {
+        self.inner.resolves(name)
+    }
+}
+
 /// The real machine: `/sys/class/net`, `/etc/passwd`, `/etc/group`, stat.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HostSystem;

@@ -11,6 +11,7 @@ use crate::parse::Ctx;
 use crate::script_check::{check_script, ScriptFlags};
 use crate::source::Span;
 use crate::system::UserInfo;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// State carried across blocks while parsing.
@@ -21,6 +22,9 @@ pub struct ParseState {
     default_user: Option<Result<UserInfo, ()>>,
     /// An interface named in the config does not exist.
     pub missing_interface: bool,
+    /// Names of the vrrp_instances parsed so far (duplicate check without
+    /// a scan of every earlier instance).
+    pub vrrp_instance_names: std::collections::HashSet<String>,
 }
 
 // ------------------------------------------------------------ script users
@@ -1199,12 +1203,25 @@ fn check_doubly_tracked_interfaces(ctx: &mut Ctx, config: &Config) {
 
 fn check_duplicate_vrids(ctx: &mut Ctx, config: &Config) {
     let list = &config.vrrp_instances;
+    // Only instances on the same interface, family and VRID can clash:
+    // index them so a config of thousands of instances is not compared
+    // pairwise. Reports keep the pairwise order (by first, then second).
+    let mut same_vrid: HashMap<(&str, bool, u8), Vec<usize>> = HashMap::new();
+    for (i, a) in list.iter().enumerate() {
+        if let Some(ifa) = &a.interface {
+            same_vrid
+                .entry((ifa.as_str(), a.ipv6, a.virtual_router_id))
+                .or_default()
+                .push(i);
+        }
+    }
     for (i, a) in list.iter().enumerate() {
         let Some(ifa) = &a.interface else { continue };
-        if !ctx.sys.interface_exists(ifa) {
+        let group = &same_vrid[&(ifa.as_str(), a.ipv6, a.virtual_router_id)];
+        if group.len() < 2 || !ctx.sys.interface_exists(ifa) {
             continue;
         }
-        for b in &list[i + 1..] {
+        for b in group.iter().filter(|&&j| j > i).map(|&j| &list[j]) {
             // Duplicates are allowed with disjoint unicast peers or with
             // different multicast groups (reference §1.8 virtual_router_id).
             let clash = match (a.unicast_peers.is_empty(), b.unicast_peers.is_empty()) {
@@ -1215,11 +1232,7 @@ fn check_duplicate_vrids(ctx: &mut Ctx, config: &Config) {
                     .any(|p| b.unicast_peers.iter().any(|q| q.address == p.address)),
                 _ => false,
             };
-            if clash
-                && b.interface.as_ref() == Some(ifa)
-                && a.ipv6 == b.ipv6
-                && a.virtual_router_id == b.virtual_router_id
-            {
+            if clash {
                 let span = b.span.clone().unwrap_or_else(dummy_span);
                 ctx.error(
                     &span,

@@ -384,6 +384,11 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
 /// afterwards in [`crate::validate`].
 pub fn parse_config(ctx: &mut Ctx, stmts: &[Stmt]) -> Config {
     let mut config = Config::default();
-    ctx.run_tables(stmts, &[TOP_LEVEL, lvs::TOP_LEVEL], &mut config);
+    parse_top_level(ctx, stmts, &mut config);
     config
+}
+
+/// Parse top-level statements into `config` (callable block by block).
+pub fn parse_top_level(ctx: &mut Ctx, stmts: &[Stmt], config: &mut Config) {
+    ctx.run_tables(stmts, &[TOP_LEVEL, lvs::TOP_LEVEL], config);
 }

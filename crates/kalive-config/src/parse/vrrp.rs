@@ -1219,7 +1219,7 @@ pub fn vrrp_instance(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     };
     let mut v = VrrpInstance::new(name.text.clone());
     v.span = Some(stmt.span().clone());
-    if config.vrrp_instance(&v.name).is_some() {
+    if ctx.state.vrrp_instance_names.contains(&v.name) {
         ctx.error(
             &name.span,
             format!("vrrp instance {} already defined", v.name),
@@ -1230,5 +1230,6 @@ pub fn vrrp_instance(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
         ctx.run_block(stmt.children(), VRRP_INSTANCE, &mut v);
         crate::validate::instance_parsed(ctx, config, &mut v);
     });
+    ctx.state.vrrp_instance_names.insert(v.name.clone());
     config.vrrp_instances.push(v);
 }

@@ -123,6 +123,19 @@ impl Buf {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
 
+    /// As [`Buf::to_text_and_cols`], reusing the buffers where the text is
+    /// ASCII (one character per byte): no copy for most config lines.
+    pub fn into_text_and_cols(self) -> (String, Vec<u32>) {
+        if self.bytes.is_ascii() {
+            let Buf { bytes, cols } = self;
+            // ASCII is valid UTF-8, so nothing is replaced.
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            return (text, cols);
+        }
+        self.to_text_and_cols()
+    }
+
     /// The text as a `String` and one column per character of that string.
     pub fn to_text_and_cols(&self) -> (String, Vec<u32>) {
         let text = String::from_utf8_lossy(&self.bytes).into_owned();

@@ -136,6 +136,37 @@ pub fn preprocess_file_with_limits(
     r.finish()
 }
 
+/// The preprocessed lines of a config file, produced as they are read
+/// (what [`preprocess_file`] collects). Call [`LineStream::finish`] after
+/// the last line for the diagnostics and the files read.
+pub struct LineStream {
+    reader: reader::Reader,
+    opened: bool,
+}
+
+impl LineStream {
+    pub fn open_file(path: &Path, opts: &PreprocessOptions) -> LineStream {
+        let mut reader = reader::Reader::new(opts, &Limits::default());
+        let opened = reader.open_main_file(path);
+        LineStream { reader, opened }
+    }
+
+    /// Everything but the lines, which were taken one by one.
+    pub fn finish(self) -> Preprocessed {
+        self.reader.finish()
+    }
+}
+
+impl Iterator for LineStream {
+    type Item = SourceLine;
+    fn next(&mut self) -> Option<SourceLine> {
+        if !self.opened {
+            return None;
+        }
+        self.reader.next_line()
+    }
+}
+
 /// Preprocess `text` as if it were the file `virtual_path` (includes are
 /// resolved relative to that path's directory).
 pub fn preprocess_str(text: &str, virtual_path: &Path, opts: &PreprocessOptions) -> Preprocessed {

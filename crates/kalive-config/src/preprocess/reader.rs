@@ -69,13 +69,56 @@ struct SeqEntry {
 struct OpenFile {
     display: Arc<PathBuf>,
     canonical: Option<PathBuf>,
-    content: Vec<u8>,
-    pos: usize,
+    content: Content,
     /// Physical line number of the next chunk and column where it starts.
     line: u32,
     col: u32,
     /// The working directory to return to when the file ends.
     saved_cwd: Option<PathBuf>,
+}
+
+/// Where a file's bytes come from: read as needed from the file (a large
+/// config is never held whole), or from memory (text given directly,
+/// files that are not regular).
+#[derive(Debug)]
+enum Content {
+    Memory { bytes: Vec<u8>, pos: usize },
+    Stream(std::io::BufReader<std::fs::File>),
+}
+
+impl Content {
+    /// Up to `max` bytes ending at the first newline (included) into `out`
+    /// (emptied first); empty at the end of the file. A read error ends
+    /// the file like the end of file does for `fgets`.
+    fn next_chunk(&mut self, max: usize, out: &mut Vec<u8>) {
+        out.clear();
+        match self {
+            Content::Memory { bytes, pos } => {
+                let rest = &bytes[(*pos).min(bytes.len())..];
+                let nl = rest.iter().take(max).position(|&b| b == b'\n');
+                let take = nl.map_or(rest.len().min(max), |i| i + 1);
+                out.extend_from_slice(&rest[..take]);
+                *pos += take;
+            }
+            Content::Stream(reader) => {
+                use std::io::BufRead;
+                while out.len() < max {
+                    let Ok(avail) = reader.fill_buf() else { break };
+                    if avail.is_empty() {
+                        break;
+                    }
+                    let room = &avail[..avail.len().min(max - out.len())];
+                    let nl = room.iter().position(|&b| b == b'\n');
+                    let take = nl.map_or(room.len(), |i| i + 1);
+                    out.extend_from_slice(&room[..take]);
+                    reader.consume(take);
+                    if nl.is_some() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// One `include` (or the main file): its glob matches and the open one.
@@ -103,7 +146,13 @@ pub struct Reader {
     limits: Limits,
     diags: Vec<Diagnostic>,
     files: Vec<Arc<PathBuf>>,
+    /// The chunk being read (kept to reuse its allocation).
+    chunk: Vec<u8>,
+    /// Produced lines not yet taken by [`Reader::next_line`] (all of them
+    /// when [`Reader::run`] is used).
     lines: Vec<SourceLine>,
+    /// Lines produced so far (for [`Limits::max_lines`]).
+    emitted: usize,
     out_bytes: usize,
     stopped: bool,
     main_file_missing: bool,
@@ -158,7 +207,9 @@ impl Reader {
             limits: limits.clone(),
             diags: Vec::new(),
             files: Vec::new(),
+            chunk: Vec::with_capacity(MAXBUF),
             lines: Vec::new(),
+            emitted: 0,
             out_bytes: 0,
             stopped: false,
             main_file_missing: false,
@@ -318,8 +369,10 @@ impl Reader {
             file: Some(OpenFile {
                 display,
                 canonical: None,
-                content: text.to_vec(),
-                pos: 0,
+                content: Content::Memory {
+                    bytes: text.to_vec(),
+                    pos: 0,
+                },
                 line: 1,
                 col: 1,
                 saved_cwd,
@@ -474,7 +527,6 @@ impl Reader {
                 display,
                 canonical,
                 content,
-                pos: 0,
                 line: 1,
                 col: 1,
                 saved_cwd,
@@ -541,17 +593,16 @@ impl Reader {
                 }
                 continue;
             };
-            if f.pos >= f.content.len() {
+            let raw = &mut self.chunk;
+            f.content.next_chunk(MAXBUF - 1, raw);
+            if raw.is_empty() {
                 if !self.next_file() {
                     return None;
                 }
                 continue;
             }
-            let rest = &f.content[f.pos..];
-            let max = MAXBUF - 1;
-            let nl = rest.iter().take(max).position(|&b| b == b'\n');
-            let take = nl.map_or(rest.len().min(max), |i| i + 1);
-            let raw = &rest[..take];
+            let raw = raw.as_slice();
+            let nl = raw.last().filter(|&&b| b == b'\n');
             let ended_line = nl.is_some();
             // A NUL ends the C string; the rest of the chunk is lost.
             let visible = raw.iter().position(|&b| b == 0).map_or(raw, |i| &raw[..i]);
@@ -561,7 +612,6 @@ impl Reader {
                 col: f.col,
             };
             let buf = Buf::from_file_bytes(visible, f.col);
-            f.pos += take;
             if ended_line {
                 f.line += 1;
                 f.col = 1;
@@ -588,8 +638,28 @@ impl Reader {
         }
     }
 
+    /// The next produced line, or `None` at the end (or once stopped).
+    /// Streaming the lines keeps memory bounded by one line instead of the
+    /// whole expanded config.
+    pub fn next_line(&mut self) -> Option<SourceLine> {
+        while self.lines.is_empty() && !self.stopped {
+            let Some((buf, origin)) = self.read_line() else {
+                break;
+            };
+            self.emit(buf, origin);
+        }
+        if self.lines.is_empty() {
+            if self.stopped {
+                self.include_stack.clear();
+            }
+            return None;
+        }
+        // `emit` produces at most one line per call.
+        self.lines.pop()
+    }
+
     fn emit(&mut self, buf: Buf, origin: Origin) {
-        if self.lines.len() >= self.limits.max_lines
+        if self.emitted >= self.limits.max_lines
             || self.out_bytes + buf.len() > self.limits.max_bytes
         {
             let limit = self.limits.max_lines;
@@ -603,8 +673,10 @@ impl Reader {
             return;
         }
         self.out_bytes += buf.len();
-        let (text, col_map) = buf.to_text_and_cols();
-        self.track_blocks(&text, &origin, buf.col_at(0));
+        self.emitted += 1;
+        let first_col = buf.col_at(0);
+        let (text, col_map) = buf.into_text_and_cols();
+        self.track_blocks(&text, &origin, first_col);
         self.lines.push(SourceLine {
             text,
             file: origin.file,
@@ -626,12 +698,14 @@ impl Reader {
                 self.blocks.pop();
             }
             _ => {
-                let words = split_words(text);
-                self.last_keyword = words.first().cloned().unwrap_or_default();
-                if words.first().map(String::as_str) == Some("include_check")
+                // Only the first word matters unless it is include_check:
+                // no word list for every line of a large config.
+                first_word_into(text, &mut self.last_keyword);
+                if self.last_keyword == "include_check"
                     && self.blocks.len() == 1
                     && self.blocks[0] == "global_defs"
                 {
+                    let words = split_words(text);
                     self.include_check_set(&words[1..], origin.span(col));
                 }
             }
@@ -1409,16 +1483,31 @@ fn random_text(r: u64, min: u64, max: u64) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Read at most `max` bytes of a file; larger files are an error.
-fn read_limited(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+/// Open a file of at most `max` bytes (larger files are an error). A
+/// regular file is read as it is consumed; anything else is read whole
+/// now, so its errors show at opening as they always did.
+fn read_limited(path: &Path, max: u64) -> std::io::Result<Content> {
     use std::io::Read;
-    let f = std::fs::File::open(path)?;
+    let mut f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    if meta.is_file() {
+        if meta.len() > max {
+            return Err(std::io::Error::other(format!("larger than {max} bytes")));
+        }
+        return Ok(Content::Stream(std::io::BufReader::with_capacity(
+            64 << 10,
+            f,
+        )));
+    }
     let mut content = Vec::new();
-    f.take(max + 1).read_to_end(&mut content)?;
+    f.by_ref().take(max + 1).read_to_end(&mut content)?;
     if content.len() as u64 > max {
         return Err(std::io::Error::other(format!("larger than {max} bytes")));
     }
-    Ok(content)
+    Ok(Content::Memory {
+        bytes: content,
+        pos: 0,
+    })
 }
 
 /// keepalived's `have_brace()`: an unescaped `{` in the pattern.
@@ -1437,6 +1526,33 @@ fn have_brace(pattern: &str) -> bool {
 
 /// Words of a produced line, with double and single quotes removed (enough
 /// for `include_check` arguments).
+/// `split_words(text).first()` into `out` (empty when there is none),
+/// without splitting the rest of the line.
+fn first_word_into(text: &str, out: &mut String) {
+    out.clear();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => out.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    return;
+                }
+            }
+            None => {
+                out.push(c);
+                in_word = true;
+            }
+        }
+    }
+}
+
 fn split_words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
@@ -1486,5 +1602,24 @@ mod tests {
             split_words("include_check \"read\" +match"),
             vec!["include_check", "read", "+match"]
         );
+    }
+
+    #[test]
+    fn first_word_is_split_words_first() {
+        for text in [
+            "include_check \"read\" +match",
+            "  a b",
+            "'q w' e",
+            "\"\" x",
+            "x\"y z\"w v",
+            "",
+            "   ",
+            "\"unterminated",
+        ] {
+            let mut first = String::from("stale");
+            first_word_into(text, &mut first);
+            let expected = split_words(text).first().cloned().unwrap_or_default();
+            assert_eq!(first, expected, "{text:?}");
+        }
     }
 }
