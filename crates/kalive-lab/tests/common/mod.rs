@@ -502,7 +502,12 @@ fn crash_and_restart_master(g: &mut Group) -> SystemTime {
 pub fn nopreempt(kinds: &[&'static str]) {
     let mut g = Group::new(kinds, 3, Duration::from_millis(200), &[150, 100], false);
     g.instances[0].nopreempt = true;
-    g.start_all();
+    // r1 first, and master before r2 starts: with nopreempt, an r1 slowed at
+    // start-up (a loaded machine) would otherwise rightly leave an r2 that
+    // won the race alone, and the scenario would test nothing.
+    g.start(0);
+    g.wait_master(0, Duration::from_secs(10));
+    g.start(1);
     let restarted = crash_and_restart_master(&mut g);
     // Watch for ten master-down intervals of r1: r2 must stay master.
     let watch = g.master_down(0) * 10;
