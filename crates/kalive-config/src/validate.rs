@@ -217,6 +217,9 @@ pub fn instance_parsed(ctx: &mut Ctx, config: &Config, v: &mut VrrpInstance) {
             }
         }
     }
+    // Usually one or two addresses: do not keep room for four per
+    // instance for the daemon's lifetime.
+    vips.shrink_to_fit();
     v.virtual_ipaddresses = vips;
     // Without VIPs the source address or first peer decides the family.
     let family_v6 = family_v6

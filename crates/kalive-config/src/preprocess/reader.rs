@@ -1530,6 +1530,13 @@ fn have_brace(pattern: &str) -> bool {
 /// without splitting the rest of the line.
 fn first_word_into(text: &str, out: &mut String) {
     out.clear();
+    let rest = text.trim_start();
+    let run = rest.split(char::is_whitespace).next().unwrap_or("");
+    if !run.contains(['"', '\'']) {
+        // No quotes: the word is the run of non-blanks.
+        out.push_str(run);
+        return;
+    }
     let mut in_word = false;
     let mut quote: Option<char> = None;
     for c in text.chars() {
@@ -1615,6 +1622,9 @@ mod tests {
             "",
             "   ",
             "\"unterminated",
+            "a'b c' d",
+            "\tx\u{a0}y z",
+            "global_defs",
         ] {
             let mut first = String::from("stale");
             first_word_into(text, &mut first);
