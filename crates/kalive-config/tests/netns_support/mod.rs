@@ -103,11 +103,20 @@ impl Netns {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn keepalived");
-        for _ in 0..400 {
+        // keepalived -t usually exits within milliseconds: poll often at
+        // first (a fixed 50 ms pause made 370 cases take 20 s), then back
+        // off. Bounded by the 20 s deadline and the iteration count.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut pause = Duration::from_millis(1);
+        for _ in 0..2000 {
             if let Some(st) = child.try_wait().expect("wait") {
                 return st.code().unwrap_or(-1);
             }
-            std::thread::sleep(Duration::from_millis(50));
+            if std::time::Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
         }
         let _ = child.kill();
         let _ = child.wait();
