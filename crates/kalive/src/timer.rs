@@ -58,10 +58,6 @@ impl PreciseTimer {
             .set(Expiration::OneShot(spec), TimerSetTimeFlags::empty());
     }
 
-    pub fn disarm(&self) {
-        let _ = self.fd.get_ref().0.unset();
-    }
-
     /// Wait until the armed deadline passes. Cancel-safe; a stale readiness
     /// (the timer was re-armed meanwhile) is absorbed and waited out.
     pub async fn expired(&self) {

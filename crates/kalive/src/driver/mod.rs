@@ -480,21 +480,26 @@ impl Driver {
                 None
             }
         };
+        // When the timerfd is set to fire. It is re-armed only when the
+        // engine's earliest deadline moves *earlier*: a backup's deadline
+        // moves later with every advert, and an early wake-up is a harmless
+        // no-op, so this saves one timerfd_settime per received packet.
+        let mut armed: Option<Instant> = None;
         loop {
             let deadline = self.run.as_ref().and_then(|r| r.vrrp.poll_timeout());
             let at = deadline.map(|d| self.origin + d.0);
             let sleep_until = match (&timer, at) {
                 (Some(t), Some(at)) => {
-                    t.arm(at.saturating_duration_since(Instant::now()));
+                    if armed.is_none_or(|armed| at < armed) {
+                        t.arm(at.saturating_duration_since(Instant::now()));
+                        armed = Some(at);
+                    }
                     None
                 }
-                (Some(t), None) => {
-                    t.disarm();
-                    None
-                }
+                (Some(_), None) => None,
                 (None, at) => at.map(tokio::time::Instant::from_std),
             };
-            let timer_armed = timer.is_some() && at.is_some();
+            let timer_armed = armed.is_some();
             let start_at = self.start_at.map(tokio::time::Instant::from_std);
             tokio::select! {
                 // Packets first: an advert that arrives with the master-down
@@ -502,6 +507,7 @@ impl Driver {
                 biased;
                 Some(ev) = next_packet(self.run.as_mut()) => self.on_packet(ev),
                 _ = expired(timer.as_ref()), if timer_armed => {
+                    armed = None;
                     let now = self.now();
                     if let Some(run) = &mut self.run { run.vrrp.handle_timeout(now); }
                 }
