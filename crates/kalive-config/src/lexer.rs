@@ -63,33 +63,39 @@ pub fn lex_lines(lines: &[SourceLine]) -> Vec<LexedLine> {
 
 /// Split one line into tokens.
 pub fn lex_line(line: &SourceLine) -> Vec<Token> {
+    let mut out = Vec::new();
+    lex_line_with(line, |t| out.push(t));
+    out
+}
+
+/// As [`lex_line`], handing each token to `out` (no vector per line).
+pub fn lex_line_with(line: &SourceLine, out: impl FnMut(Token)) {
     // Columns are per character: an ASCII line is its own character array,
     // so most lines need no `Vec<char>`.
     if line.text.is_ascii() {
-        lex_chars(line, line.text.as_bytes())
+        lex_chars(line, line.text.as_bytes(), out)
     } else {
         let chars: Vec<char> = line.text.chars().collect();
-        lex_chars(line, &chars)
+        lex_chars(line, &chars, out)
     }
 }
 
-fn lex_chars<C: Copy + Into<char>>(line: &SourceLine, chars: &[C]) -> Vec<Token> {
-    let mut out = Vec::new();
+fn lex_chars<C: Copy + Into<char>>(line: &SourceLine, chars: &[C], mut out: impl FnMut(Token)) {
     let mut i = 0;
     while i < chars.len() {
         let c: char = chars[i].into();
         if c.is_whitespace() {
             i += 1;
         } else if c == '{' {
-            out.push(Token::Open(line.span_at(i)));
+            out(Token::Open(line.span_at(i)));
             i += 1;
         } else if c == '}' {
-            out.push(Token::Close(line.span_at(i)));
+            out(Token::Close(line.span_at(i)));
             i += 1;
         } else {
             let start = i;
             let (word, quoted, next) = read_word(chars, i);
-            out.push(Token::Word(Word {
+            out(Token::Word(Word {
                 text: word,
                 span: line.span_at(start),
                 quoted,
@@ -97,7 +103,6 @@ fn lex_chars<C: Copy + Into<char>>(line: &SourceLine, chars: &[C]) -> Vec<Token>
             i = next;
         }
     }
-    out
 }
 
 /// Read one word starting at `i`; returns (text, quoted, index after word).

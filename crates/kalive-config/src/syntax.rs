@@ -7,7 +7,7 @@
 //! tables in [`crate::parse`] give statements their meaning.
 
 use crate::diag::Diagnostic;
-use crate::lexer::{lex_line, LexedLine, Token, Word};
+use crate::lexer::{lex_line_with, LexedLine, Token, Word};
 use crate::source::{SourceLine, Span};
 
 /// `keyword args... [{ block }]`
@@ -113,10 +113,10 @@ impl<I: Iterator<Item = SourceLine>> Iterator for LineToks<I> {
     fn next(&mut self) -> Option<Tok> {
         while self.pending.is_empty() {
             let line = self.lines.next()?;
-            let tokens = lex_line(&line);
-            if !tokens.is_empty() {
-                self.pending.extend(tokens.into_iter().map(Tok::T));
-                self.pending.push_back(Tok::Eol);
+            let pending = &mut self.pending;
+            lex_line_with(&line, |t| pending.push_back(Tok::T(t)));
+            if !pending.is_empty() {
+                pending.push_back(Tok::Eol);
             }
         }
         self.pending.pop_front()
