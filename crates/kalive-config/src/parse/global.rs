@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// `global_defs { ... }`.
 pub fn global_defs(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
-    ctx.in_block("global_defs".into(), |ctx| {
+    ctx.in_block("global_defs", |ctx| {
         ctx.run_block(stmt.children(), GLOBAL_DEFS, &mut config.global_defs)
     });
 }

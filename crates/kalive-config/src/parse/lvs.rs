@@ -65,7 +65,7 @@ fn ssl_block(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
         ctx.warning(stmt.span(), "SSL context already specified - replacing");
     }
     let mut ssl = SslConfig::default();
-    ctx.in_block("SSL".into(), |ctx| {
+    ctx.in_block("SSL", |ctx| {
         ctx.run_block(stmt.children(), SSL_KW, &mut ssl)
     });
     config.lvs.ssl = Some(ssl);
@@ -480,7 +480,7 @@ fn vs_block(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
             ..Config::default()
         }),
     };
-    let label = format!("virtual_server {}", vs_words(stmt));
+    let label = || format!("virtual_server {}", vs_words(stmt));
     ctx.in_block(label, |ctx| ctx.run_block(stmt.children(), VS_KW, &mut st));
     if ctx.stopped {
         return;
@@ -1194,7 +1194,7 @@ fn rs_block(ctx: &mut Ctx, st: &mut VsState, stmt: &Stmt) {
         group_label: st.group_label(),
         globals: st.globals.clone(),
     };
-    let label = format!("real_server {}", vs_words(stmt));
+    let label = || format!("real_server {}", vs_words(stmt));
     ctx.in_block(label, |ctx| ctx.run_block(stmt.children(), RS_KW, &mut rst));
     if ctx.stopped {
         return;

@@ -147,11 +147,34 @@ impl<T> Kw<T> {
     }
 }
 
+/// A block's label for diagnostics, built only when one is reported: a
+/// fixed name, a string, or a closure formatting it.
+pub trait BlockLabel {
+    fn build(self) -> String;
+}
+
+impl BlockLabel for &'static str {
+    fn build(self) -> String {
+        self.to_string()
+    }
+}
+
+impl BlockLabel for String {
+    fn build(self) -> String {
+        self
+    }
+}
+
+impl<F: FnOnce() -> String> BlockLabel for F {
+    fn build(self) -> String {
+        self()
+    }
+}
+
 /// Parser state shared by all handlers: diagnostics, the block path, and
 /// the machine the config is checked against.
 pub struct Ctx {
     pub diags: Vec<Diagnostic>,
-    path: Vec<String>,
     /// A missing parameter was reported: keepalived exits (status 2) at that
     /// point, so nothing after it is parsed.
     pub stopped: bool,
@@ -172,7 +195,6 @@ impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ctx")
             .field("diags", &self.diags)
-            .field("path", &self.path)
             .field("stopped", &self.stopped)
             .finish()
     }
@@ -188,7 +210,6 @@ impl Ctx {
     pub fn with_system(sys: Arc<dyn System + Send + Sync>) -> Self {
         Ctx {
             diags: Vec::new(),
-            path: Vec::new(),
             stopped: false,
             sys,
             state: Default::default(),
@@ -196,9 +217,7 @@ impl Ctx {
     }
 
     fn push(&mut self, severity: Severity, kind: DiagKind, span: Option<&Span>, msg: String) {
-        let d = Diagnostic::new(severity, span.cloned(), msg)
-            .with_kind(kind)
-            .in_block(self.path.clone());
+        let d = Diagnostic::new(severity, span.cloned(), msg).with_kind(kind);
         self.diags.push(d);
     }
 
@@ -249,16 +268,22 @@ impl Ctx {
         self.stopped = true;
     }
 
-    /// Current block path (outermost first).
-    pub fn path(&self) -> &[String] {
-        &self.path
-    }
-
     /// Run `f` inside a block labelled `label` (for diagnostics).
-    pub fn in_block<R>(&mut self, label: String, f: impl FnOnce(&mut Ctx) -> R) -> R {
-        self.path.push(label);
+    ///
+    /// The label is only built when `f` reported something: a 150k-line
+    /// config has tens of thousands of blocks and usually no diagnostic.
+    /// Blocks finish innermost first, so each one puts its label in front of
+    /// the block path of the diagnostics reported while it ran, which leaves
+    /// the path outermost first.
+    pub fn in_block<R>(&mut self, label: impl BlockLabel, f: impl FnOnce(&mut Ctx) -> R) -> R {
+        let first_new = self.diags.len();
         let r = f(self);
-        self.path.pop();
+        if let Some(new) = self.diags.get_mut(first_new..).filter(|d| !d.is_empty()) {
+            let label = label.build();
+            for d in new {
+                d.block_path.insert(0, label.clone());
+            }
+        }
         r
     }
 

@@ -26,7 +26,7 @@ fn text(stmt: &Stmt, i: usize) -> String {
 // ---------------------------------------------------------------- static_*
 
 pub fn static_ipaddress(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
-    ctx.in_block("static_ipaddress".into(), |ctx| {
+    ctx.in_block("static_ipaddress", |ctx| {
         for s in stmt.children() {
             if let Some(a) = parse_address(ctx, s, true) {
                 config.static_ipaddresses.push(a);
@@ -36,7 +36,7 @@ pub fn static_ipaddress(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 }
 
 pub fn static_routes(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
-    ctx.in_block("static_routes".into(), |ctx| {
+    ctx.in_block("static_routes", |ctx| {
         for s in stmt.children() {
             if let Some(r) = parse_route(ctx, s) {
                 config.static_routes.push(r);
@@ -46,7 +46,7 @@ pub fn static_routes(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 }
 
 pub fn static_rules(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
-    ctx.in_block("static_rules".into(), |ctx| {
+    ctx.in_block("static_rules", |ctx| {
         for s in stmt.children() {
             if let Some(r) = parse_rule(ctx, s) {
                 config.static_rules.push(r);
@@ -142,7 +142,7 @@ const GARP_GROUP: &[Kw<GarpGroup>] = &[
 
 pub fn garp_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     let mut g = GarpGroup::default();
-    ctx.in_block("garp_group".into(), |ctx| {
+    ctx.in_block("garp_group", |ctx| {
         ctx.run_block(stmt.children(), GARP_GROUP, &mut g)
     });
     config.garp_groups.push(g);
@@ -870,7 +870,7 @@ fn authentication(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
             a.pass = Some(p);
         }),
     ];
-    ctx.in_block("authentication".into(), |ctx| {
+    ctx.in_block("authentication", |ctx| {
         ctx.run_block(s.children(), T, &mut a)
     });
     if let Some(t) = a.t {
@@ -931,9 +931,7 @@ fn auth_hmac(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
         }),
     ];
     let mut h = AuthHmac::default();
-    ctx.in_block("auth_hmac".into(), |ctx| {
-        ctx.run_block(s.children(), T, &mut h)
-    });
+    ctx.in_block("auth_hmac", |ctx| ctx.run_block(s.children(), T, &mut h));
     d.auth_hmac = Some(h);
 }
 
@@ -1226,10 +1224,13 @@ pub fn vrrp_instance(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
         );
         return;
     }
-    ctx.in_block(format!("vrrp_instance {}", v.name), |ctx| {
-        ctx.run_block(stmt.children(), VRRP_INSTANCE, &mut v);
-        crate::validate::instance_parsed(ctx, config, &mut v);
-    });
+    ctx.in_block(
+        || format!("vrrp_instance {}", name.text),
+        |ctx| {
+            ctx.run_block(stmt.children(), VRRP_INSTANCE, &mut v);
+            crate::validate::instance_parsed(ctx, config, &mut v);
+        },
+    );
     ctx.state.vrrp_instance_names.insert(v.name.clone());
     config.vrrp_instances.push(v);
 }

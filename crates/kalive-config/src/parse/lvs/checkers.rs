@@ -184,10 +184,10 @@ type CHandler = fn(&mut Ctx, &mut CheckerState, &Stmt);
 /// Run a checker block and, if it survives its end checks, add it.
 fn run_checker(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt, kind: CheckerKind, tables: &[Table]) {
     let mut st = CheckerState::new(kind, r, stmt);
-    let label = stmt.keyword.text.clone();
-    ctx.in_block(label, |ctx| {
-        ctx.run_tables(stmt.children(), tables, &mut st)
-    });
+    ctx.in_block(
+        || stmt.keyword.text.clone(),
+        |ctx| ctx.run_tables(stmt.children(), tables, &mut st),
+    );
     if ctx.stopped {
         return;
     }
@@ -684,9 +684,7 @@ fn http_url(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
         url: UrlCheck::new(String::new()),
         has_path: false,
     };
-    ctx.in_block("url".into(), |ctx| {
-        ctx.run_block(stmt.children(), URL, &mut u)
-    });
+    ctx.in_block("url", |ctx| ctx.run_block(stmt.children(), URL, &mut u));
     if ctx.stopped {
         return;
     }
@@ -888,7 +886,7 @@ fn smtp_host(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
     // keepalived 2.2.7 starts each host from empty settings.
     let saved_conn = st.checker.connection.replace(Connection::default());
     let saved_timeout = st.connect_timeout.take();
-    ctx.in_block("host".into(), |ctx| {
+    ctx.in_block("host", |ctx| {
         ctx.run_tables(stmt.children(), &[CONN, TIMING], st)
     });
     let host_conn = std::mem::replace(&mut st.checker.connection, saved_conn);
