@@ -340,32 +340,7 @@ impl Vrrp {
     fn shutdown(&mut self) {
         if self.phase == Phase::Running {
             for idx in 0..self.instances.len() {
-                let from = self.instances[idx].state;
-                let id = self.instances[idx].id;
-                self.push(Output::StateChanged {
-                    instance: id,
-                    from,
-                    to: State::Init,
-                    reason: Reason::Shutdown,
-                });
-                if from == State::Master {
-                    let adverts = self.instances[idx].adverts(0);
-                    self.push_all(adverts);
-                    self.release_master(idx);
-                }
-                let inst = &mut self.instances[idx];
-                inst.state = State::Init;
-                inst.want_master = false;
-                inst.timer = None;
-                inst.preempt_until = None;
-                inst.clear_garp_timers();
-                let (name, priority) = (inst.config.name.clone(), inst.priority());
-                self.push(Output::Notify {
-                    target: NotifyTarget::Instance(id),
-                    name,
-                    state: NotifyState::Stop,
-                    priority,
-                });
+                self.stand_down(idx, State::Init, Reason::Shutdown, NotifyState::Stop);
             }
             for g in 0..self.groups.len() {
                 self.groups[g].notified = State::Init;
@@ -625,11 +600,20 @@ impl Vrrp {
         if from == State::Fault {
             return;
         }
+        self.stand_down(idx, State::Fault, reason, NotifyState::Fault);
+    }
+
+    /// Leave the running states for `to` (INIT on shutdown, FAULT): a MASTER
+    /// resigns with a priority-0 advert so a backup takes over at its skew
+    /// (RFC 5798 §6.4.3 "Shutdown"; reference §2 for FAULT) and removes its
+    /// addresses; every timer of the instance stops; then the notify.
+    fn stand_down(&mut self, idx: usize, to: State, reason: Reason, notify: NotifyState) {
+        let from = self.instances[idx].state;
         let id = self.instances[idx].id;
         self.push(Output::StateChanged {
             instance: id,
             from,
-            to: State::Fault,
+            to,
             reason,
         });
         if from == State::Master {
@@ -638,7 +622,7 @@ impl Vrrp {
             self.release_master(idx);
         }
         let inst = &mut self.instances[idx];
-        inst.state = State::Fault;
+        inst.state = to;
         inst.want_master = false;
         inst.timer = None;
         inst.preempt_until = None;
@@ -647,7 +631,7 @@ impl Vrrp {
         self.push(Output::Notify {
             target: NotifyTarget::Instance(id),
             name,
-            state: NotifyState::Fault,
+            state: notify,
             priority,
         });
     }
