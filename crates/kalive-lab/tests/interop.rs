@@ -161,11 +161,7 @@ fn master_and_backup(mode: Mode, kinds: [&'static str; 2]) {
     assert!(clean, "{} did not exit within 5 s of SIGTERM", kinds[0]);
     let limit = takeover_limit(&g, 1);
     g.wait_master(1, limit);
-    let goodbye = g
-        .lab
-        .events()
-        .iter()
-        .any(|e| e.at >= stopped && e.port == "r1" && e.advert() == Some((g.vrid, 0)));
+    let goodbye = g.adverts_since("r1", stopped, Some(0)) > 0;
     assert!(
         goodbye,
         "{} sent no priority-0 advert on SIGTERM\n{}",
@@ -336,12 +332,7 @@ fn wrong_password(kinds: [&'static str; 2]) {
         limit,
         Duration::from_millis(50),
         || {
-            let r2_adverts = g
-                .lab
-                .events()
-                .iter()
-                .filter(|e| e.at >= started && e.port == "r2" && e.advert().is_some())
-                .count();
+            let r2_adverts = g.adverts_since("r2", started, None);
             Ok((r2_adverts >= 3).then_some(()))
         },
     );
@@ -377,12 +368,7 @@ fn wrong_password(kinds: [&'static str; 2]) {
             "{kind} counted no authentication failure for the other password"
         );
     }
-    let r1_kept_advertising = g
-        .lab
-        .events()
-        .iter()
-        .filter(|e| e.at >= started && e.port == "r1" && e.advert() == Some((g.vrid, 100)))
-        .count();
+    let r1_kept_advertising = g.adverts_since("r1", started, Some(100));
     assert!(
         r1_kept_advertising >= 3,
         "{} stopped advertising as master\n{}",

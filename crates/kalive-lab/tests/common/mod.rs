@@ -278,6 +278,20 @@ impl Group {
     }
 
     /// The last 30 recorded frames, one per line (for failure messages).
+    /// Adverts router `port` sent since `since` (with that priority for
+    /// this group's VRID when `priority` is given), as seen on the wire.
+    pub fn adverts_since(&self, port: &str, since: SystemTime, priority: Option<u8>) -> usize {
+        self.lab
+            .events()
+            .iter()
+            .filter(|e| e.at >= since && e.port == port)
+            .filter(|e| match priority {
+                Some(p) => e.advert() == Some((self.vrid, p)),
+                None => e.advert().is_some(),
+            })
+            .count()
+    }
+
     pub fn wire_summary(&self) -> String {
         let events = self.lab.events();
         let start = events.len().saturating_sub(30);
@@ -403,11 +417,7 @@ pub fn sigterm_master(kinds: &[&'static str]) -> Takeover {
         [1],
         "VIP not removed by the stopped master"
     );
-    let goodbye = g
-        .lab
-        .events()
-        .iter()
-        .any(|e| e.at >= stopped && e.port == "r1" && e.advert() == Some((g.vrid, 0)));
+    let goodbye = g.adverts_since("r1", stopped, Some(0)) > 0;
     assert!(
         goodbye,
         "no priority-0 advert from r1\n{}",
@@ -518,12 +528,7 @@ pub fn nopreempt(kinds: &[&'static str]) {
         "r1 preempted despite nopreempt\n{}",
         g.wire_summary()
     );
-    let r1_adverts = g
-        .lab
-        .events()
-        .iter()
-        .filter(|e| e.at >= restarted && e.port == "r1" && e.advert().is_some())
-        .count();
+    let r1_adverts = g.adverts_since("r1", restarted, None);
     assert_eq!(
         r1_adverts,
         0,
@@ -591,11 +596,7 @@ pub fn vrrp_script(kinds: &[&'static str], weight: i32) {
             !g.lab.holders(g.vip).unwrap().contains(&0),
             "r1 in FAULT still holds the VIP"
         );
-        let goodbye = g
-            .lab
-            .events()
-            .iter()
-            .any(|e| e.at >= failed && e.port == "r1" && e.advert() == Some((g.vrid, 0)));
+        let goodbye = g.adverts_since("r1", failed, Some(0)) > 0;
         assert!(
             goodbye,
             "r1 entering FAULT sent no priority 0\n{}",
@@ -982,22 +983,13 @@ pub fn bad_packets_change_nothing(kinds: &[&'static str]) {
         "a bad packet moved the VIP\n{}",
         g.wire_summary()
     );
-    let r2_spoke = g
-        .lab
-        .events()
-        .iter()
-        .any(|e| e.at >= injected && e.port == "r2" && e.advert().is_some());
+    let r2_spoke = g.adverts_since("r2", injected, None) > 0;
     assert!(
         !r2_spoke,
         "r2 advertised after bad packets\n{}",
         g.wire_summary()
     );
-    let r1_adverts = g
-        .lab
-        .events()
-        .iter()
-        .filter(|e| e.at >= injection_over && e.port == "r1" && e.advert() == Some((g.vrid, 150)))
-        .count();
+    let r1_adverts = g.adverts_since("r1", injection_over, Some(150));
     assert!(
         r1_adverts >= 1,
         "r1 stopped advertising\n{}\n{}",
