@@ -73,6 +73,7 @@ mod error;
 mod instance;
 mod io;
 mod stats;
+mod table;
 mod time;
 mod track;
 mod vrrp;

@@ -2,7 +2,7 @@
 //! and time, producing outputs (quinn-proto style: nothing here reads a
 //! clock or does I/O).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use crate::io::{
     State,
 };
 use crate::stats::{RxDrop, Stats};
+use crate::table::InstanceTable;
 use crate::time::Timestamp;
 use crate::track::{assess, World};
 
@@ -42,12 +43,15 @@ struct Group {
 /// out what [`Vrrp::poll_output`] returns.
 #[derive(Debug, Clone)]
 pub struct Vrrp {
-    instances: Vec<Instance>,
+    instances: InstanceTable,
     groups: Vec<Group>,
     world: World,
     outputs: VecDeque<Output>,
     phase: Phase,
     unknown_vrid: u64,
+    /// Instances by (VRID, family), in config order: a received advert's
+    /// candidates without scanning every instance.
+    by_vrid: HashMap<(u8, Family), Vec<usize>>,
 }
 
 fn validate_config(config: &InstanceConfig) -> Result<(), Error> {
@@ -132,8 +136,16 @@ impl Vrrp {
                 notified: State::Init,
             });
         }
+        let mut by_vrid: HashMap<(u8, Family), Vec<usize>> = HashMap::new();
+        for (idx, instance) in instances.iter().enumerate() {
+            by_vrid
+                .entry((instance.config.vrid, instance.family()))
+                .or_default()
+                .push(idx);
+        }
         let mut vrrp = Vrrp {
-            instances,
+            by_vrid,
+            instances: InstanceTable::new(instances),
             groups,
             world,
             outputs: VecDeque::new(),
@@ -141,6 +153,7 @@ impl Vrrp {
             unknown_vrid: 0,
         };
         vrrp.reassess_priorities();
+        vrrp.instances.sync();
         Ok(vrrp)
     }
 
@@ -209,6 +222,7 @@ impl Vrrp {
         if let Some(inst) = self.instances.get_mut(id.0 as usize) {
             inst.stats = Stats::default();
         }
+        self.instances.sync();
     }
 
     /// A sync group's state as last notified.
@@ -236,11 +250,41 @@ impl Vrrp {
         if self.phase != Phase::Running {
             return None;
         }
-        self.instances
-            .iter()
-            .filter_map(|i| i.next_timer().map(|(at, _)| at))
-            .min()
+        self.instances.earliest().map(|(at, _)| at)
     }
+
+    /// How long a caller may leave received adverts queued (each stamped
+    /// with its arrival time, fed in arrival order, and all fed before a
+    /// due timer is handled) without changing what the engine does or when.
+    /// A caller that reads in batches wakes up less often.
+    ///
+    /// - A master must hear a better master at once: it steps down on that
+    ///   advert (RFC 5798 §6.4.3), so any master makes the slack zero.
+    /// - A backup's only urgent advert has priority 0: Master_Down becomes
+    ///   Skew_Time from its arrival (RFC 5798 §6.4.2). Half the skew leaves
+    ///   room to read it before that deadline. Every other advert only
+    ///   restarts the master-down timer from its arrival.
+    /// - INIT and FAULT ignore adverts.
+    ///
+    /// At most [`Vrrp::MAX_RECEIVE_SLACK`].
+    pub fn receive_slack(&self) -> Duration {
+        if self.phase != Phase::Running {
+            return Duration::ZERO;
+        }
+        let mut slack = Self::MAX_RECEIVE_SLACK;
+        for instance in self.instances.iter() {
+            match instance.state {
+                State::Master => return Duration::ZERO,
+                State::Backup => slack = slack.min(instance.skew() / 2),
+                State::Init | State::Fault => {}
+            }
+        }
+        slack
+    }
+
+    /// Upper bound of [`Vrrp::receive_slack`]: also bounds how long a
+    /// backup's statistics and master address lag behind the wire.
+    pub const MAX_RECEIVE_SLACK: Duration = Duration::from_millis(20);
 
     // ----- driving ----------------------------------------------------------
 
@@ -274,6 +318,7 @@ impl Vrrp {
             Input::Command(command) => self.on_command(now, command),
         }
         self.notify_group_changes();
+        self.instances.sync();
     }
 
     /// Run every timer due at or before `now`. A call with nothing due is a
@@ -286,17 +331,20 @@ impl Vrrp {
         // timer fires at most once per call; the bound is only a safety net.
         let bound = self.instances.len() * 8 + 8;
         for _ in 0..bound {
-            let due = self
-                .instances
-                .iter()
-                .enumerate()
-                .filter_map(|(idx, i)| i.next_timer().map(|(at, kind)| (at, idx, kind)))
-                .filter(|(at, _, _)| *at <= now)
-                .min_by_key(|(at, idx, _)| (*at, *idx));
-            let Some((_, idx, kind)) = due else { break };
+            let Some((at, idx)) = self.instances.earliest() else {
+                break;
+            };
+            let Some((_, kind)) = self.instances[idx].next_timer() else {
+                break;
+            };
+            if at > now {
+                break;
+            }
             self.fire(idx, kind, now);
+            self.instances.sync();
         }
         self.notify_group_changes();
+        self.instances.sync();
     }
 
     fn push(&mut self, output: Output) {
@@ -328,7 +376,7 @@ impl Vrrp {
                 self.start_preempt_delay(idx, now);
                 if self.instances[idx].is_owner() {
                     // An owner in a sync group asks the group at once.
-                    self.instances[idx].timer = Some(now);
+                    self.instances.at_mut(idx).timer = Some(now);
                 }
             }
         }
@@ -365,7 +413,7 @@ impl Vrrp {
                 {
                     // Resign like a shutdown so a backup takes over at its
                     // skew time (RFC 5798 §6.4.2 priority-0 rule).
-                    let adverts = self.instances[idx].adverts(0);
+                    let adverts = self.instances.at_mut(idx).adverts(0);
                     self.push_all(adverts);
                     self.enter_backup(idx, now, Reason::Command, None);
                     self.sync_backup(idx, now);
@@ -380,18 +428,18 @@ impl Vrrp {
         match kind {
             TimerKind::Main => self.main_timer(idx, now),
             TimerKind::GarpSecond => {
-                self.instances[idx].garp_second = None;
+                self.instances.at_mut(idx).garp_second = None;
                 let burst = self.instances[idx].garp_burst(self.instances[idx].master_repeat());
                 self.push_all(burst);
             }
             TimerKind::GarpRefresh => {
-                let inst = &mut self.instances[idx];
+                let inst = self.instances.at_mut(idx);
                 inst.garp_refresh = Some(now + inst.config.garp.master_refresh);
                 let burst = inst.garp_burst(inst.config.garp.master_refresh_repeat);
                 self.push_all(burst);
             }
             TimerKind::GarpLowerPrio => {
-                self.instances[idx].garp_lower_prio = None;
+                self.instances.at_mut(idx).garp_lower_prio = None;
                 let burst = self.instances[idx].garp_burst(self.instances[idx].lower_prio_repeat());
                 self.push_all(burst);
             }
@@ -404,13 +452,13 @@ impl Vrrp {
             State::Master => {
                 // RFC 5798 §6.4.3: "If the Adver_Timer fires ... Send an
                 // ADVERTISEMENT ... Reset the Adver_Timer".
-                let inst = &mut self.instances[idx];
+                let inst = self.instances.at_mut(idx);
                 let priority = inst.priority();
                 inst.timer = Some(now + inst.config.advert_interval);
                 let adverts = inst.adverts(priority);
                 self.push_all(adverts);
             }
-            State::Init | State::Fault => self.instances[idx].timer = None,
+            State::Init | State::Fault => self.instances.at_mut(idx).timer = None,
         }
     }
 
@@ -418,7 +466,7 @@ impl Vrrp {
     /// transition to MASTER — unless a sync group holds us back until every
     /// member wants MASTER (reference §1.7 `vrrp_sync_can_goto_master`).
     fn master_down_expired(&mut self, idx: usize, now: Timestamp) {
-        self.instances[idx].want_master = true;
+        self.instances.at_mut(idx).want_master = true;
         let Some(g) = self.instances[idx].group else {
             self.goto_master(idx, now, Reason::MasterDown);
             return;
@@ -426,7 +474,7 @@ impl Vrrp {
         if !self.group_can_go_master(g, idx) {
             // Check again after one advert interval plus the smallest skew
             // (reference §2 "Startup": `adv + skew_min`).
-            let inst = &mut self.instances[idx];
+            let inst = self.instances.at_mut(idx);
             inst.timer = Some(now + inst.master_adver_interval + inst.skew_for(255));
             return;
         }
@@ -453,7 +501,7 @@ impl Vrrp {
     /// state"), in keepalived's order (reference §2 "BACKUP timeout"):
     /// advert, addresses, routes, rules, GARP burst, notify.
     fn goto_master(&mut self, idx: usize, now: Timestamp, reason: Reason) {
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         let from = inst.state;
         inst.state = State::Master;
         inst.want_master = true;
@@ -522,7 +570,7 @@ impl Vrrp {
 
     /// Undo what MASTER installed, in reverse order.
     fn release_master(&mut self, idx: usize) {
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         inst.stats.release_master += 1;
         inst.clear_garp_timers();
         let id = inst.id;
@@ -576,7 +624,7 @@ impl Vrrp {
         if from == State::Master {
             self.release_master(idx);
         }
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         inst.state = State::Backup;
         inst.want_master = false;
         inst.master_adver_interval = match (inst.config.version, learned) {
@@ -617,11 +665,11 @@ impl Vrrp {
             reason,
         });
         if from == State::Master {
-            let adverts = self.instances[idx].adverts(0);
+            let adverts = self.instances.at_mut(idx).adverts(0);
             self.push_all(adverts);
             self.release_master(idx);
         }
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         inst.state = to;
         inst.want_master = false;
         inst.timer = None;
@@ -640,7 +688,7 @@ impl Vrrp {
     /// too ("seconds after startup or seeing a lower priority master"), so a
     /// lower-priority master found then is not preempted at once.
     fn start_preempt_delay(&mut self, idx: usize, now: Timestamp) {
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         if !inst.config.preempt_delay.is_zero() {
             inst.preempt_until = Some(now + inst.config.preempt_delay);
         }
@@ -654,7 +702,7 @@ impl Vrrp {
     fn leave_fault(&mut self, idx: usize, now: Timestamp) {
         self.enter_backup(idx, now, Reason::FaultCleared, None);
         self.start_preempt_delay(idx, now);
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         if inst.is_owner() || inst.config.initial_state == InitialState::Master {
             inst.timer = Some(now + inst.config.advert_interval + inst.skew_for(255));
         }
@@ -676,7 +724,7 @@ impl Vrrp {
         for idx in 0..self.instances.len() {
             let inst = &self.instances[idx];
             let assessment = assess(&inst.config, inst.base_priority(), &self.world);
-            let inst = &mut self.instances[idx];
+            let inst = self.instances.at_mut(idx);
             inst.faulted = assessment.fault;
             if inst.effective_priority != assessment.effective_priority {
                 let from = inst.effective_priority;
@@ -742,20 +790,19 @@ impl Vrrp {
     /// Find the instance a packet is for (reference §2: per interface,
     /// family and VRID; duplicated VRIDs in unicast mode told apart by peer).
     fn demux(&self, packet: &ReceivedPacket, vrid: u8) -> Option<usize> {
-        let candidates: Vec<usize> = self
-            .instances
+        let on_interface =
+            |idx: &&usize| self.instances[**idx].config.interface == packet.interface;
+        let mut candidates = self
+            .by_vrid
+            .get(&(vrid, packet.family))?
             .iter()
-            .enumerate()
-            .filter(|(_, i)| {
-                i.config.vrid == vrid
-                    && i.family() == packet.family
-                    && i.config.interface == packet.interface
-            })
-            .map(|(idx, _)| idx)
-            .collect();
-        if candidates.len() <= 1 {
-            return candidates.first().copied();
-        }
+            .filter(on_interface)
+            .copied();
+        let first = candidates.next()?;
+        let Some(second) = candidates.next() else {
+            return Some(first);
+        };
+        let candidates: Vec<usize> = [first, second].into_iter().chain(candidates).collect();
         let by_peer = candidates.iter().copied().find(|&idx| {
             self.instances[idx]
                 .config
@@ -786,11 +833,11 @@ impl Vrrp {
             return;
         };
         match self.validate(idx, packet) {
-            Err(why) => self.instances[idx].stats.count_drop(why),
+            Err(why) => self.instances.at_mut(idx).stats.count_drop(why),
             Ok(advert) => {
-                self.instances[idx].stats.advert_rcvd += 1;
+                self.instances.at_mut(idx).stats.advert_rcvd += 1;
                 if advert.priority == 0 {
-                    self.instances[idx].stats.pri_zero_rcvd += 1;
+                    self.instances.at_mut(idx).stats.pri_zero_rcvd += 1;
                 }
                 match self.instances[idx].state {
                     State::Backup => self.backup_rx(idx, now, packet.src, &advert),
@@ -805,7 +852,7 @@ impl Vrrp {
     /// keepalived's `vrrp_check_packet` order (reference §2 "Receive
     /// validation order"); each failure returns the counter to bump.
     fn validate(&mut self, idx: usize, packet: &ReceivedPacket) -> Result<Advert, RxDrop> {
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         let config = &inst.config;
         // Step 2: length (Ethernet padding tolerated).
         let received = codec::view(&packet.bytes, packet.family)?;
@@ -876,7 +923,7 @@ impl Vrrp {
     /// BACKUP receiving a valid advert (RFC 3768 §6.4.2, RFC 5798 §6.4.2;
     /// keepalived `vrrp_state_backup`, reference §2).
     fn backup_rx(&mut self, idx: usize, now: Timestamp, src: IpAddr, advert: &Advert) {
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         if advert.priority == 0 {
             // "If the Priority in the ADVERTISEMENT is zero, then: Set the
             // Master_Down_Timer to Skew_Time".
@@ -914,7 +961,7 @@ impl Vrrp {
     /// MASTER receiving a valid advert (RFC 3768 §6.4.3, RFC 5798 §6.4.3;
     /// keepalived `vrrp_state_master_rx`, reference §2).
     fn master_rx(&mut self, idx: usize, now: Timestamp, src: IpAddr, advert: &Advert) {
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         if advert.priority == 0 {
             // "If the Priority in the ADVERTISEMENT is zero, then: Send an
             // ADVERTISEMENT; Reset the Adver_Timer".
@@ -933,7 +980,7 @@ impl Vrrp {
         if advert.priority == 255 && inst.is_owner() {
             self.demote_owner(idx);
         }
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         let ours = inst.priority();
         // "If the Priority in the ADVERTISEMENT is greater than the local
         // Priority, or ... equal ... and the primary IP Address of the sender
@@ -956,7 +1003,7 @@ impl Vrrp {
     /// with) reports a configuration error and lowers the local base
     /// priority to 254, so the other owner wins.
     fn demote_owner(&mut self, idx: usize) {
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         inst.owner_demoted = true;
         let assessment = assess(&inst.config, inst.base_priority(), &self.world);
         inst.effective_priority = assessment.effective_priority;
@@ -973,7 +1020,7 @@ impl Vrrp {
     /// now and after `garp_lower_prio_delay` (also for other MASTER members of
     /// the sync group), and the MASTER_RX_LOWER_PRI notify.
     fn reassert_master(&mut self, idx: usize, now: Timestamp) {
-        let inst = &mut self.instances[idx];
+        let inst = self.instances.at_mut(idx);
         if !inst.config.lower_prio_no_advert {
             let priority = inst.priority();
             let adverts = inst.adverts(priority);
@@ -984,7 +1031,7 @@ impl Vrrp {
             None => vec![idx],
         };
         for m in members {
-            let member = &mut self.instances[m];
+            let member = self.instances.at_mut(m);
             if member.state != State::Master {
                 continue;
             }
@@ -1017,7 +1064,7 @@ impl Vrrp {
             }
             match self.instances[m].state {
                 State::Master => self.enter_backup(m, now, Reason::SyncGroup, None),
-                State::Backup => self.instances[m].want_master = false,
+                State::Backup => self.instances.at_mut(m).want_master = false,
                 State::Init | State::Fault => {}
             }
         }
