@@ -65,6 +65,7 @@ mod link_index;
 pub mod netlink;
 pub mod netns;
 pub mod packet;
+pub mod receive_set;
 pub mod sysctl;
 pub mod vrrp_socket;
 
@@ -76,6 +77,7 @@ pub use netlink::{
 };
 pub use netns::{in_netns, in_netns_tokio};
 pub use packet::FrameSender;
+pub use receive_set::ReceiveSet;
 pub use sysctl::SysctlSaver;
 pub use vrrp_socket::{
     Family, Mode, RxPacket, SocketOptions, VrrpSocket, IPPROTO_AH, IPPROTO_VRRP, VRRP_GROUP_V4,

@@ -31,7 +31,7 @@ impl FrameSender {
         socket
             .set_nonblocking(true)
             .map_err(|e| SysError::io("set AF_PACKET socket non-blocking", e))?;
-        let fd = crate::async_socket::register(socket)
+        let fd = crate::async_socket::register(socket, tokio::io::Interest::WRITABLE)
             .map_err(|e| SysError::io("register AF_PACKET socket", e))?;
         Ok(FrameSender { fd })
     }

@@ -20,18 +20,20 @@
 //! that off: the engine must then fill in the checksum itself and can count
 //! bad ones.
 
-use std::io::{self, IoSlice, IoSliceMut, Read};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::socket::{
     recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockaddrIn6,
+    SockaddrIn, SockaddrIn6,
 };
+use nix::sys::time::TimeSpec;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 use crate::error::{Result, SysError};
 use crate::link_index::if_index;
@@ -125,6 +127,12 @@ pub struct SocketOptions {
     /// [`IPPROTO_AH`] for `auth_type AH` (IPv4; the payload then starts with
     /// the AH header, built by the caller).
     pub ip_protocol: u8,
+    /// Default true: [`VrrpSocket::recv`] and [`VrrpSocket::readable`]
+    /// work, and tokio's reactor wakes on every datagram. False: the socket
+    /// is registered for sending only, the reactor never wakes for it, and
+    /// the caller waits with a [`crate::ReceiveSet`] and reads with
+    /// [`VrrpSocket::try_recv`] (batched reads, one wake-up per batch).
+    pub wake_on_receive: bool,
 }
 
 impl Default for SocketOptions {
@@ -133,6 +141,7 @@ impl Default for SocketOptions {
             ipv6_kernel_checksum: true,
             receive_buffer: None,
             ip_protocol: IPPROTO_VRRP,
+            wake_on_receive: true,
         }
     }
 }
@@ -154,7 +163,8 @@ pub struct RxPacket {
     pub ip_header_len: usize,
     /// IPv4: the header's total-length field; IPv6: 40 + payload length.
     pub ip_total_len: usize,
-    /// When the datagram was read from the socket.
+    /// When the datagram arrived: the kernel's receive timestamp
+    /// (`SO_TIMESTAMPNS`), or the time it was read when the kernel gave none.
     pub received_at: Instant,
 }
 
@@ -168,6 +178,7 @@ pub struct VrrpSocket {
     family: Family,
     mode: Mode,
     ip_protocol: u8,
+    wake_on_receive: bool,
     next_ip_id: AtomicU16,
 }
 
@@ -204,14 +215,22 @@ impl VrrpSocket {
                 .map_err(|e| SysError::io(format!("attach drop-all filter on {ifname}"), e))?;
         }
         if let Some(size) = options.receive_buffer {
-            socket
-                .set_recv_buffer_size(size)
+            set_receive_buffer(&socket, size)
                 .map_err(|e| SysError::io(format!("SO_RCVBUF on {ifname}"), e))?;
         }
+        // The kernel's arrival time of each datagram: a caller that reads
+        // packets in batches still times each one from when it arrived.
+        setsockopt(&socket, sockopt::ReceiveTimestampns, &true)
+            .map_err(|e| SysError::io(format!("SO_TIMESTAMPNS on {ifname}"), e.into()))?;
         socket
             .set_nonblocking(true)
             .map_err(|e| SysError::io("set VRRP socket non-blocking", e))?;
-        let fd = crate::async_socket::register(socket)
+        let interest = if options.wake_on_receive {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::WRITABLE
+        };
+        let fd = crate::async_socket::register(socket, interest)
             .map_err(|e| SysError::io("register VRRP socket with tokio", e))?;
         Ok(VrrpSocket {
             fd,
@@ -220,6 +239,7 @@ impl VrrpSocket {
             family,
             mode,
             ip_protocol: options.ip_protocol,
+            wake_on_receive: options.wake_on_receive,
             next_ip_id: AtomicU16::new(0),
         })
     }
@@ -245,22 +265,58 @@ impl VrrpSocket {
     }
 
     /// Waits for the next VRRP datagram. Cancel-safe: dropping the future
-    /// loses no packet.
+    /// loses no packet. Needs [`SocketOptions::wake_on_receive`].
     pub async fn recv(&self) -> Result<RxPacket> {
         loop {
-            let mut guard = self
-                .fd
-                .readable()
-                .await
-                .map_err(|e| SysError::io("wait for VRRP socket readable", e))?;
-            let attempt = guard.try_io(|inner| match self.family {
-                Family::V4 => recv_v4(inner.get_ref(), self.ifindex),
-                Family::V6 => recv_v6(inner.get_ref(), self.ifindex),
-            });
+            let mut guard = self.readable_guard().await?;
+            let attempt = guard.try_io(|inner| self.recv_now(inner.get_ref()));
             if let Ok(result) = attempt {
                 return result
                     .map_err(|e| SysError::io(format!("receive VRRP on {}", self.ifname), e));
             }
+        }
+    }
+
+    /// Waits until a datagram can be read, without reading it. Needs
+    /// [`SocketOptions::wake_on_receive`].
+    pub async fn readable(&self) -> Result<()> {
+        self.readable_guard().await.map(|_guard| ())
+    }
+
+    async fn readable_guard(&self) -> Result<tokio::io::unix::AsyncFdReadyGuard<'_, Socket>> {
+        if !self.wake_on_receive {
+            return Err(SysError::Invalid(format!(
+                "VRRP socket on {} was opened without wake_on_receive: wait with a ReceiveSet",
+                self.ifname
+            )));
+        }
+        self.fd
+            .readable()
+            .await
+            .map_err(|e| SysError::io("wait for VRRP socket readable", e))
+    }
+
+    /// The next queued datagram, or `None` when none is queued. Never
+    /// blocks.
+    pub fn try_recv(&self) -> Result<Option<RxPacket>> {
+        let result = if self.wake_on_receive {
+            // Through tokio, so that an empty queue clears its readiness.
+            self.fd
+                .try_io(Interest::READABLE, |inner| self.recv_now(inner))
+        } else {
+            self.recv_now(self.fd.get_ref())
+        };
+        match result {
+            Ok(packet) => Ok(Some(packet)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(SysError::io(format!("receive VRRP on {}", self.ifname), e)),
+        }
+    }
+
+    fn recv_now(&self, socket: &Socket) -> io::Result<RxPacket> {
+        match self.family {
+            Family::V4 => recv_v4(socket, self.ifindex),
+            Family::V6 => recv_v6(socket, self.ifindex),
         }
     }
 
@@ -382,6 +438,12 @@ impl VrrpSocket {
 impl AsRawFd for VrrpSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.get_ref().as_raw_fd()
+    }
+}
+
+impl AsFd for VrrpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.get_ref().as_fd()
     }
 }
 
@@ -511,10 +573,45 @@ fn needs_scope_id(dst: Ipv6Addr) -> bool {
 
 fn recv_v4(socket: &Socket, ifindex: u32) -> io::Result<RxPacket> {
     let mut buf = [0u8; RX_BUFFER_LEN];
-    let mut reader = socket;
-    let len = reader.read(&mut buf)?;
-    let received_at = Instant::now();
+    let mut cmsg_buf = CmsgBuffer([0u8; 128]);
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<SockaddrIn>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg_buf.0),
+        MsgFlags::empty(),
+    )?;
+    let len = msg.bytes.min(RX_BUFFER_LEN);
+    let mut received_at = None;
+    for cmsg in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmTimestampns(ts) = cmsg {
+            received_at = Some(arrival(ts));
+        }
+    }
+    let received_at = received_at.unwrap_or_else(Instant::now);
     parse_ipv4_datagram(&buf[..len], ifindex, received_at)
+}
+
+/// The monotonic instant of a kernel receive timestamp (`CLOCK_REALTIME`):
+/// now minus the datagram's age. The age is bounded so that a step of the
+/// wall clock cannot move an arrival into the future or far into the past.
+fn arrival(stamp: TimeSpec) -> Instant {
+    const MAX_AGE: Duration = Duration::from_secs(1);
+    let now = Instant::now();
+    let stamp = SystemTime::UNIX_EPOCH + Duration::from(stamp);
+    let age = SystemTime::now()
+        .duration_since(stamp)
+        .unwrap_or(Duration::ZERO)
+        .min(MAX_AGE);
+    now.checked_sub(age).unwrap_or(now)
+}
+
+/// `SO_RCVBUFFORCE` (root may exceed `net.core.rmem_max`), else `SO_RCVBUF`.
+fn set_receive_buffer(socket: &Socket, size: usize) -> io::Result<()> {
+    match setsockopt(socket, sockopt::RcvBufForce, &size) {
+        Ok(()) => Ok(()),
+        Err(_) => socket.set_recv_buffer_size(size),
+    }
 }
 
 /// Splits a datagram read from a raw IPv4 socket (which always starts with
@@ -563,7 +660,7 @@ fn recv_v6(socket: &Socket, default_ifindex: u32) -> io::Result<RxPacket> {
         Some(&mut cmsg_buf.0),
         MsgFlags::empty(),
     )?;
-    let received_at = Instant::now();
+    let mut received_at = Instant::now();
     let len = msg.bytes;
     let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
     let mut dst = Ipv6Addr::UNSPECIFIED;
@@ -578,6 +675,7 @@ fn recv_v6(socket: &Socket, default_ifindex: u32) -> io::Result<RxPacket> {
             ControlMessageOwned::Ipv6HopLimit(limit) => {
                 hop_limit = u8::try_from(limit).unwrap_or(0);
             }
+            ControlMessageOwned::ScmTimestampns(ts) => received_at = arrival(ts),
             _ => {}
         }
     }

@@ -194,3 +194,94 @@ async fn ah_sockets_carry_protocol_51() {
     let v6 = VrrpSocket::open_with("lo", Family::V6, Mode::Unicast, &options);
     assert!(v6.is_err(), "AH over IPv6 must be refused");
 }
+
+/// Batched reads as the daemon does them: a socket opened without
+/// receive wake-ups, waited on with a `ReceiveSet`. The first datagram
+/// wakes the set; later ones do not until it is re-armed; every datagram
+/// is then read with its kernel arrival time, not the time of the read.
+#[tokio::test]
+async fn receive_set_wakes_once_per_batch_and_keeps_arrival_times() {
+    require_root();
+    let lan = Lan::new("rxset");
+    let multicast = Mode::standard_multicast(Family::V4);
+    let options = SocketOptions {
+        wake_on_receive: false,
+        receive_buffer: Some(1 << 20),
+        ..SocketOptions::default()
+    };
+    let rx = in_netns_tokio(&lan.b.name, move || {
+        VrrpSocket::open_with("vb", Family::V4, multicast, &options)
+    })
+    .expect("enter netns")
+    .expect("open VRRP socket");
+    assert!(rx.recv().await.is_err(), "recv() needs wake_on_receive");
+    let set = in_netns_tokio(&lan.b.name, kalive_sys::ReceiveSet::new)
+        .expect("enter netns")
+        .expect("receive set");
+    set.add(&rx).expect("add");
+    let tx = open_in(&lan.a.name, "va", Family::V4, multicast);
+    let src: Ipv4Addr = ADDR_A.parse().unwrap();
+
+    // The first advert may wait for neighbour resolution: send until the
+    // set wakes (bounded).
+    let mut woke = false;
+    for _ in 0..5 {
+        tx.send_v4(src, VRRP_GROUP_V4, 255, &V2_ADVERT)
+            .await
+            .unwrap();
+        if tokio::time::timeout(Duration::from_secs(1), set.wait())
+            .await
+            .is_ok()
+        {
+            woke = true;
+            break;
+        }
+    }
+    assert!(woke, "the receive set never woke");
+    while rx.try_recv().unwrap().is_some() {}
+
+    // Disarmed: three adverts, 30 ms apart, wake nobody.
+    let sent_first = std::time::Instant::now();
+    for _ in 0..3 {
+        tx.send_v4(src, VRRP_GROUP_V4, 255, &V2_ADVERT)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let silent = tokio::time::timeout(Duration::from_millis(100), set.wait()).await;
+    assert!(silent.is_err(), "a disarmed socket woke the set");
+
+    // Read ~190 ms after the first was sent: all three, in order, stamped
+    // when they arrived (about 30 ms apart), not when read.
+    let read_at = std::time::Instant::now();
+    let mut got = Vec::new();
+    while let Some(packet) = rx.try_recv().unwrap() {
+        got.push(packet);
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got.iter().all(|p| p.payload == V2_ADVERT));
+    let stamps: Vec<Duration> = got
+        .iter()
+        .map(|p| p.received_at.saturating_duration_since(sent_first))
+        .collect();
+    assert!(stamps[0] < Duration::from_millis(20), "{stamps:?}");
+    for pair in stamps.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(25) && gap < Duration::from_millis(60),
+            "arrival gaps {stamps:?}"
+        );
+    }
+    assert!(read_at.duration_since(got[2].received_at) >= Duration::from_millis(90));
+
+    // Re-armed with nothing queued: quiet until the next advert.
+    set.rearm(&rx).unwrap();
+    let quiet = tokio::time::timeout(Duration::from_millis(100), set.wait()).await;
+    assert!(quiet.is_err(), "an empty socket woke the set");
+    tx.send_v4(src, VRRP_GROUP_V4, 255, &V2_ADVERT)
+        .await
+        .unwrap();
+    let fired = tokio::time::timeout(Duration::from_secs(1), set.wait()).await;
+    assert_eq!(fired.expect("re-armed socket woke the set").unwrap(), 1);
+    assert!(rx.try_recv().unwrap().is_some());
+}
