@@ -32,11 +32,13 @@
 
 mod common;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::*;
+use kalive_lab::vrrp_config::Instance;
 use kalive_lab::{two_master_moments, wait_for};
 use nix::sys::signal::Signal;
 
@@ -411,6 +413,83 @@ fn auth_failures(g: &Group, index: usize) -> u64 {
         .unwrap_or_else(|| panic!("no 'Failure:' counter in:\n{text}"))
 }
 
+/// Instances per router in the scale scenario (issue 5's idle benchmark
+/// size): one group VIP of the common builder plus this many minus one.
+const SCALE_INSTANCES: usize = 200;
+
+/// The VIP of extra instance `vrid` in the scale scenario.
+fn scale_vip(vrid: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 1, 0, vrid))
+}
+
+/// How many of the scale scenario's VIPs router `index` holds.
+fn scale_vips_held(g: &Group, index: usize, vips: &[IpAddr]) -> usize {
+    let held = g.lab.addresses(index).unwrap();
+    vips.iter()
+        .filter(|v| held.iter().any(|a| a.addr == **v))
+        .count()
+}
+
+/// 200 VRRPv3 instances at 0.1 s on one LAN, r1 (`kinds[0]`, priority 150)
+/// master of all of them and r2 (`kinds[1]`, 100) backup. A master sends
+/// its 200 adverts in one burst every 0.1 s; a backup that drops part of
+/// the burst (a receive buffer too small) takes over the instances it
+/// stopped hearing and the group flaps. r2 starts first and becomes master
+/// of all 200; r1 then takes every one of them over at once; then 10 s of
+/// observation: r1 holds every VIP and r2 none, at every poll.
+fn scale(kinds: [&'static str; 2]) {
+    let mut g = group(V3_IPV4, kinds, [150, 100]);
+    let mut vips = vec![g.vip];
+    for vrid in (1..=SCALE_INSTANCES as u8).filter(|v| *v != g.vrid) {
+        vips.push(scale_vip(vrid));
+        for (index, priority) in [150, 100].into_iter().enumerate() {
+            let vip = format!("{}/32", scale_vip(vrid));
+            let instance = Instance::new(3, vrid, priority, g.interval, &vip);
+            g.blocks[index].push(instance.render());
+        }
+    }
+    // The backup first: it becomes master of everything, then the master
+    // starts and takes all 200 instances from it at once.
+    g.start(1);
+    let limit = settle_limit(&g) + Duration::from_secs(5);
+    let backup_first = wait_for(
+        "r2 to hold every VIP",
+        limit,
+        Duration::from_millis(200),
+        || Ok((scale_vips_held(&g, 1, &vips) == vips.len()).then_some(())),
+    );
+    backup_first.unwrap_or_else(|e| panic!("{e}\n{}", g.lab.all_logs()));
+    g.start(0);
+    let settled = wait_for(
+        "r1 to hold every VIP and r2 none",
+        limit,
+        Duration::from_millis(200),
+        || {
+            let done =
+                scale_vips_held(&g, 0, &vips) == vips.len() && scale_vips_held(&g, 1, &vips) == 0;
+            Ok(done.then_some(()))
+        },
+    );
+    settled.unwrap_or_else(|e| panic!("{e}\n{}", g.lab.all_logs()));
+    let start = Instant::now();
+    let mut polls = 0;
+    while start.elapsed() < OBSERVATION && polls < 200 {
+        polls += 1;
+        let (master, backup) = (scale_vips_held(&g, 0, &vips), scale_vips_held(&g, 1, &vips));
+        assert!(
+            master == vips.len() && backup == 0,
+            "after {:.1} s of observation {} holds {master} of {} VIPs and {} holds {backup}\n{}",
+            start.elapsed().as_secs_f64(),
+            kinds[0],
+            vips.len(),
+            kinds[1],
+            g.lab.all_logs()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    g.finish();
+}
+
 const KA: &str = "keepalived";
 const KL: &str = "kalive";
 
@@ -456,6 +535,16 @@ fn v3_ipv4_keepalived_master_kalive_backup() {
 #[test]
 fn v3_ipv4_kalive_master_keepalived_backup() {
     master_and_backup(V3_IPV4, [KL, KA]);
+}
+
+#[test]
+fn v3_ipv4_200_instances_keepalived_master_kalive_backup_hold_steady() {
+    scale([KA, KL]);
+}
+
+#[test]
+fn v3_ipv4_200_instances_kalive_master_keepalived_backup_hold_steady() {
+    scale([KL, KA]);
 }
 
 #[test]
