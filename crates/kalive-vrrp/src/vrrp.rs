@@ -265,6 +265,9 @@ impl Vrrp {
     ///   room to read it before that deadline. Every other advert only
     ///   restarts the master-down timer from its arrival.
     /// - INIT and FAULT ignore adverts.
+    /// - Zero too when fewer than two adverts are expected within the slack
+    ///   (one per Master_Adver_Interval per backup): waiting would cost a
+    ///   wake-up and batch nothing.
     ///
     /// At most [`Vrrp::MAX_RECEIVE_SLACK`].
     pub fn receive_slack(&self) -> Duration {
@@ -272,12 +275,22 @@ impl Vrrp {
             return Duration::ZERO;
         }
         let mut slack = Self::MAX_RECEIVE_SLACK;
+        let mut adverts_per_second = 0.0;
         for instance in self.instances.iter() {
             match instance.state {
                 State::Master => return Duration::ZERO,
-                State::Backup => slack = slack.min(instance.skew() / 2),
+                State::Backup => {
+                    slack = slack.min(instance.skew() / 2);
+                    let interval = instance.master_adver_interval.as_secs_f64();
+                    if interval > 0.0 {
+                        adverts_per_second += 1.0 / interval;
+                    }
+                }
                 State::Init | State::Fault => {}
             }
+        }
+        if slack.as_secs_f64() * adverts_per_second < 2.0 {
+            return Duration::ZERO;
         }
         slack
     }

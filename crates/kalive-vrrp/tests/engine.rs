@@ -267,46 +267,58 @@ fn priority_zero_advert_cuts_the_timer_to_skew() {
 
 #[test]
 fn receive_slack_is_half_the_smallest_backup_skew_and_zero_with_a_master() {
-    let mut slow = instance("slow", 1, 100, 1);
-    slow.version = Version::V3;
-    slow.advert_interval = Duration::from_millis(100);
-    let mut fast = instance("fast", 2, 200, 1);
-    fast.version = Version::V3;
-    fast.advert_interval = Duration::from_millis(50);
-    let mut lab = Lab::new(vec![slow.clone(), fast.clone()], Vec::new());
+    let v3 = |name: &str, vrid: u8, priority: u8, interval_ms: u64| {
+        let mut c = instance(name, vrid, priority, 1);
+        c.version = Version::V3;
+        c.advert_interval = Duration::from_millis(interval_ms);
+        c
+    };
+    // 40 instances at 100 ms and priority 100, one at 50 ms and 200.
+    let mut configs: Vec<InstanceConfig> = (1..=40)
+        .map(|vrid| v3(&format!("slow{vrid}"), vrid, 100, 100))
+        .collect();
+    let fast = v3("fast", 41, 200, 50);
+    configs.push(fast.clone());
+    let mut lab = Lab::new(configs.clone(), Vec::new());
     assert_eq!(lab.vrrp.receive_slack(), Duration::ZERO, "not started");
     lab.input(Input::Start);
-    // Skews: slow (256-100)/256 × 100 ms = 60.9 ms, fast 56/256 × 50 ms =
-    // 10.9 ms: half the smaller.
-    assert_eq!(lab.vrrp.receive_slack(), Duration::from_micros(10_937) / 2);
-    // Both heard a master: still backups, same slack.
-    lab.input_at(at(0.01), advert(&slow, 250, 10, v4(9), GROUP4));
-    lab.input_at(at(0.01), advert(&fast, 250, 5, v4(9), GROUP4));
-    assert_eq!(lab.vrrp.receive_slack(), Duration::from_micros(10_937) / 2);
-    // The 2 s interval of v2 gives a skew above the cap.
-    let lone = instance("lone", 3, 10, 1);
-    let lab_v2 = Lab::started(vec![lone]);
+    // Skews: (256-100)/256 × 100 ms = 60.9 ms, fast 56/256 × 50 ms =
+    // 10.9 ms: half the smaller. 420 adverts a second: 2.3 per slack.
+    let half_fast_skew = Duration::from_micros(10_937) / 2;
+    assert_eq!(lab.vrrp.receive_slack(), half_fast_skew);
+    // All hear a master: still backups, same slack.
+    for c in &configs {
+        let interval_cs = (c.advert_interval.as_millis() / 10) as u16;
+        lab.input_at(at(0.01), advert(c, 250, interval_cs, v4(9), GROUP4));
+    }
+    assert_eq!(lab.vrrp.receive_slack(), half_fast_skew);
+    // v2 at 1 s: the skew of priority 10 is far above the cap.
+    let many_v2: Vec<InstanceConfig> = (1..=200)
+        .map(|vrid| instance(&format!("v2_{vrid}"), vrid, 10, 1))
+        .collect();
+    let lab_v2 = Lab::started(many_v2);
     assert_eq!(lab_v2.vrrp.receive_slack(), Vrrp::MAX_RECEIVE_SLACK);
-    // Once "fast" is master (its master stopped), a master must react to
-    // adverts at once.
+    // One instance at 1 s: 0.02 adverts per slack, nothing to batch.
+    let lone = Lab::started(vec![instance("lone", 1, 10, 1)]);
+    assert_eq!(lone.vrrp.receive_slack(), Duration::ZERO);
+    // Once "fast" is master (its master fell silent), a master must react
+    // to adverts at once.
     lab.run_until(at(1.0));
-    assert_eq!(lab.state(1), State::Master);
+    assert_eq!(lab.state(40), State::Master);
     assert_eq!(lab.vrrp.receive_slack(), Duration::ZERO);
 }
 
 #[test]
-fn a_batch_fed_in_arrival_order_gives_the_same_takeover_as_immediate_reads() {
-    // A priority-0 advert read late (within the slack) still cuts the timer
-    // to the skew from its arrival.
+fn an_advert_fed_late_with_its_arrival_time_gives_the_same_takeover() {
+    // A priority-0 advert read 20 ms late (less than half the 61 ms skew)
+    // still cuts the timer to the skew from its arrival.
     let mut c = instance("vi", 1, 100, 1);
     c.version = Version::V3;
     c.advert_interval = Duration::from_millis(100);
     let mut lab = Lab::started(vec![c.clone()]);
     lab.input_at(at(0.1), advert(&c, 200, 10, v4(9), GROUP4));
-    let slack = lab.vrrp.receive_slack();
-    assert!(slack > Duration::ZERO);
-    // Arrived at 0.2 s, read `slack` later: fed with its arrival time.
-    lab.run_until(at(0.2) + slack);
+    // Arrived at 0.2 s, read at 0.22 s: fed with its arrival time.
+    lab.run_until(at(0.22));
     lab.vrrp
         .handle_input(at(0.2), advert(&c, 0, 10, v4(9), GROUP4));
     lab.collect();
