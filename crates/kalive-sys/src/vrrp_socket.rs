@@ -24,11 +24,12 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::socket::{
-    recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockaddrIn, SockaddrIn6,
+    recvmmsg, recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
+    MultiHeaders, SockaddrIn, SockaddrIn6,
 };
 use nix::sys::time::TimeSpec;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
@@ -56,6 +57,11 @@ pub const VRRP_TOS: u8 = 0xc0;
 /// addresses) is 4088 bytes plus headers; anything larger is malformed and
 /// arrives truncated (its `ip_total_len` still tells the truth for IPv4).
 const RX_BUFFER_LEN: usize = 8192;
+/// Datagrams per `recvmmsg` call.
+const RX_BATCH: usize = 32;
+/// Control-message room per datagram: a timestamp, IPv6 packet info and
+/// hop limit fit with room to spare.
+const RX_CMSG_LEN: usize = 128;
 const IPV4_HEADER_LEN: usize = 20;
 const IPV6_HEADER_LEN: usize = 40;
 /// Offset of the checksum inside a VRRP packet (RFC 5798 §5.1).
@@ -180,6 +186,10 @@ pub struct VrrpSocket {
     ip_protocol: u8,
     wake_on_receive: bool,
     next_ip_id: AtomicU16,
+    /// Reused for every read (not zeroed 8 KiB per datagram).
+    rx_buffer: Mutex<Vec<u8>>,
+    /// [`VrrpSocket::try_recv_many`]'s slots, allocated on first use.
+    rx_batch: Mutex<Option<Vec<u8>>>,
 }
 
 impl VrrpSocket {
@@ -241,6 +251,8 @@ impl VrrpSocket {
             ip_protocol: options.ip_protocol,
             wake_on_receive: options.wake_on_receive,
             next_ip_id: AtomicU16::new(0),
+            rx_buffer: Mutex::new(vec![0; RX_BUFFER_LEN]),
+            rx_batch: Mutex::new(None),
         })
     }
 
@@ -313,10 +325,43 @@ impl VrrpSocket {
         }
     }
 
+    /// Every queued datagram, up to `max`, appended to `out` in arrival
+    /// order, reading up to 32 per system call (`recvmmsg`). Returns how
+    /// many were read; 0 when none was queued. Never blocks. For sockets
+    /// waited on with a [`crate::ReceiveSet`] (tokio's readiness is not
+    /// touched).
+    pub fn try_recv_many(&self, out: &mut Vec<RxPacket>, max: usize) -> Result<usize> {
+        let mut buffer = self.rx_batch.lock().unwrap_or_else(|e| e.into_inner());
+        let buffer = buffer.get_or_insert_with(|| vec![0; RX_BATCH * RX_BUFFER_LEN]);
+        let fd = self.fd.get_ref().as_raw_fd();
+        let mut total = 0;
+        while total < max {
+            let wanted = RX_BATCH.min(max - total);
+            let read = match self.family {
+                Family::V4 => recv_many_v4(fd, self.ifindex, buffer, wanted, out),
+                Family::V6 => recv_many_v6(fd, self.ifindex, buffer, wanted, out),
+            };
+            match read {
+                Ok(read) => {
+                    total += read;
+                    if read < wanted {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    return Err(SysError::io(format!("receive VRRP on {}", self.ifname), e));
+                }
+            }
+        }
+        Ok(total)
+    }
+
     fn recv_now(&self, socket: &Socket) -> io::Result<RxPacket> {
+        let mut buf = self.rx_buffer.lock().unwrap_or_else(|e| e.into_inner());
         match self.family {
-            Family::V4 => recv_v4(socket, self.ifindex),
-            Family::V6 => recv_v6(socket, self.ifindex),
+            Family::V4 => recv_v4(socket, self.ifindex, &mut buf),
+            Family::V6 => recv_v6(socket, self.ifindex, &mut buf),
         }
     }
 
@@ -571,17 +616,16 @@ fn needs_scope_id(dst: Ipv6Addr) -> bool {
     (first & 0xffc0) == 0xfe80 || (dst.is_multicast() && (first & 0x000f) <= 2)
 }
 
-fn recv_v4(socket: &Socket, ifindex: u32) -> io::Result<RxPacket> {
-    let mut buf = [0u8; RX_BUFFER_LEN];
-    let mut cmsg_buf = CmsgBuffer([0u8; 128]);
-    let mut iov = [IoSliceMut::new(&mut buf)];
+fn recv_v4(socket: &Socket, ifindex: u32, buf: &mut [u8]) -> io::Result<RxPacket> {
+    let mut cmsg_buf = CmsgBuffer([0u8; RX_CMSG_LEN]);
+    let mut iov = [IoSliceMut::new(buf)];
     let msg = recvmsg::<SockaddrIn>(
         socket.as_raw_fd(),
         &mut iov,
         Some(&mut cmsg_buf.0),
         MsgFlags::empty(),
     )?;
-    let len = msg.bytes.min(RX_BUFFER_LEN);
+    let len = msg.bytes;
     let mut received_at = None;
     for cmsg in msg.cmsgs()? {
         if let ControlMessageOwned::ScmTimestampns(ts) = cmsg {
@@ -589,6 +633,7 @@ fn recv_v4(socket: &Socket, ifindex: u32) -> io::Result<RxPacket> {
         }
     }
     let received_at = received_at.unwrap_or_else(Instant::now);
+    let len = len.min(buf.len());
     parse_ipv4_datagram(&buf[..len], ifindex, received_at)
 }
 
@@ -611,6 +656,129 @@ fn set_receive_buffer(socket: &Socket, size: usize) -> io::Result<()> {
     match setsockopt(socket, sockopt::RcvBufForce, &size) {
         Ok(()) => Ok(()),
         Err(_) => socket.set_recv_buffer_size(size),
+    }
+}
+
+/// One `recvmmsg` of up to `wanted` IPv4 datagrams into `buffer`'s slots.
+fn recv_many_v4(
+    fd: RawFd,
+    ifindex: u32,
+    buffer: &mut [u8],
+    wanted: usize,
+    out: &mut Vec<RxPacket>,
+) -> io::Result<usize> {
+    let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffer
+        .chunks_mut(RX_BUFFER_LEN)
+        .take(wanted)
+        .map(|slot| [IoSliceMut::new(slot)])
+        .collect();
+    let mut headers =
+        MultiHeaders::<SockaddrIn>::preallocate(slots.len(), Some(vec![0; RX_CMSG_LEN]));
+    let received = recvmmsg(
+        fd,
+        &mut headers,
+        slots.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    )?;
+    let mut read = 0;
+    for msg in received {
+        read += 1;
+        let mut received_at = None;
+        for cmsg in msg.cmsgs()? {
+            if let ControlMessageOwned::ScmTimestampns(ts) = cmsg {
+                received_at = Some(arrival(ts));
+            }
+        }
+        let datagram = msg.iovs().next().unwrap_or(&[]);
+        let received_at = received_at.unwrap_or_else(Instant::now);
+        // A runt datagram is skipped, as a single read would report it.
+        if let Ok(packet) = parse_ipv4_datagram(datagram, ifindex, received_at) {
+            out.push(packet);
+        }
+    }
+    Ok(read)
+}
+
+/// One `recvmmsg` of up to `wanted` IPv6 datagrams into `buffer`'s slots.
+fn recv_many_v6(
+    fd: RawFd,
+    default_ifindex: u32,
+    buffer: &mut [u8],
+    wanted: usize,
+    out: &mut Vec<RxPacket>,
+) -> io::Result<usize> {
+    let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffer
+        .chunks_mut(RX_BUFFER_LEN)
+        .take(wanted)
+        .map(|slot| [IoSliceMut::new(slot)])
+        .collect();
+    let mut headers =
+        MultiHeaders::<SockaddrIn6>::preallocate(slots.len(), Some(vec![0; RX_CMSG_LEN]));
+    let received = recvmmsg(
+        fd,
+        &mut headers,
+        slots.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    )?;
+    let mut read = 0;
+    for msg in received {
+        read += 1;
+        let mut info = V6Info::new(default_ifindex);
+        for cmsg in msg.cmsgs()? {
+            info.take(cmsg);
+        }
+        let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
+        let payload = msg.iovs().next().unwrap_or(&[]);
+        out.push(info.packet(src, payload));
+    }
+    Ok(read)
+}
+
+/// What the control messages of a received IPv6 datagram say.
+struct V6Info {
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    ifindex: u32,
+    received_at: Option<Instant>,
+}
+
+impl V6Info {
+    fn new(default_ifindex: u32) -> V6Info {
+        V6Info {
+            dst: Ipv6Addr::UNSPECIFIED,
+            hop_limit: 0,
+            ifindex: default_ifindex,
+            received_at: None,
+        }
+    }
+
+    fn take(&mut self, cmsg: ControlMessageOwned) {
+        match cmsg {
+            ControlMessageOwned::Ipv6PacketInfo(info) => {
+                self.dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                self.ifindex = info.ipi6_ifindex;
+            }
+            ControlMessageOwned::Ipv6HopLimit(limit) => {
+                self.hop_limit = u8::try_from(limit).unwrap_or(0);
+            }
+            ControlMessageOwned::ScmTimestampns(ts) => self.received_at = Some(arrival(ts)),
+            _ => {}
+        }
+    }
+
+    fn packet(self, src: Ipv6Addr, payload: &[u8]) -> RxPacket {
+        RxPacket {
+            ifindex: self.ifindex,
+            src: IpAddr::V6(src),
+            dst: IpAddr::V6(self.dst),
+            ttl_or_hoplimit: self.hop_limit,
+            payload: payload.to_vec(),
+            ip_header_len: IPV6_HEADER_LEN,
+            ip_total_len: IPV6_HEADER_LEN + payload.len(),
+            received_at: self.received_at.unwrap_or_else(Instant::now),
+        }
     }
 }
 
@@ -648,48 +816,24 @@ fn parse_ipv4_datagram(
 
 /// Control-message buffer, aligned for `cmsghdr`.
 #[repr(C, align(8))]
-struct CmsgBuffer([u8; 128]);
+struct CmsgBuffer([u8; RX_CMSG_LEN]);
 
-fn recv_v6(socket: &Socket, default_ifindex: u32) -> io::Result<RxPacket> {
-    let mut buf = [0u8; RX_BUFFER_LEN];
-    let mut cmsg_buf = CmsgBuffer([0u8; 128]);
-    let mut iov = [IoSliceMut::new(&mut buf)];
+fn recv_v6(socket: &Socket, default_ifindex: u32, buf: &mut [u8]) -> io::Result<RxPacket> {
+    let mut cmsg_buf = CmsgBuffer([0u8; RX_CMSG_LEN]);
+    let mut iov = [IoSliceMut::new(buf)];
     let msg = recvmsg::<SockaddrIn6>(
         socket.as_raw_fd(),
         &mut iov,
         Some(&mut cmsg_buf.0),
         MsgFlags::empty(),
     )?;
-    let mut received_at = Instant::now();
-    let len = msg.bytes;
-    let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
-    let mut dst = Ipv6Addr::UNSPECIFIED;
-    let mut hop_limit = 0u8;
-    let mut ifindex = default_ifindex;
+    let mut info = V6Info::new(default_ifindex);
     for cmsg in msg.cmsgs()? {
-        match cmsg {
-            ControlMessageOwned::Ipv6PacketInfo(info) => {
-                dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
-                ifindex = info.ipi6_ifindex;
-            }
-            ControlMessageOwned::Ipv6HopLimit(limit) => {
-                hop_limit = u8::try_from(limit).unwrap_or(0);
-            }
-            ControlMessageOwned::ScmTimestampns(ts) => received_at = arrival(ts),
-            _ => {}
-        }
+        info.take(cmsg);
     }
-    let len = len.min(RX_BUFFER_LEN);
-    Ok(RxPacket {
-        ifindex,
-        src: IpAddr::V6(src),
-        dst: IpAddr::V6(dst),
-        ttl_or_hoplimit: hop_limit,
-        payload: buf[..len].to_vec(),
-        ip_header_len: IPV6_HEADER_LEN,
-        ip_total_len: IPV6_HEADER_LEN + len,
-        received_at,
-    })
+    let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
+    let payload = msg.iovs().next().unwrap_or(&[]);
+    Ok(info.packet(src, payload))
 }
 
 /// keepalived's IPv4 header for VRRP: version 4, IHL 5, TOS 0xc0, no

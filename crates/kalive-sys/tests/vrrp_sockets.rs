@@ -255,10 +255,12 @@ async fn receive_set_wakes_once_per_batch_and_keeps_arrival_times() {
     // when they arrived (about 30 ms apart), not when read.
     let read_at = std::time::Instant::now();
     let mut got = Vec::new();
-    while let Some(packet) = rx.try_recv().unwrap() {
-        got.push(packet);
-    }
+    assert_eq!(rx.try_recv_many(&mut got, 100).unwrap(), 3, "{got:?}");
     assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got.iter().all(|p| p.src == IpAddr::V4(src)
+        && p.dst == IpAddr::V4(VRRP_GROUP_V4)
+        && p.ttl_or_hoplimit == 255
+        && (p.ip_header_len, p.ip_total_len) == (20, 44)));
     assert!(got.iter().all(|p| p.payload == V2_ADVERT));
     let stamps: Vec<Duration> = got
         .iter()
