@@ -10,6 +10,7 @@
 //! another namespace.
 
 mod addr;
+mod direct;
 mod link;
 mod monitor;
 mod route;
@@ -25,9 +26,7 @@ pub use scope::Scope;
 
 use futures::StreamExt;
 use netlink_packet_route::RouteNetlinkMessage;
-use rtnetlink::packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
-};
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
 
 use crate::error::{Result, SysError};
 
@@ -36,6 +35,8 @@ use crate::error::{Result, SysError};
 #[derive(Clone, Debug)]
 pub struct Netlink {
     handle: rtnetlink::Handle,
+    /// Changes go here: carried out and acknowledged within the call.
+    direct: std::sync::Arc<direct::DirectNetlink>,
 }
 
 impl Netlink {
@@ -45,20 +46,21 @@ impl Netlink {
         let (connection, handle, _unsolicited) = rtnetlink::new_connection()
             .map_err(|e| SysError::io("open NETLINK_ROUTE socket", e))?;
         tokio::spawn(connection);
-        Ok(Netlink { handle })
+        let direct = std::sync::Arc::new(direct::DirectNetlink::open()?);
+        Ok(Netlink { handle, direct })
     }
 
     /// Sends a request that changes something and waits for the kernel's
     /// acknowledgement. `extra_flags` are NLM_F_CREATE/EXCL/REPLACE….
+    /// One change, acknowledged before this returns (see `direct`). Async
+    /// for the callers' sake; it never waits on the reactor.
     async fn change(
         &self,
         context: String,
         message: RouteNetlinkMessage,
         extra_flags: u16,
     ) -> Result<()> {
-        self.exchange(context, message, NLM_F_REQUEST | NLM_F_ACK | extra_flags)
-            .await
-            .map(|_| ())
+        self.direct.change(&context, message, extra_flags)
     }
 
     /// Dumps every object of one kind.
