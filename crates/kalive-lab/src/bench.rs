@@ -344,70 +344,108 @@ pub fn idle_once(
     ))
 }
 
-/// Prints RSS and CPU seconds over `duration` for each implementation with
-/// 1 and 200 instances at 0.1 s, as master and as backup.
+/// What `bench idle` measures.
+#[derive(Clone, Debug)]
+pub struct IdlePlan {
+    /// Measurement window per run.
+    pub duration: Duration,
+    /// Instance counts (issue 5: 1 and 200).
+    pub instances: Vec<usize>,
+    /// Runs per case and implementation, alternating.
+    pub reps: usize,
+}
+
+/// Prints RSS and CPU seconds over the plan's window for each
+/// implementation, per instance count at 0.1 s, as master and as backup:
+/// every run, then the medians and their ratio.
 pub fn idle(
     implementations: &[Implementation],
-    duration: Duration,
+    plan: &IdlePlan,
     out: &mut dyn Write,
 ) -> Result<()> {
     let _ = writeln!(
         out,
-        "{:<34} {:<10} {:>10} {:>12}",
+        "{:<42} {:<10} {:>10} {:>12}",
         "case",
         "impl",
         "RSS kB",
-        format!("CPU s/{}s", duration.as_secs())
+        format!("CPU s/{}s", plan.duration.as_secs())
     );
-    for instances in [1usize, 200] {
+    for &instances in &plan.instances {
         for as_master in [true, false] {
-            let mut measured: Vec<Option<(u64, f64)>> = Vec::new();
-            for implementation in implementations {
-                let label = format!(
-                    "{instances} instance(s) 0.1s {}",
-                    if as_master { "master" } else { "backup" }
-                );
-                match idle_once(
-                    implementation,
-                    instances,
-                    Duration::from_millis(100),
-                    as_master,
-                    duration,
-                ) {
-                    Ok((rss, cpu)) => {
-                        measured.push(Some((rss, cpu)));
+            let label = format!(
+                "{instances} instance(s) 0.1s {}",
+                if as_master { "master" } else { "backup" }
+            );
+            let mut runs: Vec<Vec<(u64, f64)>> = vec![Vec::new(); implementations.len()];
+            for _ in 0..plan.reps {
+                for (slot, implementation) in implementations.iter().enumerate() {
+                    match idle_once(
+                        implementation,
+                        instances,
+                        Duration::from_millis(100),
+                        as_master,
+                        plan.duration,
+                    ) {
+                        Ok((rss, cpu)) => {
+                            runs[slot].push((rss, cpu));
+                            let _ = writeln!(
+                                out,
+                                "{label:<42} {:<10} {rss:>10} {cpu:>12.4}",
+                                implementation.name()
+                            );
+                        }
+                        Err(LabError::Interrupted) => return Err(LabError::Interrupted),
+                        Err(e) => {
+                            let _ = writeln!(
+                                out,
+                                "{label:<42} {:<10} error: {e}",
+                                implementation.name()
+                            );
+                        }
+                    }
+                    let _ = out.flush();
+                }
+            }
+            let medians: Vec<Option<(f64, f64)>> = runs
+                .iter()
+                .map(|r| {
+                    let rss = median(r.iter().map(|(rss, _)| *rss as f64).collect())?;
+                    let cpu = median(r.iter().map(|(_, cpu)| *cpu).collect())?;
+                    Some((rss, cpu))
+                })
+                .collect();
+            if plan.reps > 1 {
+                for (implementation, m) in implementations.iter().zip(&medians) {
+                    if let Some((rss, cpu)) = m {
                         let _ = writeln!(
                             out,
-                            "{label:<34} {:<10} {rss:>10} {cpu:>12.4}",
+                            "{:<42} {:<10} {rss:>10.0} {cpu:>12.4}",
+                            format!("{label} (median)"),
                             implementation.name()
                         );
                     }
-                    Err(LabError::Interrupted) => return Err(LabError::Interrupted),
-                    Err(e) => {
-                        measured.push(None);
-                        let _ =
-                            writeln!(out, "{label:<34} {:<10} error: {e}", implementation.name());
-                    }
                 }
-                let _ = out.flush();
             }
             let columns = [
-                measured
-                    .iter()
-                    .map(|m| m.map(|(rss, _)| rss as f64))
-                    .collect(),
-                measured.iter().map(|m| m.map(|(_, cpu)| cpu)).collect(),
+                medians.iter().map(|m| m.map(|(rss, _)| rss)).collect(),
+                medians.iter().map(|m| m.map(|(_, cpu)| cpu)).collect(),
             ];
             if let Some(cells) = table::kalive_over_keepalived(implementations, &columns) {
                 let _ = writeln!(
                     out,
-                    "{:<34} {:<10} {:>10} {:>12}",
+                    "{:<42} {:<10} {:>10} {:>12}",
                     "", "ratio", cells[0], cells[1]
                 );
             }
         }
     }
     Ok(())
+}
+
+/// The median of `values` (mean of the middle two for an even count).
+fn median(values: Vec<f64>) -> Option<f64> {
+    stats(values).map(|(median, _, _)| median)
 }
 
 #[cfg(test)]

@@ -83,6 +83,13 @@ enum BenchCommand {
         /// Path of the kalive binary (default: next to this executable).
         #[arg(long)]
         kalive: Option<PathBuf>,
+        /// Instance counts to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 200])]
+        instances: Vec<usize>,
+        /// Runs per case and implementation, alternating; medians are
+        /// printed (a shared machine moves single runs a lot).
+        #[arg(long, default_value_t = 1)]
+        reps: usize,
     },
     /// `kalive -t` against `keepalived -t` on a generated config of about
     /// 150,000 lines (2,000 vrrp_instances, 500 virtual_servers x 20
@@ -219,9 +226,16 @@ fn run_bench(what: BenchCommand) -> kalive_lab::Result<()> {
             seconds,
             which,
             kalive,
+            instances,
+            reps,
         } => {
             let imps = implementations(which, kalive)?;
-            bench::idle(&imps, std::time::Duration::from_secs(seconds), &mut stdout)
+            let plan = bench::IdlePlan {
+                duration: std::time::Duration::from_secs(seconds),
+                instances,
+                reps: reps.max(1),
+            };
+            bench::idle(&imps, &plan, &mut stdout)
         }
         BenchCommand::Config {
             file,
