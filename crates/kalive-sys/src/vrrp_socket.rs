@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::socket::{
     recvmmsg, recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
-    MultiHeaders, SockaddrIn, SockaddrIn6,
+    MultiHeaders, RecvMsg, SockaddrIn, SockaddrIn6, SockaddrLike,
 };
 use nix::sys::time::TimeSpec;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
@@ -659,21 +659,20 @@ fn set_receive_buffer(socket: &Socket, size: usize) -> io::Result<()> {
     }
 }
 
-/// One `recvmmsg` of up to `wanted` IPv4 datagrams into `buffer`'s slots.
-fn recv_many_v4(
+/// One `recvmmsg` of up to `wanted` datagrams into `buffer`'s slots,
+/// handing each to `each`. Returns how many were read.
+fn recv_many<S: SockaddrLike + Copy>(
     fd: RawFd,
-    ifindex: u32,
     buffer: &mut [u8],
     wanted: usize,
-    out: &mut Vec<RxPacket>,
+    mut each: impl FnMut(&RecvMsg<'_, '_, S>) -> io::Result<()>,
 ) -> io::Result<usize> {
     let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffer
         .chunks_mut(RX_BUFFER_LEN)
         .take(wanted)
         .map(|slot| [IoSliceMut::new(slot)])
         .collect();
-    let mut headers =
-        MultiHeaders::<SockaddrIn>::preallocate(slots.len(), Some(vec![0; RX_CMSG_LEN]));
+    let mut headers = MultiHeaders::<S>::preallocate(slots.len(), Some(vec![0; RX_CMSG_LEN]));
     let received = recvmmsg(
         fd,
         &mut headers,
@@ -684,6 +683,20 @@ fn recv_many_v4(
     let mut read = 0;
     for msg in received {
         read += 1;
+        each(&msg)?;
+    }
+    Ok(read)
+}
+
+/// One `recvmmsg` of IPv4 datagrams (each starts with its IP header).
+fn recv_many_v4(
+    fd: RawFd,
+    ifindex: u32,
+    buffer: &mut [u8],
+    wanted: usize,
+    out: &mut Vec<RxPacket>,
+) -> io::Result<usize> {
+    recv_many::<SockaddrIn>(fd, buffer, wanted, |msg| {
         let mut received_at = None;
         for cmsg in msg.cmsgs()? {
             if let ControlMessageOwned::ScmTimestampns(ts) = cmsg {
@@ -696,11 +709,11 @@ fn recv_many_v4(
         if let Ok(packet) = parse_ipv4_datagram(datagram, ifindex, received_at) {
             out.push(packet);
         }
-    }
-    Ok(read)
+        Ok(())
+    })
 }
 
-/// One `recvmmsg` of up to `wanted` IPv6 datagrams into `buffer`'s slots.
+/// One `recvmmsg` of IPv6 datagrams (the kernel keeps the IP header).
 fn recv_many_v6(
     fd: RawFd,
     default_ifindex: u32,
@@ -708,23 +721,7 @@ fn recv_many_v6(
     wanted: usize,
     out: &mut Vec<RxPacket>,
 ) -> io::Result<usize> {
-    let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffer
-        .chunks_mut(RX_BUFFER_LEN)
-        .take(wanted)
-        .map(|slot| [IoSliceMut::new(slot)])
-        .collect();
-    let mut headers =
-        MultiHeaders::<SockaddrIn6>::preallocate(slots.len(), Some(vec![0; RX_CMSG_LEN]));
-    let received = recvmmsg(
-        fd,
-        &mut headers,
-        slots.iter_mut(),
-        MsgFlags::MSG_DONTWAIT,
-        None,
-    )?;
-    let mut read = 0;
-    for msg in received {
-        read += 1;
+    recv_many::<SockaddrIn6>(fd, buffer, wanted, |msg| {
         let mut info = V6Info::new(default_ifindex);
         for cmsg in msg.cmsgs()? {
             info.take(cmsg);
@@ -732,8 +729,8 @@ fn recv_many_v6(
         let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
         let payload = msg.iovs().next().unwrap_or(&[]);
         out.push(info.packet(src, payload));
-    }
-    Ok(read)
+        Ok(())
+    })
 }
 
 /// What the control messages of a received IPv6 datagram say.
