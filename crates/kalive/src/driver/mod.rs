@@ -496,7 +496,8 @@ impl Driver {
             let start_at = self.start_at.map(tokio::time::Instant::from_std);
             tokio::select! {
                 // Packets first: an advert that arrives with the master-down
-                // deadline must win over the timer (no spurious takeover).
+                // deadline must win over the timer (no spurious takeover);
+                // the timer branches also read what is queued before acting.
                 biased;
                 _ = packets_queued(self.run.as_ref()), if !polling => {
                     match self.receive_slack().zip(batch_timer.as_ref()) {
@@ -567,8 +568,8 @@ impl Driver {
     }
 
     /// How long to leave packets queued before reading them; `None` to read
-    /// at once. Below 2 ms a wait saves little and tokio's millisecond
-    /// timer could overshoot it.
+    /// at once (below 2 ms a wait would batch little), or when there is no
+    /// batch timer.
     fn receive_slack(&self) -> Option<Duration> {
         let slack = self.run.as_ref()?.vrrp.receive_slack();
         (slack >= Duration::from_millis(2)).then_some(slack)
@@ -602,7 +603,12 @@ impl Driver {
         for ev in batch {
             let at = self.stamp(ev.at);
             if let Some(run) = &mut self.run {
-                if let Some(due) = run.vrrp.poll_timeout().filter(|due| *due < at) {
+                // Each call fires everything due by then and re-arms later,
+                // so this ends; the bound is a safety net.
+                for _ in 0..64 {
+                    let Some(due) = run.vrrp.poll_timeout().filter(|due| *due < at) else {
+                        break;
+                    };
                     run.vrrp.handle_timeout(due);
                 }
             }
