@@ -433,6 +433,15 @@ impl Lab {
         self.daemons.get(index)?.as_ref().map(Daemon::pid)
     }
 
+    /// The config file router `index`'s daemon was last started with (a
+    /// test edits it before a SIGHUP, as an operator would).
+    pub fn daemon_config(&self, index: usize) -> Option<&Path> {
+        self.last_spec
+            .get(index)?
+            .as_ref()
+            .map(|s| s.config.as_path())
+    }
+
     /// Console output of router `index`'s daemons (all runs).
     pub fn daemon_log(&self, index: usize) -> String {
         let Ok(node) = self.router(index) else {

@@ -553,15 +553,31 @@ impl Driver {
                 sig = signals.next() => match sig {
                     SignalEvent::Stop => return Ending::Stopped,
                     SignalEvent::Reload => {
-                        // A new run has new, armed sockets.
-                        polling = false;
                         self.reload(reload).await;
+                        // Back to waiting for packets. A reload that keeps
+                        // the run (unchanged instances, or a config that
+                        // was refused) keeps its sockets, which a batch in
+                        // progress left disarmed: without the re-arm they
+                        // would be read only when a timer fires, and a
+                        // backup would hear a priority-0 advert up to a
+                        // master-down interval late.
+                        polling = false;
+                        self.read_packets();
+                        self.rearm_receive();
                     }
                     SignalEvent::DumpData => self.dump_data(),
                     SignalEvent::DumpStats => self.dump_stats(false),
                     SignalEvent::DumpStatsClear => self.dump_stats(true),
                     SignalEvent::DumpJson => self.dump_json(),
                 },
+            }
+            if polling && self.receive_slack().is_none() {
+                // An instance became master within the batch (or the run
+                // ended): a master must hear a better master at once, so
+                // stop batching now rather than when the batch timer fires.
+                polling = false;
+                self.read_packets();
+                self.rearm_receive();
             }
             self.carry_out().await;
         }
