@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kalive_wire::{AdvertRepr, Auth, Checksum, Error as WireError, Packet};
 
-use crate::config::{Authentication, Family, InstanceConfig, Version};
+use crate::config::{Authentication, Family, InstanceConfig, Version, VirtualAddress};
 use crate::stats::RxDrop;
 
 /// Minimum Ethernet payload: shorter IP packets arrive padded (reference §2
@@ -14,12 +14,13 @@ use crate::stats::RxDrop;
 const MIN_ETHERNET_PAYLOAD: usize = 46;
 const IPV4_HEADER_LEN: usize = 20;
 
-/// The fields of a received advert the state machine needs.
+/// The fields of a received advert the state machine needs (its address
+/// list is compared in place, [`Received::carries_exactly`]: no allocation
+/// per received packet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Advert {
     pub priority: u8,
     pub interval: Duration,
-    pub addrs: Vec<IpAddr>,
 }
 
 /// A received message whose length is consistent with its header: every
@@ -123,10 +124,36 @@ impl Received<'_> {
         Advert {
             priority: self.packet.priority(),
             interval: self.interval(),
-            addrs: (0..usize::from(self.packet.addr_count()))
-                .map(|i| self.packet.addr(self.family, i))
-                .collect(),
         }
+    }
+
+    /// The advertised addresses, in packet order.
+    fn addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        (0..usize::from(self.packet.addr_count())).map(|i| self.packet.addr(self.family, i))
+    }
+
+    /// Whether the advert carries exactly `ours`, order ignored, each
+    /// address as often (keepalived compares the sorted lists, reference §2
+    /// step 13). A quadratic count, without allocating, for the few VIPs an
+    /// instance usually has; sorted copies for long lists.
+    pub(crate) fn carries_exactly(&self, ours: &[VirtualAddress]) -> bool {
+        /// Up to this many addresses, counting beats sorting.
+        const SHORT_LIST: usize = 16;
+        if usize::from(self.packet.addr_count()) != ours.len() {
+            return false;
+        }
+        if ours.len() > SHORT_LIST {
+            let mut mine: Vec<IpAddr> = ours.iter().map(|v| v.addr).collect();
+            let mut theirs: Vec<IpAddr> = self.addresses().collect();
+            mine.sort_unstable();
+            theirs.sort_unstable();
+            return mine == theirs;
+        }
+        ours.iter().all(|vip| {
+            let in_ours = ours.iter().filter(|v| v.addr == vip.addr).count();
+            let in_theirs = self.addresses().filter(|a| *a == vip.addr).count();
+            in_ours == in_theirs
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! run can be recorded as JSON lines and replayed as a test.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -109,8 +110,9 @@ pub enum Reason {
 /// A received VRRP packet, as the socket owner saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceivedPacket {
-    /// Interface it arrived on.
-    pub interface: String,
+    /// Interface it arrived on (shared: a batch of packets from one socket
+    /// names it without a copy per packet).
+    pub interface: Arc<str>,
     /// IP family.
     pub family: Family,
     /// IP source.

@@ -804,7 +804,7 @@ impl Vrrp {
     /// family and VRID; duplicated VRIDs in unicast mode told apart by peer).
     fn demux(&self, packet: &ReceivedPacket, vrid: u8) -> Option<usize> {
         let on_interface =
-            |idx: &&usize| self.instances[**idx].config.interface == packet.interface;
+            |idx: &&usize| *self.instances[**idx].config.interface == *packet.interface;
         let mut candidates = self
             .by_vrid
             .get(&(vrid, packet.family))?
@@ -923,7 +923,7 @@ impl Vrrp {
         }
         let advert = received.advert();
         // Step 13: the address list is only compared and counted.
-        if !config.skip_check_adv_addr && !same_addresses(config, &advert.addrs) {
+        if !config.skip_check_adv_addr && !received.carries_exactly(&config.vips) {
             inst.stats.addr_list_err += 1;
         }
         // Step 14: unicast source and TTL range.
@@ -1130,15 +1130,6 @@ impl Vrrp {
             });
         }
     }
-}
-
-/// Whether an advert carries exactly our VIPs (order ignored).
-fn same_addresses(config: &InstanceConfig, addrs: &[IpAddr]) -> bool {
-    let mut ours: Vec<IpAddr> = config.vips.iter().map(|v| v.addr).collect();
-    let mut theirs = addrs.to_vec();
-    ours.sort();
-    theirs.sort();
-    ours == theirs
 }
 
 /// Step 14: with `check_unicast_src` (or a peer TTL range), the source must

@@ -66,7 +66,7 @@ fn advert(
 
 fn packet(config: &InstanceConfig, src: IpAddr, dst: IpAddr, ttl: u8, bytes: Vec<u8>) -> Input {
     Input::Packet(ReceivedPacket {
-        interface: config.interface.clone(),
+        interface: config.interface.as_str().into(),
         family: config.family,
         src,
         dst,
@@ -1249,6 +1249,44 @@ fn address_list_mismatch_is_counted_not_dropped() {
     lab.input_at(at(1.0), advert(&other, 200, 100, v4(9), GROUP4));
     let stats = lab.vrrp.stats(InstanceId(0)).expect("stats");
     assert_eq!((stats.advert_rcvd, stats.addr_list_err), (1, 1));
+}
+
+/// Step 13 compares the address lists as keepalived does (sorted), so
+/// order does not matter and multiplicity does, for short lists (compared
+/// in place) and long ones (sorted copies) alike.
+#[test]
+fn address_list_is_compared_in_any_order_short_and_long() {
+    let with_vips = |count: u8| {
+        let mut c = instance("vi", 1, 100, 1);
+        let template = c.vips[0].clone();
+        c.vips = (1..=count)
+            .map(|i| {
+                let mut vip = template.clone();
+                vip.addr = IpAddr::V4(Ipv4Addr::new(10, 9, 0, i));
+                vip
+            })
+            .collect();
+        c
+    };
+    for count in [3u8, 20] {
+        let ours = with_vips(count);
+        let mut lab = Lab::started(vec![ours.clone()]);
+        let mut reversed = ours.clone();
+        reversed.vips.reverse();
+        lab.input_at(at(1.0), advert(&reversed, 200, 100, v4(9), GROUP4));
+        let mut doubled = ours.clone();
+        doubled.vips[1] = doubled.vips[0].clone();
+        lab.input_at(at(1.5), advert(&doubled, 200, 100, v4(9), GROUP4));
+        let mut shorter = ours.clone();
+        shorter.vips.pop();
+        lab.input_at(at(2.0), advert(&shorter, 200, 100, v4(9), GROUP4));
+        let stats = lab.vrrp.stats(InstanceId(0)).expect("stats");
+        assert_eq!(
+            (stats.advert_rcvd, stats.addr_list_err),
+            (3, 2),
+            "{count} VIPs: reversed accepted, doubled and shorter counted"
+        );
+    }
 }
 
 #[test]

@@ -89,7 +89,7 @@ fn random_advert(rng: &mut Rng, config: &InstanceConfig) -> Input {
         bytes[at] ^= 1 << rng.below(8);
     }
     Input::Packet(ReceivedPacket {
-        interface: config.interface.clone(),
+        interface: config.interface.as_str().into(),
         family: config.family,
         src,
         dst,

@@ -450,7 +450,7 @@ impl Lan {
                 let header = Ipv4Header::new_checked(ip_packet).expect("IPv4 packet");
                 let ip = Ipv4Repr::parse(&header).expect("IPv4 header");
                 ReceivedPacket {
-                    interface: INTERFACE.to_string(),
+                    interface: INTERFACE.into(),
                     family: Family::V4,
                     src: IpAddr::V4(ip.src),
                     dst: IpAddr::V4(ip.dst),
@@ -463,7 +463,7 @@ impl Lan {
                 let header = Ipv6Header::new_checked(ip_packet).expect("IPv6 packet");
                 let ip = Ipv6Repr::parse(&header).expect("IPv6 header");
                 ReceivedPacket {
-                    interface: INTERFACE.to_string(),
+                    interface: INTERFACE.into(),
                     family: Family::V6,
                     src: IpAddr::V6(ip.src),
                     dst: IpAddr::V6(ip.dst),

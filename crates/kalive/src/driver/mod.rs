@@ -58,7 +58,7 @@ pub struct DriverOptions {
 
 /// A packet from a receive task, with the interface and family it came on.
 struct RxEvent {
-    interface: String,
+    interface: Arc<str>,
     family: Family,
     at: Instant,
     packet: kalive_sys::RxPacket,
@@ -494,12 +494,16 @@ impl Driver {
             };
             let timer_armed = armed.is_some();
             let start_at = self.start_at.map(tokio::time::Instant::from_std);
+            // Whether this turn was a receive branch (which decides about
+            // batching itself).
+            let mut receive_turn = false;
             tokio::select! {
                 // Packets first: an advert that arrives with the master-down
                 // deadline must win over the timer (no spurious takeover);
                 // the timer branches also read what is queued before acting.
                 biased;
                 _ = packets_queued(self.run.as_ref()), if !polling => {
+                    receive_turn = true;
                     match self.receive_slack().zip(batch_timer.as_ref()) {
                         Some((slack, batch)) => {
                             batch.arm(slack);
@@ -512,6 +516,7 @@ impl Driver {
                     }
                 }
                 _ = expired(batch_timer.as_ref()), if polling => {
+                    receive_turn = true;
                     let read = self.read_packets();
                     match self.receive_slack().zip(batch_timer.as_ref()) {
                         Some((slack, batch)) if read > 0 => batch.arm(slack),
@@ -571,7 +576,7 @@ impl Driver {
                     SignalEvent::DumpJson => self.dump_json(),
                 },
             }
-            if polling && self.receive_slack().is_none() {
+            if polling && !receive_turn && self.receive_slack().is_none() {
                 // An instance became master within the batch (or the run
                 // ended): a master must hear a better master at once, so
                 // stop batching now rather than when the batch timer fires.
@@ -607,6 +612,10 @@ impl Driver {
             if let Err(e) = sock.try_recv_many(&mut packets, MAX_PER_SOCKET) {
                 tracing::debug!("receive on {interface}: {e}");
             }
+            if packets.is_empty() {
+                continue;
+            }
+            let interface: Arc<str> = Arc::from(interface.as_str());
             batch.extend(packets.drain(..).map(|packet| RxEvent {
                 interface: interface.clone(),
                 family: *family,
