@@ -330,7 +330,17 @@ impl VrrpSocket {
     /// many were read; 0 when none was queued. Never blocks. For sockets
     /// waited on with a [`crate::ReceiveSet`] (tokio's readiness is not
     /// touched).
-    pub fn try_recv_many(&self, out: &mut Vec<RxPacket>, max: usize) -> Result<usize> {
+    ///
+    /// Payloads are copied into buffers taken from `spare` while it has
+    /// any: a caller that gives each payload back once it is handled saves
+    /// an allocation per packet (glibc's per-thread cache holds only a few
+    /// chunks, so a batch of fresh ones goes the slow way).
+    pub fn try_recv_many(
+        &self,
+        out: &mut Vec<RxPacket>,
+        max: usize,
+        spare: &mut Vec<Vec<u8>>,
+    ) -> Result<usize> {
         let mut buffer = self.rx_batch.lock().unwrap_or_else(|e| e.into_inner());
         let buffer = buffer.get_or_insert_with(|| vec![0; RX_BATCH * RX_BUFFER_LEN]);
         let fd = self.fd.get_ref().as_raw_fd();
@@ -338,8 +348,8 @@ impl VrrpSocket {
         while total < max {
             let wanted = RX_BATCH.min(max - total);
             let read = match self.family {
-                Family::V4 => recv_many_v4(fd, self.ifindex, buffer, wanted, out),
-                Family::V6 => recv_many_v6(fd, self.ifindex, buffer, wanted, out),
+                Family::V4 => recv_many_v4(fd, self.ifindex, buffer, wanted, out, spare),
+                Family::V6 => recv_many_v6(fd, self.ifindex, buffer, wanted, out, spare),
             };
             match read {
                 Ok(read) => {
@@ -634,7 +644,7 @@ fn recv_v4(socket: &Socket, ifindex: u32, buf: &mut [u8]) -> io::Result<RxPacket
     }
     let received_at = received_at.unwrap_or_else(Instant::now);
     let len = len.min(buf.len());
-    parse_ipv4_datagram(&buf[..len], ifindex, received_at)
+    parse_ipv4_datagram(&buf[..len], ifindex, received_at, &mut Vec::new())
 }
 
 /// The monotonic instant of a kernel receive timestamp (`CLOCK_REALTIME`):
@@ -695,6 +705,7 @@ fn recv_many_v4(
     buffer: &mut [u8],
     wanted: usize,
     out: &mut Vec<RxPacket>,
+    spare: &mut Vec<Vec<u8>>,
 ) -> io::Result<usize> {
     recv_many::<SockaddrIn>(fd, buffer, wanted, |msg| {
         let mut received_at = None;
@@ -706,7 +717,7 @@ fn recv_many_v4(
         let datagram = msg.iovs().next().unwrap_or(&[]);
         let received_at = received_at.unwrap_or_else(Instant::now);
         // A runt datagram is skipped, as a single read would report it.
-        if let Ok(packet) = parse_ipv4_datagram(datagram, ifindex, received_at) {
+        if let Ok(packet) = parse_ipv4_datagram(datagram, ifindex, received_at, spare) {
             out.push(packet);
         }
         Ok(())
@@ -720,6 +731,7 @@ fn recv_many_v6(
     buffer: &mut [u8],
     wanted: usize,
     out: &mut Vec<RxPacket>,
+    spare: &mut Vec<Vec<u8>>,
 ) -> io::Result<usize> {
     recv_many::<SockaddrIn6>(fd, buffer, wanted, |msg| {
         let mut info = V6Info::new(default_ifindex);
@@ -728,7 +740,7 @@ fn recv_many_v6(
         }
         let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
         let payload = msg.iovs().next().unwrap_or(&[]);
-        out.push(info.packet(src, payload));
+        out.push(info.packet(src, payload, spare));
         Ok(())
     })
 }
@@ -765,13 +777,13 @@ impl V6Info {
         }
     }
 
-    fn packet(self, src: Ipv6Addr, payload: &[u8]) -> RxPacket {
+    fn packet(self, src: Ipv6Addr, payload: &[u8], spare: &mut Vec<Vec<u8>>) -> RxPacket {
         RxPacket {
             ifindex: self.ifindex,
             src: IpAddr::V6(src),
             dst: IpAddr::V6(self.dst),
             ttl_or_hoplimit: self.hop_limit,
-            payload: payload.to_vec(),
+            payload: copy_into_spare(spare, payload),
             ip_header_len: IPV6_HEADER_LEN,
             ip_total_len: IPV6_HEADER_LEN + payload.len(),
             received_at: self.received_at.unwrap_or_else(Instant::now),
@@ -785,6 +797,7 @@ fn parse_ipv4_datagram(
     datagram: &[u8],
     ifindex: u32,
     received_at: Instant,
+    spare: &mut Vec<Vec<u8>>,
 ) -> io::Result<RxPacket> {
     let header_len = datagram
         .first()
@@ -804,11 +817,19 @@ fn parse_ipv4_datagram(
         src: IpAddr::V4(octets(12)),
         dst: IpAddr::V4(octets(16)),
         ttl_or_hoplimit: datagram[8],
-        payload: datagram[header_len..].to_vec(),
+        payload: copy_into_spare(spare, &datagram[header_len..]),
         ip_header_len: header_len,
         ip_total_len: usize::from(u16::from_be_bytes([datagram[2], datagram[3]])),
         received_at,
     })
+}
+
+/// `bytes` in a buffer from `spare`, or a new one when it has none.
+fn copy_into_spare(spare: &mut Vec<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
+    let mut buffer = spare.pop().unwrap_or_default();
+    buffer.clear();
+    buffer.extend_from_slice(bytes);
+    buffer
 }
 
 /// Control-message buffer, aligned for `cmsghdr`.
@@ -830,7 +851,7 @@ fn recv_v6(socket: &Socket, default_ifindex: u32, buf: &mut [u8]) -> io::Result<
     }
     let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
     let payload = msg.iovs().next().unwrap_or(&[]);
-    Ok(info.packet(src, payload))
+    Ok(info.packet(src, payload, &mut Vec::new()))
 }
 
 /// keepalived's IPv4 header for VRRP: version 4, IHL 5, TOS 0xc0, no
@@ -914,7 +935,10 @@ mod tests {
     fn parse_splits_header_and_payload() {
         let mut datagram = KEEPALIVED_V2PASS_HEADER.to_vec();
         datagram.extend_from_slice(&[0x21; 24]);
-        let rx = parse_ipv4_datagram(&datagram, 7, Instant::now()).unwrap();
+        // A spare buffer with stale contents is reused, not appended to.
+        let mut spare = vec![vec![0xee; 64]];
+        let rx = parse_ipv4_datagram(&datagram, 7, Instant::now(), &mut spare).unwrap();
+        assert!(spare.is_empty(), "the spare buffer was not used");
         assert_eq!(rx.src, IpAddr::V4(Ipv4Addr::new(10, 201, 0, 1)));
         assert_eq!(rx.dst, IpAddr::V4(VRRP_GROUP_V4));
         assert_eq!(
@@ -926,7 +950,8 @@ mod tests {
 
     #[test]
     fn parse_rejects_truncated_header() {
-        assert!(parse_ipv4_datagram(&[0x45, 0, 0], 1, Instant::now()).is_err());
+        let truncated = parse_ipv4_datagram(&[0x45, 0, 0], 1, Instant::now(), &mut Vec::new());
+        assert!(truncated.is_err());
     }
 
     #[test]

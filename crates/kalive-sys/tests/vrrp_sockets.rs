@@ -255,7 +255,12 @@ async fn receive_set_wakes_once_per_batch_and_keeps_arrival_times() {
     // when they arrived (about 30 ms apart), not when read.
     let read_at = std::time::Instant::now();
     let mut got = Vec::new();
-    assert_eq!(rx.try_recv_many(&mut got, 100).unwrap(), 3, "{got:?}");
+    let mut spare = Vec::new();
+    assert_eq!(
+        rx.try_recv_many(&mut got, 100, &mut spare).unwrap(),
+        3,
+        "{got:?}"
+    );
     assert_eq!(got.len(), 3, "{got:?}");
     assert!(got.iter().all(|p| p.src == IpAddr::V4(src)
         && p.dst == IpAddr::V4(VRRP_GROUP_V4)

@@ -255,51 +255,35 @@ impl Vrrp {
 
     /// How long a caller may leave received adverts queued (each stamped
     /// with its arrival time, fed in arrival order, and all fed before a
-    /// due timer is handled) without changing what the engine does or when.
-    /// A caller that reads in batches wakes up less often.
-    ///
-    /// - A master must hear a better master at once: it steps down on that
-    ///   advert (RFC 5798 §6.4.3), so any master makes the slack zero.
-    /// - A backup's only urgent advert has priority 0: Master_Down becomes
-    ///   Skew_Time from its arrival (RFC 5798 §6.4.2). Half the skew leaves
-    ///   room to read it before that deadline. Every other advert only
-    ///   restarts the master-down timer from its arrival.
-    /// - INIT and FAULT ignore adverts.
-    /// - Zero too when fewer than two adverts are expected within the slack
-    ///   (one per Master_Adver_Interval per backup): waiting would cost a
-    ///   wake-up and batch nothing.
-    ///
-    /// At most [`Vrrp::MAX_RECEIVE_SLACK`].
+    /// due timer is handled) without changing what the engine does or when:
+    /// zero with any master, else half the smallest backup skew, at most
+    /// [`Vrrp::MAX_RECEIVE_SLACK`] (the rules and their RFC sections are at
+    /// `table::receive_slack`). A caller that reads in batches wakes up
+    /// less often.
     pub fn receive_slack(&self) -> Duration {
         if self.phase != Phase::Running {
             return Duration::ZERO;
         }
-        let mut slack = Self::MAX_RECEIVE_SLACK;
-        let mut adverts_per_second = 0.0;
-        for instance in self.instances.iter() {
-            match instance.state {
-                State::Master => return Duration::ZERO,
-                State::Backup => {
-                    slack = slack.min(instance.skew() / 2);
-                    let interval = instance.master_adver_interval.as_secs_f64();
-                    if interval > 0.0 {
-                        adverts_per_second += 1.0 / interval;
-                    }
-                }
-                State::Init | State::Fault => {}
-            }
-        }
-        if slack.as_secs_f64() * adverts_per_second < 2.0 {
-            return Duration::ZERO;
-        }
-        slack
+        self.instances.receive_slack()
     }
 
     /// Upper bound of [`Vrrp::receive_slack`]: also bounds how long a
     /// backup's statistics and master address lag behind the wire.
-    pub const MAX_RECEIVE_SLACK: Duration = Duration::from_millis(20);
+    pub const MAX_RECEIVE_SLACK: Duration = crate::table::MAX_RECEIVE_SLACK;
 
     // ----- driving ----------------------------------------------------------
+
+    /// React to a received packet: the same as
+    /// `handle_input(now, Input::Packet(packet))`, without taking the
+    /// packet, so a caller can reuse its buffer for the next one.
+    pub fn handle_packet(&mut self, now: Timestamp, packet: &ReceivedPacket) {
+        if self.phase == Phase::Stopped {
+            return;
+        }
+        self.on_packet(now, packet);
+        self.notify_group_changes();
+        self.instances.sync();
+    }
 
     /// React to `input` received at `now`.
     pub fn handle_input(&mut self, now: Timestamp, input: Input) {
@@ -308,7 +292,7 @@ impl Vrrp {
         }
         match input {
             Input::Start => self.start(now),
-            Input::Packet(packet) => self.on_packet(now, &packet),
+            Input::Packet(packet) => return self.handle_packet(now, &packet),
             Input::Link { interface, up } => {
                 self.world.links.insert(interface, up);
                 self.trackers_changed(now);

@@ -196,6 +196,14 @@ fn random_inputs_keep_vips_and_states_consistent() {
             let input = random_input(&mut rng, &instances);
             vrrp.handle_input(now, input);
             check_outputs(&mut vrrp, &mut states, &mut installed);
+            // A master must hear a better master at once (RFC 5798
+            // §6.4.3): no batched reads while any instance is master.
+            // Debug builds also check the cached slack against a scan.
+            let slack = vrrp.receive_slack();
+            if states.contains(&State::Master) {
+                assert_eq!(slack, Duration::ZERO, "seed {seed}: slack with a master");
+            }
+            assert!(slack <= Vrrp::MAX_RECEIVE_SLACK, "seed {seed}");
         }
         for i in 0..instances.len() {
             let stats = vrrp.stats(InstanceId(i as u32)).expect("stats");

@@ -106,7 +106,22 @@ pub struct Driver {
     sd: crate::sdnotify::SdNotify,
     /// A delayed `Input::Start` (vrrp_startup_delay).
     start_at: Option<Instant>,
+    /// Buffers of received packets, kept between batches: the packets of
+    /// a batch, and payload buffers given back once the engine has seen
+    /// them (a busy backup reads 2,000 adverts a second).
+    rx_buffers: RxBuffers,
 }
+
+/// See [`Driver::rx_buffers`].
+#[derive(Default)]
+struct RxBuffers {
+    batch: Vec<RxEvent>,
+    packets: Vec<kalive_sys::RxPacket>,
+    spare_payloads: Vec<Vec<u8>>,
+}
+
+/// At most this many payload buffers are kept (a flood's worth is freed).
+const MAX_SPARE_PAYLOADS: usize = 1024;
 
 impl Driver {
     /// Open netlink, the monitor and the frame sender; nothing is changed yet.
@@ -138,6 +153,7 @@ impl Driver {
             stopping_flag: false,
             start_at: None,
             sd: crate::sdnotify::SdNotify::default(),
+            rx_buffers: RxBuffers::default(),
         })
     }
 
@@ -606,10 +622,14 @@ impl Driver {
         /// (the socket stays readable and is read again next turn).
         const MAX_PER_SOCKET: usize = 4096;
         let Some(run) = &mut self.run else { return 0 };
-        let mut batch = Vec::new();
-        let mut packets = Vec::new();
+        let RxBuffers {
+            mut batch,
+            mut packets,
+            mut spare_payloads,
+        } = std::mem::take(&mut self.rx_buffers);
         for ((interface, family, _), sock) in &run.sockets {
-            if let Err(e) = sock.try_recv_many(&mut packets, MAX_PER_SOCKET) {
+            let read = sock.try_recv_many(&mut packets, MAX_PER_SOCKET, &mut spare_payloads);
+            if let Err(e) = read {
                 tracing::debug!("receive on {interface}: {e}");
             }
             if packets.is_empty() {
@@ -625,7 +645,7 @@ impl Driver {
         }
         let read = batch.len();
         batch.sort_by_key(|ev| ev.at);
-        for ev in batch {
+        for ev in batch.drain(..) {
             let at = self.stamp(ev.at);
             if let Some(run) = &mut self.run {
                 // Each call fires everything due by then and re-arms later,
@@ -637,8 +657,16 @@ impl Driver {
                     run.vrrp.handle_timeout(due);
                 }
             }
-            self.on_packet(ev);
+            let payload = self.on_packet(ev);
+            if spare_payloads.len() < MAX_SPARE_PAYLOADS {
+                spare_payloads.push(payload);
+            }
         }
+        self.rx_buffers = RxBuffers {
+            batch,
+            packets,
+            spare_payloads,
+        };
         read
     }
 
@@ -653,10 +681,14 @@ impl Driver {
         }
     }
 
-    fn on_packet(&mut self, ev: RxEvent) {
+    /// Feed one received packet to the engine; gives its payload buffer
+    /// back for the next read.
+    fn on_packet(&mut self, ev: RxEvent) -> Vec<u8> {
         let at = self.stamp(ev.at);
-        let Some(run) = &mut self.run else { return };
         let p = ev.packet;
+        let Some(run) = &mut self.run else {
+            return p.payload;
+        };
         let packet = ReceivedPacket {
             interface: ev.interface,
             family: ev.family,
@@ -669,7 +701,8 @@ impl Driver {
             },
             bytes: p.payload,
         };
-        run.vrrp.handle_input(at, Input::Packet(packet));
+        run.vrrp.handle_packet(at, &packet);
+        packet.bytes
     }
 
     fn on_net_event(&mut self, ev: NetEvent) {
