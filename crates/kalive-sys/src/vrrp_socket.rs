@@ -636,29 +636,48 @@ fn recv_v4(socket: &Socket, ifindex: u32, buf: &mut [u8]) -> io::Result<RxPacket
         MsgFlags::empty(),
     )?;
     let len = msg.bytes;
-    let mut received_at = None;
-    for cmsg in msg.cmsgs()? {
-        if let ControlMessageOwned::ScmTimestampns(ts) = cmsg {
-            received_at = Some(arrival(ts));
-        }
-    }
-    let received_at = received_at.unwrap_or_else(Instant::now);
+    let received_at = ArrivalClock::now().arrival_or_now(timestamp_of(&msg)?);
     let len = len.min(buf.len());
     parse_ipv4_datagram(&buf[..len], ifindex, received_at, &mut Vec::new())
 }
 
-/// The monotonic instant of a kernel receive timestamp (`CLOCK_REALTIME`):
-/// now minus the datagram's age. The age is bounded so that a step of the
-/// wall clock cannot move an arrival into the future or far into the past.
-fn arrival(stamp: TimeSpec) -> Instant {
-    const MAX_AGE: Duration = Duration::from_secs(1);
-    let now = Instant::now();
-    let stamp = SystemTime::UNIX_EPOCH + Duration::from(stamp);
-    let age = SystemTime::now()
-        .duration_since(stamp)
-        .unwrap_or(Duration::ZERO)
-        .min(MAX_AGE);
-    now.checked_sub(age).unwrap_or(now)
+/// Both clocks read at one moment, to turn kernel receive timestamps
+/// (`CLOCK_REALTIME`) into monotonic instants: one pair of clock reads per
+/// `recvmmsg` call rather than two per datagram (taken after the call, so
+/// every datagram it returned is older).
+#[derive(Clone, Copy)]
+struct ArrivalClock {
+    instant: Instant,
+    system: SystemTime,
+}
+
+impl ArrivalClock {
+    fn now() -> ArrivalClock {
+        ArrivalClock {
+            instant: Instant::now(),
+            system: SystemTime::now(),
+        }
+    }
+
+    /// The monotonic instant of `stamp`: the snapshot minus the datagram's
+    /// age. The age is bounded so that a step of the wall clock cannot move
+    /// an arrival into the future or far into the past.
+    fn arrival(&self, stamp: TimeSpec) -> Instant {
+        const MAX_AGE: Duration = Duration::from_secs(1);
+        let stamp = SystemTime::UNIX_EPOCH + Duration::from(stamp);
+        let age = self
+            .system
+            .duration_since(stamp)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_AGE);
+        self.instant.checked_sub(age).unwrap_or(self.instant)
+    }
+
+    /// When a datagram arrived: its kernel timestamp if it has one, else
+    /// the snapshot.
+    fn arrival_or_now(&self, stamp: Option<TimeSpec>) -> Instant {
+        stamp.map_or(self.instant, |stamp| self.arrival(stamp))
+    }
 }
 
 /// `SO_RCVBUFFORCE` (root may exceed `net.core.rmem_max`), else `SO_RCVBUF`.
@@ -675,7 +694,7 @@ fn recv_many<S: SockaddrLike + Copy>(
     fd: RawFd,
     buffer: &mut [u8],
     wanted: usize,
-    mut each: impl FnMut(&RecvMsg<'_, '_, S>) -> io::Result<()>,
+    mut each: impl FnMut(&RecvMsg<'_, '_, S>, &ArrivalClock) -> io::Result<()>,
 ) -> io::Result<usize> {
     let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffer
         .chunks_mut(RX_BUFFER_LEN)
@@ -690,10 +709,11 @@ fn recv_many<S: SockaddrLike + Copy>(
         MsgFlags::MSG_DONTWAIT,
         None,
     )?;
+    let clock = ArrivalClock::now();
     let mut read = 0;
     for msg in received {
         read += 1;
-        each(&msg)?;
+        each(&msg, &clock)?;
     }
     Ok(read)
 }
@@ -707,15 +727,9 @@ fn recv_many_v4(
     out: &mut Vec<RxPacket>,
     spare: &mut Vec<Vec<u8>>,
 ) -> io::Result<usize> {
-    recv_many::<SockaddrIn>(fd, buffer, wanted, |msg| {
-        let mut received_at = None;
-        for cmsg in msg.cmsgs()? {
-            if let ControlMessageOwned::ScmTimestampns(ts) = cmsg {
-                received_at = Some(arrival(ts));
-            }
-        }
+    recv_many::<SockaddrIn>(fd, buffer, wanted, |msg, clock| {
+        let received_at = clock.arrival_or_now(timestamp_of(msg)?);
         let datagram = msg.iovs().next().unwrap_or(&[]);
-        let received_at = received_at.unwrap_or_else(Instant::now);
         // A runt datagram is skipped, as a single read would report it.
         if let Ok(packet) = parse_ipv4_datagram(datagram, ifindex, received_at, spare) {
             out.push(packet);
@@ -733,14 +747,15 @@ fn recv_many_v6(
     out: &mut Vec<RxPacket>,
     spare: &mut Vec<Vec<u8>>,
 ) -> io::Result<usize> {
-    recv_many::<SockaddrIn6>(fd, buffer, wanted, |msg| {
+    recv_many::<SockaddrIn6>(fd, buffer, wanted, |msg, clock| {
         let mut info = V6Info::new(default_ifindex);
         for cmsg in msg.cmsgs()? {
             info.take(cmsg);
         }
         let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
         let payload = msg.iovs().next().unwrap_or(&[]);
-        out.push(info.packet(src, payload, spare));
+        let received_at = clock.arrival_or_now(info.timestamp);
+        out.push(info.packet(src, payload, received_at, spare));
         Ok(())
     })
 }
@@ -750,7 +765,7 @@ struct V6Info {
     dst: Ipv6Addr,
     hop_limit: u8,
     ifindex: u32,
-    received_at: Option<Instant>,
+    timestamp: Option<TimeSpec>,
 }
 
 impl V6Info {
@@ -759,7 +774,7 @@ impl V6Info {
             dst: Ipv6Addr::UNSPECIFIED,
             hop_limit: 0,
             ifindex: default_ifindex,
-            received_at: None,
+            timestamp: None,
         }
     }
 
@@ -772,12 +787,18 @@ impl V6Info {
             ControlMessageOwned::Ipv6HopLimit(limit) => {
                 self.hop_limit = u8::try_from(limit).unwrap_or(0);
             }
-            ControlMessageOwned::ScmTimestampns(ts) => self.received_at = Some(arrival(ts)),
+            ControlMessageOwned::ScmTimestampns(ts) => self.timestamp = Some(ts),
             _ => {}
         }
     }
 
-    fn packet(self, src: Ipv6Addr, payload: &[u8], spare: &mut Vec<Vec<u8>>) -> RxPacket {
+    fn packet(
+        self,
+        src: Ipv6Addr,
+        payload: &[u8],
+        received_at: Instant,
+        spare: &mut Vec<Vec<u8>>,
+    ) -> RxPacket {
         RxPacket {
             ifindex: self.ifindex,
             src: IpAddr::V6(src),
@@ -786,7 +807,7 @@ impl V6Info {
             payload: copy_into_spare(spare, payload),
             ip_header_len: IPV6_HEADER_LEN,
             ip_total_len: IPV6_HEADER_LEN + payload.len(),
-            received_at: self.received_at.unwrap_or_else(Instant::now),
+            received_at,
         }
     }
 }
@@ -832,6 +853,14 @@ fn copy_into_spare(spare: &mut Vec<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
     buffer
 }
 
+/// The kernel receive timestamp among a datagram's control messages.
+fn timestamp_of<S>(msg: &RecvMsg<'_, '_, S>) -> io::Result<Option<TimeSpec>> {
+    Ok(msg.cmsgs()?.find_map(|cmsg| match cmsg {
+        ControlMessageOwned::ScmTimestampns(ts) => Some(ts),
+        _ => None,
+    }))
+}
+
 /// Control-message buffer, aligned for `cmsghdr`.
 #[repr(C, align(8))]
 struct CmsgBuffer([u8; RX_CMSG_LEN]);
@@ -851,7 +880,8 @@ fn recv_v6(socket: &Socket, default_ifindex: u32, buf: &mut [u8]) -> io::Result<
     }
     let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
     let payload = msg.iovs().next().unwrap_or(&[]);
-    Ok(info.packet(src, payload, &mut Vec::new()))
+    let received_at = ArrivalClock::now().arrival_or_now(info.timestamp);
+    Ok(info.packet(src, payload, received_at, &mut Vec::new()))
 }
 
 /// keepalived's IPv4 header for VRRP: version 4, IHL 5, TOS 0xc0, no
@@ -916,6 +946,36 @@ mod tests {
         0x45, 0xc0, 0x00, 0x2c, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0xcf, 0xc4, 0x0a, 0xc9, 0x00,
         0x01, 0xe0, 0x00, 0x00, 0x12,
     ];
+
+    fn stamp_of(at: SystemTime) -> TimeSpec {
+        TimeSpec::from(at.duration_since(SystemTime::UNIX_EPOCH).unwrap())
+    }
+
+    #[test]
+    fn arrival_is_the_snapshot_minus_the_datagrams_age() {
+        let clock = ArrivalClock::now();
+        let stamp = stamp_of(clock.system - Duration::from_millis(7));
+        let age = clock.instant - clock.arrival(stamp);
+        assert!(
+            age.abs_diff(Duration::from_millis(7)) < Duration::from_micros(1),
+            "{age:?}"
+        );
+        assert_eq!(clock.arrival_or_now(None), clock.instant);
+    }
+
+    #[test]
+    fn arrival_ignores_wall_clock_steps() {
+        let clock = ArrivalClock::now();
+        // A stamp "from the future" (the clock stepped back) is now; one
+        // from long ago (stepped forward) is at most a second old.
+        let future = stamp_of(clock.system + Duration::from_secs(30));
+        assert_eq!(clock.arrival(future), clock.instant);
+        let ancient = stamp_of(clock.system - Duration::from_secs(3600));
+        assert_eq!(
+            clock.instant - clock.arrival(ancient),
+            Duration::from_secs(1)
+        );
+    }
 
     #[test]
     fn ipv4_header_matches_keepalived_byte_for_byte() {
