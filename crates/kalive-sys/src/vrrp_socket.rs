@@ -402,11 +402,15 @@ impl VrrpSocket {
             .next_ip_id
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_add(1);
+        self.expect_family(Family::V4)?;
         let header = ipv4_header(src, dst, ttl, id, self.ip_protocol, payload.len())?;
-        let mut datagram = Vec::with_capacity(header.len() + payload.len());
-        datagram.extend_from_slice(&header);
-        datagram.extend_from_slice(payload);
-        self.send_v4_datagram(&datagram).await
+        let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
+        // Header and payload as two slices of one datagram (no copy into a
+        // buffer per advert).
+        self.send_with(IpAddr::V4(dst), |socket| {
+            socket.send_to_vectored(&[IoSlice::new(&header), IoSlice::new(payload)], &addr)
+        })
+        .await
     }
 
     /// IPv4: sends a complete datagram whose IP header the caller wrote
