@@ -398,11 +398,11 @@ impl VrrpSocket {
         ttl: u8,
         payload: &[u8],
     ) -> Result<()> {
+        self.expect_family(Family::V4)?;
         let id = self
             .next_ip_id
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_add(1);
-        self.expect_family(Family::V4)?;
         let header = ipv4_header(src, dst, ttl, id, self.ip_protocol, payload.len())?;
         let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
         // Header and payload as two slices of one datagram (no copy into a
@@ -411,17 +411,6 @@ impl VrrpSocket {
             socket.send_to_vectored(&[IoSlice::new(&header), IoSlice::new(payload)], &addr)
         })
         .await
-    }
-
-    /// IPv4: sends a complete datagram whose IP header the caller wrote
-    /// (the kernel still fills in a zero source, zero identification and
-    /// the header checksum).
-    pub async fn send_v4_datagram(&self, datagram: &[u8]) -> Result<()> {
-        self.expect_family(Family::V4)?;
-        let dst = ipv4_destination(datagram)?;
-        let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
-        self.send_with(IpAddr::V4(dst), |socket| socket.send_to(datagram, &addr))
-            .await
     }
 
     /// IPv6: sends `payload` (the VRRP message) from `src` (normally the
@@ -925,20 +914,6 @@ fn internet_checksum(bytes: &[u8]) -> u16 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
-}
-
-fn ipv4_destination(datagram: &[u8]) -> Result<Ipv4Addr> {
-    if datagram.len() < IPV4_HEADER_LEN || datagram[0] >> 4 != 4 {
-        return Err(SysError::Invalid(
-            "IPv4 datagram shorter than its header or not version 4".into(),
-        ));
-    }
-    Ok(Ipv4Addr::new(
-        datagram[16],
-        datagram[17],
-        datagram[18],
-        datagram[19],
-    ))
 }
 
 #[cfg(test)]

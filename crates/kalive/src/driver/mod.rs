@@ -623,9 +623,7 @@ impl Driver {
         /// Per socket and call, so a flood cannot starve timers and signals
         /// (the socket stays readable and is read again next turn).
         const MAX_PER_SOCKET: usize = 4096;
-        let Some(run) = &mut self.run else {
-            return None;
-        };
+        let run = self.run.as_mut()?;
         let RxBuffers {
             mut batch,
             mut packets,
