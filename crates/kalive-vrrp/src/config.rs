@@ -59,6 +59,40 @@ pub struct VirtualAddress {
     pub key: u32,
 }
 
+impl VirtualAddress {
+    /// Whether `other` is the same address on the same interface with the
+    /// same prefix: the identity a reload compares by (the `key` of an
+    /// address that stays may change with the daemon's new tables).
+    pub fn same_as(&self, other: &VirtualAddress) -> bool {
+        self.addr == other.addr
+            && self.prefix_len == other.prefix_len
+            && self.interface == other.interface
+    }
+}
+
+/// One `virtual_routes` or `virtual_rules` entry: the daemon's handle (an
+/// index into its own per-instance table, carried by
+/// [`crate::Output::AddRoutes`] and friends) and what the entry is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VirtualEntry {
+    /// Daemon's handle for the entry.
+    pub key: u32,
+    /// The entry as configured, normalised by the daemon (e.g. the
+    /// keyword line): [`crate::Vrrp::reconfigure`] compares entries by
+    /// this, never by `key`, so an entry that stays is not touched.
+    pub spec: String,
+}
+
+impl VirtualEntry {
+    /// An entry with handle `key` standing for `spec`.
+    pub fn new(key: u32, spec: &str) -> Self {
+        VirtualEntry {
+            key,
+            spec: spec.to_string(),
+        }
+    }
+}
+
 /// A tracked interface (`track_interface { IF weight W [reverse] }`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackedInterface {
@@ -210,10 +244,10 @@ pub struct InstanceConfig {
     pub vips: Vec<VirtualAddress>,
     /// `virtual_ipaddress_excluded` (installed, not advertised).
     pub excluded_vips: Vec<VirtualAddress>,
-    /// `virtual_routes`, as opaque daemon handles.
-    pub virtual_routes: Vec<u32>,
-    /// `virtual_rules`, as opaque daemon handles.
-    pub virtual_rules: Vec<u32>,
+    /// `virtual_routes`: the daemon's handles, each with what it stands for.
+    pub virtual_routes: Vec<VirtualEntry>,
+    /// `virtual_rules`: the daemon's handles, each with what it stands for.
+    pub virtual_rules: Vec<VirtualEntry>,
     /// `nopreempt`.
     pub nopreempt: bool,
     /// `preempt_delay` (zero = none).
@@ -243,6 +277,10 @@ pub struct InstanceConfig {
     pub track_files: Vec<TrackedFile>,
     /// `track_process`.
     pub track_processes: Vec<TrackedProcess>,
+    /// `notify_deleted` is configured: an instance removed by a reload
+    /// notifies DELETED; without it keepalived notifies FAULT (unless the
+    /// instance was already in FAULT), reference §1.11.
+    pub notify_deleted: bool,
 }
 
 impl InstanceConfig {
@@ -290,6 +328,7 @@ impl InstanceConfig {
             track_scripts: Vec::new(),
             track_files: Vec::new(),
             track_processes: Vec::new(),
+            notify_deleted: false,
         }
     }
 

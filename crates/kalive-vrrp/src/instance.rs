@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::codec;
 use crate::config::{Family, InstanceConfig, Version};
-use crate::io::{InstanceId, Output, State};
+use crate::io::{InstanceId, Output, Reason, State};
 use crate::stats::Stats;
 use crate::time::Timestamp;
 
@@ -52,6 +52,11 @@ pub(crate) struct Instance {
     /// Source and priority of the last advert accepted from another router.
     pub master_seen: Option<(IpAddr, u8)>,
     pub stats: Stats,
+    /// A Promote (254, or 255 for an owner) or Demote (1) override: it
+    /// replaces the tracker-adjusted priority until cleared.
+    pub priority_override: Option<u8>,
+    /// When the state last changed, from which state, and why.
+    pub last_transition: Option<(Timestamp, State, Reason)>,
 }
 
 impl Instance {
@@ -73,15 +78,32 @@ impl Instance {
             owner_demoted: false,
             master_seen: None,
             stats: Stats::default(),
+            priority_override: None,
+            last_transition: None,
         }
     }
 
-    /// Whether we act as the address owner (priority 255).
+    /// Whether we act as the address owner (priority 255): configured so
+    /// and not demoted by a second owner or a Demote override.
     pub(crate) fn is_owner(&self) -> bool {
-        self.config.is_owner() && !self.owner_demoted
+        match self.priority_override {
+            Some(priority) => priority == 255,
+            None => self.config.is_owner() && !self.owner_demoted,
+        }
     }
 
-    /// Base priority: the configured one, or 254 for a demoted owner.
+    /// The override a Promote sets: 254, or 255 for an address owner
+    /// (RFC 5798 §6.1: only the owner may use 255).
+    pub(crate) fn promote_priority(&self) -> u8 {
+        if self.config.is_owner() && !self.owner_demoted {
+            255
+        } else {
+            254
+        }
+    }
+
+    /// Base priority trackers apply to: the configured one, or 254 for a
+    /// demoted owner (overrides aside).
     pub(crate) fn base_priority(&self) -> u8 {
         if self.owner_demoted {
             254
@@ -155,6 +177,43 @@ impl Instance {
                 bytes: codec::encode(&self.config, priority, src, dst),
             })
             .collect()
+    }
+
+    /// Undo what MASTER installed, in reverse order (rules, routes,
+    /// excluded VIPs, VIPs).
+    pub(crate) fn release_master(&mut self) -> Vec<Output> {
+        self.stats.release_master += 1;
+        self.clear_garp_timers();
+        let id = self.id;
+        let config = &self.config;
+        let mut out = Vec::new();
+        if !config.virtual_rules.is_empty() {
+            out.push(Output::RemoveRules {
+                instance: id,
+                rules: config.virtual_rules.iter().map(|e| e.key).collect(),
+            });
+        }
+        if !config.virtual_routes.is_empty() {
+            out.push(Output::RemoveRoutes {
+                instance: id,
+                routes: config.virtual_routes.iter().map(|e| e.key).collect(),
+            });
+        }
+        if !config.excluded_vips.is_empty() {
+            out.push(Output::RemoveAddresses {
+                instance: id,
+                excluded: true,
+                addresses: config.excluded_vips.clone(),
+            });
+        }
+        if !config.vips.is_empty() {
+            out.push(Output::RemoveAddresses {
+                instance: id,
+                excluded: false,
+                addresses: config.vips.clone(),
+            });
+        }
+        out
     }
 
     /// `repeat` rounds of one GARP (IPv4) or NA (IPv6) per VIP and excluded

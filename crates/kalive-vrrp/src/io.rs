@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Family, VirtualAddress};
+use crate::stats::RxDrop;
 
 /// Index of an instance: its position in the `configs` given to
 /// [`crate::Vrrp::new`].
@@ -59,6 +60,10 @@ pub enum NotifyState {
     Stop,
     /// `notify_master_rx_lower_pri` (instance only; FIFO `MASTER_RX_LOWER_PRI`).
     MasterRxLowerPri,
+    /// `notify_deleted`: the instance was removed by a reload (only with
+    /// [`crate::InstanceConfig::notify_deleted`]; otherwise keepalived's
+    /// FAULT is sent, reference §1.11).
+    Deleted,
 }
 
 impl NotifyState {
@@ -70,6 +75,7 @@ impl NotifyState {
             NotifyState::Fault => "FAULT",
             NotifyState::Stop => "STOP",
             NotifyState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+            NotifyState::Deleted => "DELETED",
         }
     }
 }
@@ -103,8 +109,10 @@ pub enum Reason {
     SyncGroup,
     /// [`Input::Shutdown`].
     Shutdown,
-    /// [`Command::ForceBackup`].
+    /// A control command ([`Command`]).
     Command,
+    /// The instance was removed by [`crate::Vrrp::reconfigure`].
+    Reload,
 }
 
 /// A received VRRP packet, as the socket owner saw it.
@@ -129,7 +137,9 @@ pub struct ReceivedPacket {
     pub bytes: Vec<u8>,
 }
 
-/// Control commands (optional; the daemon's control socket).
+/// Control commands (optional; the daemon's control socket). Promote,
+/// Demote and Clear act on the whole sync group of the instance named, so
+/// that the group keeps moving as one (reference §1.7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// Make a MASTER step down to BACKUP (sends priority 0 first, so a
@@ -137,6 +147,22 @@ pub enum Command {
     /// VRRP preemption still applies afterwards: if no router with a higher
     /// priority takes over, this one does again after master-down.
     ForceBackup(InstanceId),
+    /// Manual switchover to this router: hold priority 254 (an address
+    /// owner keeps 255) and, from BACKUP, become MASTER at once, even with
+    /// `nopreempt` here or on the peer (the old master hears the higher
+    /// priority and steps down, RFC 5798 §6.4.3). An instance in FAULT
+    /// keeps the override and waits for its faults to clear.
+    Promote(InstanceId),
+    /// Manual switchover away from this router: hold priority 1 and, from
+    /// MASTER, resign with a priority-0 advert (a backup takes over at its
+    /// skew time) and go BACKUP. With priority 1 it does not take back over
+    /// while another router advertises; with none left it still does
+    /// (master-down), as VRRP must.
+    Demote(InstanceId),
+    /// Drop a Promote/Demote override: back to the configured priority
+    /// with trackers applied. No transition is forced; the protocol decides
+    /// (a higher backup with preempt takes over, ...).
+    Clear(InstanceId),
 }
 
 /// Everything the engine reacts to besides time.
@@ -291,7 +317,23 @@ pub enum Output {
         /// Why.
         reason: Reason,
     },
-    /// The effective priority changed (trackers).
+    /// A received packet was not processed (keepalived logs these, e.g.
+    /// "(VI_1) received an invalid passwd!"). Coalesced: at most one per
+    /// instance and reason between two emptyings of the output queue
+    /// ([`crate::Vrrp::poll_output`] returning `None`, or
+    /// [`crate::Vrrp::drain_outputs`]); every packet is counted in
+    /// [`crate::Stats`] (unknown VRIDs in
+    /// [`crate::Vrrp::unknown_vrid_count`]). Rate-limiting the log is the
+    /// daemon's job.
+    PacketDropped {
+        /// The instance it was for; `None` for an unknown VRID.
+        instance: Option<InstanceId>,
+        /// IP source of the (first) packet.
+        src: IpAddr,
+        /// Why.
+        reason: RxDrop,
+    },
+    /// The effective priority changed (trackers or a command).
     PriorityChanged {
         /// Instance.
         instance: InstanceId,

@@ -72,6 +72,7 @@ mod config;
 mod error;
 mod instance;
 mod io;
+mod reload;
 mod stats;
 mod table;
 mod time;
@@ -81,12 +82,14 @@ mod vrrp;
 pub use config::{
     Authentication, Family, GarpConfig, InitialState, InstanceConfig, SyncGroupConfig, TrackedFile,
     TrackedInterface, TrackedProcess, TrackedScript, UnicastPeer, Version, VirtualAddress,
+    VirtualEntry,
 };
 pub use error::Error;
 pub use io::{
     Command, GroupId, Input, InstanceId, NotifyState, NotifyTarget, Output, Reason, ReceivedPacket,
     State,
 };
+pub use reload::Reconfigured;
 pub use stats::{RxDrop, Stats};
 pub use time::Timestamp;
 pub use vrrp::Vrrp;

@@ -31,12 +31,20 @@ pub enum RxDrop {
     Destination,
     /// Step 12: `owner_ignore_adverts`.
     OwnerIgnore,
+    /// Step 13: the advert's address list differs from ours and it is not
+    /// from an address owner (RFC 3768 §7.1 / RFC 5798 §7.1; keepalived
+    /// 2.2.7 "not present in MASTER advert").
+    AddressList,
     /// Step 14: unicast source is not a configured peer.
     UnicastSource,
     /// Step 14: unicast TTL outside the peer's [min_ttl, max_ttl].
     UnicastTtl,
     /// Malformed in another way (e.g. address count beyond the packet).
     Malformed,
+    /// No instance has this VRID on that interface and family (keepalived
+    /// logs it with `log_unknown_vrids`). Not an instance's counter: see
+    /// [`crate::Vrrp::unknown_vrid_count`].
+    UnknownVrid,
 }
 
 /// Counters for one instance.
@@ -54,7 +62,8 @@ pub struct Stats {
     pub pri_zero_rcvd: u64,
     /// Priority-0 adverts sent.
     pub pri_zero_sent: u64,
-    /// Adverts whose address list differs from ours (logged, not dropped).
+    /// Step 13: adverts whose address list differs from ours (dropped,
+    /// except from an address owner, which is counted and processed).
     pub addr_list_err: u64,
     /// v3 adverts with a different interval (logged, not dropped).
     pub interval_mismatch_v3: u64,
@@ -109,6 +118,8 @@ impl Stats {
             RxDrop::UnicastSource => &mut self.unicast_src_err,
             RxDrop::UnicastTtl => &mut self.unicast_ttl_err,
             RxDrop::Malformed => &mut self.malformed,
+            RxDrop::AddressList => &mut self.addr_list_err,
+            RxDrop::UnknownVrid => return,
         };
         *counter += 1;
     }
@@ -131,6 +142,8 @@ impl Stats {
             RxDrop::UnicastSource => self.unicast_src_err,
             RxDrop::UnicastTtl => self.unicast_ttl_err,
             RxDrop::Malformed => self.malformed,
+            RxDrop::AddressList => self.addr_list_err,
+            RxDrop::UnknownVrid => 0,
         }
     }
 
@@ -151,5 +164,6 @@ impl Stats {
             + self.unicast_src_err
             + self.unicast_ttl_err
             + self.malformed
+            + self.addr_list_err
     }
 }

@@ -62,6 +62,11 @@ impl InstanceTable {
         table
     }
 
+    /// The instances, giving up the index.
+    pub(crate) fn into_list(self) -> Vec<Instance> {
+        self.list
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.list.len()
     }

@@ -40,6 +40,15 @@ impl ScriptState {
         }
     }
 
+    /// The same state under a changed definition (rise/fall may differ).
+    pub(crate) fn reconfigured(&self, script: &TrackedScript) -> Self {
+        ScriptState {
+            rise: script.rise.max(1),
+            fall: script.fall.max(1),
+            ..self.clone()
+        }
+    }
+
     pub(crate) fn status(&self) -> ScriptStatus {
         self.status
     }
@@ -103,6 +112,41 @@ impl World {
                     .files
                     .entry(file.name.clone())
                     .or_insert(file.initial_value);
+            }
+        }
+        world
+    }
+
+    /// The world after a reload to `configs`: links as they are; each
+    /// tracker that still exists (by name) keeps its state — a script its
+    /// rise/fall progress under the new rise/fall, a file its last value,
+    /// a process its up/down — and new ones start as at start-up.
+    /// Trackers no longer referenced are forgotten.
+    pub(crate) fn carry_over(&self, configs: &[InstanceConfig]) -> World {
+        let mut world = World {
+            links: self.links.clone(),
+            ..World::default()
+        };
+        for config in configs {
+            for script in &config.track_scripts {
+                let state = match self.scripts.get(&script.name) {
+                    Some(old) => old.reconfigured(script),
+                    None => ScriptState::new(script),
+                };
+                world.scripts.entry(script.name.clone()).or_insert(state);
+            }
+            for file in &config.track_files {
+                let value = self
+                    .files
+                    .get(&file.name)
+                    .copied()
+                    .unwrap_or(file.initial_value);
+                world.files.entry(file.name.clone()).or_insert(value);
+            }
+            for process in &config.track_processes {
+                if let Some(&up) = self.processes.get(&process.name) {
+                    world.processes.insert(process.name.clone(), up);
+                }
             }
         }
         world

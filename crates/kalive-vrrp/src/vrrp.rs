@@ -2,7 +2,7 @@
 //! and time, producing outputs (quinn-proto style: nothing here reads a
 //! clock or does I/O).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use crate::time::Timestamp;
 use crate::track::{assess, World};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     /// Created; waiting for [`Input::Start`].
     Created,
     Running,
@@ -29,11 +29,11 @@ enum Phase {
 }
 
 #[derive(Debug, Clone)]
-struct Group {
-    config: SyncGroupConfig,
-    members: Vec<usize>,
+pub(crate) struct Group {
+    pub config: SyncGroupConfig,
+    pub members: Vec<usize>,
     /// The group state last notified.
-    notified: State,
+    pub notified: State,
 }
 
 /// The VRRP engine: all instances and sync groups of one daemon.
@@ -43,15 +43,21 @@ struct Group {
 /// out what [`Vrrp::poll_output`] returns.
 #[derive(Debug, Clone)]
 pub struct Vrrp {
-    instances: InstanceTable,
-    groups: Vec<Group>,
-    world: World,
-    outputs: VecDeque<Output>,
-    phase: Phase,
+    pub(crate) instances: InstanceTable,
+    pub(crate) groups: Vec<Group>,
+    pub(crate) world: World,
+    pub(crate) outputs: VecDeque<Output>,
+    pub(crate) phase: Phase,
     unknown_vrid: u64,
     /// Instances by (VRID, family), in config order: a received advert's
     /// candidates without scanning every instance.
-    by_vrid: HashMap<(u8, Family), Vec<usize>>,
+    pub(crate) by_vrid: HashMap<(u8, Family), Vec<usize>>,
+    /// The `now` of the call being handled (for [`Vrrp::last_transition`]).
+    clock: Timestamp,
+    /// (instance, reason) of the [`Output::PacketDropped`] already queued
+    /// since the queue was last emptied: a flood of bad packets adds one
+    /// output per instance and reason, not one per packet.
+    reported_drops: HashSet<(Option<InstanceId>, RxDrop)>,
 }
 
 fn validate_config(config: &InstanceConfig) -> Result<(), Error> {
@@ -91,6 +97,67 @@ fn validate_config(config: &InstanceConfig) -> Result<(), Error> {
     Ok(())
 }
 
+/// Validated instances (INIT, ids = positions) and their sync groups: what
+/// [`Vrrp::new`] and [`Vrrp::reconfigure`] start from.
+pub(crate) fn build(
+    configs: Vec<InstanceConfig>,
+    sync_groups: Vec<SyncGroupConfig>,
+) -> Result<(Vec<Instance>, Vec<Group>), Error> {
+    let mut names = std::collections::BTreeSet::new();
+    for config in &configs {
+        validate_config(config)?;
+        if !names.insert(config.name.clone()) {
+            return Err(Error::DuplicateInstance(config.name.clone()));
+        }
+    }
+    let mut instances: Vec<Instance> = configs
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| Instance::new(instance_id(i), c))
+        .collect();
+    let mut groups = Vec::new();
+    for (g, config) in sync_groups.into_iter().enumerate() {
+        let mut members = Vec::new();
+        for member in &config.members {
+            let idx = instances
+                .iter()
+                .position(|i| &i.config.name == member)
+                .ok_or_else(|| Error::UnknownMember {
+                    group: config.name.clone(),
+                    instance: member.clone(),
+                })?;
+            if instances[idx].group.is_some() {
+                return Err(Error::InTwoGroups(member.clone()));
+            }
+            instances[idx].group = Some(g);
+            members.push(idx);
+        }
+        groups.push(Group {
+            config,
+            members,
+            notified: State::Init,
+        });
+    }
+    Ok((instances, groups))
+}
+
+/// Instances by (VRID, family), in config order.
+pub(crate) fn index_by_vrid(instances: &[Instance]) -> HashMap<(u8, Family), Vec<usize>> {
+    let mut by_vrid: HashMap<(u8, Family), Vec<usize>> = HashMap::new();
+    for (idx, instance) in instances.iter().enumerate() {
+        by_vrid
+            .entry((instance.config.vrid, instance.family()))
+            .or_default()
+            .push(idx);
+    }
+    by_vrid
+}
+
+/// The id of the instance at `idx`.
+pub(crate) fn instance_id(idx: usize) -> InstanceId {
+    InstanceId(u32::try_from(idx).unwrap_or(u32::MAX))
+}
+
 impl Vrrp {
     /// Build the engine; instances start in INIT until [`Input::Start`].
     /// Feed link and tracker states before starting (links are assumed up,
@@ -98,59 +165,20 @@ impl Vrrp {
     pub fn new(
         configs: Vec<InstanceConfig>,
         sync_groups: Vec<SyncGroupConfig>,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<Vrrp, Error> {
-        let mut names = std::collections::BTreeSet::new();
-        for config in &configs {
-            validate_config(config)?;
-            if !names.insert(config.name.clone()) {
-                return Err(Error::DuplicateInstance(config.name.clone()));
-            }
-        }
         let world = World::new(&configs);
-        let mut instances: Vec<Instance> = configs
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| Instance::new(InstanceId(u32::try_from(i).unwrap_or(u32::MAX)), c))
-            .collect();
-        let mut groups = Vec::new();
-        for (g, config) in sync_groups.into_iter().enumerate() {
-            let mut members = Vec::new();
-            for member in &config.members {
-                let idx = instances
-                    .iter()
-                    .position(|i| &i.config.name == member)
-                    .ok_or_else(|| Error::UnknownMember {
-                        group: config.name.clone(),
-                        instance: member.clone(),
-                    })?;
-                if instances[idx].group.is_some() {
-                    return Err(Error::InTwoGroups(member.clone()));
-                }
-                instances[idx].group = Some(g);
-                members.push(idx);
-            }
-            groups.push(Group {
-                config,
-                members,
-                notified: State::Init,
-            });
-        }
-        let mut by_vrid: HashMap<(u8, Family), Vec<usize>> = HashMap::new();
-        for (idx, instance) in instances.iter().enumerate() {
-            by_vrid
-                .entry((instance.config.vrid, instance.family()))
-                .or_default()
-                .push(idx);
-        }
+        let (instances, groups) = build(configs, sync_groups)?;
         let mut vrrp = Vrrp {
-            by_vrid,
+            by_vrid: index_by_vrid(&instances),
             instances: InstanceTable::new(instances),
             groups,
             world,
             outputs: VecDeque::new(),
             phase: Phase::Created,
             unknown_vrid: 0,
+            clock: now,
+            reported_drops: HashSet::new(),
         };
         vrrp.reassess_priorities();
         vrrp.instances.sync();
@@ -194,9 +222,28 @@ impl Vrrp {
         self.get(id).map(|i| i.state)
     }
 
-    /// An instance's effective priority (base ± tracker weights).
+    /// An instance's effective priority (base ± tracker weights, or the
+    /// Promote/Demote override).
     pub fn effective_priority(&self, id: InstanceId) -> Option<u8> {
         self.get(id).map(Instance::priority)
+    }
+
+    /// The Promote/Demote override an instance holds ([`Command`]).
+    pub fn priority_override(&self, id: InstanceId) -> Option<u8> {
+        self.get(id).and_then(|i| i.priority_override)
+    }
+
+    /// The base priority trackers apply to: the configured `priority`, or
+    /// 254 for an owner that met a second owner (overrides aside).
+    pub fn base_priority(&self, id: InstanceId) -> Option<u8> {
+        self.get(id).map(Instance::base_priority)
+    }
+
+    /// When an instance's state last changed, the state it left and why;
+    /// `None` before its first transition. Kept across
+    /// [`Vrrp::reconfigure`] for a matched instance.
+    pub fn last_transition(&self, id: InstanceId) -> Option<(Timestamp, State, Reason)> {
+        self.get(id).and_then(|i| i.last_transition)
     }
 
     /// An instance's current Master_Adver_Interval (v3 backups learn it).
@@ -237,11 +284,16 @@ impl Vrrp {
 
     /// The next output to carry out.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        let next = self.outputs.pop_front();
+        if next.is_none() {
+            self.reported_drops.clear();
+        }
+        next
     }
 
     /// All pending outputs, in order.
     pub fn drain_outputs(&mut self) -> Vec<Output> {
+        self.reported_drops.clear();
         self.outputs.drain(..).collect()
     }
 
@@ -280,6 +332,7 @@ impl Vrrp {
         if self.phase == Phase::Stopped {
             return;
         }
+        self.clock = now;
         self.on_packet(now, packet);
         self.notify_group_changes();
         self.instances.sync();
@@ -290,6 +343,7 @@ impl Vrrp {
         if self.phase == Phase::Stopped {
             return;
         }
+        self.clock = now;
         match input {
             Input::Start => self.start(now),
             Input::Packet(packet) => return self.handle_packet(now, &packet),
@@ -324,6 +378,7 @@ impl Vrrp {
         if self.phase != Phase::Running {
             return;
         }
+        self.clock = now;
         // Each firing re-arms from `now` (strictly later) or disarms, so every
         // timer fires at most once per call; the bound is only a safety net.
         let bound = self.instances.len() * 8 + 8;
@@ -344,11 +399,59 @@ impl Vrrp {
         self.instances.sync();
     }
 
-    fn push(&mut self, output: Output) {
+    pub(crate) fn clock_at(&mut self, now: Timestamp) {
+        self.clock = now;
+    }
+
+    /// Everything queued, taken out of the queue.
+    pub(crate) fn take_queued(&mut self) -> Vec<Output> {
+        self.drain_outputs()
+    }
+
+    /// Fault flags and effective priorities from the trackers, without a
+    /// `PriorityChanged` (a stopped engine reports nothing).
+    pub(crate) fn settle_priorities_silently(&mut self) {
+        for idx in 0..self.instances.len() {
+            let (fault, effective) = assessed(&self.instances[idx], &self.world);
+            let inst = self.instances.at_mut(idx);
+            inst.faulted = fault;
+            inst.effective_priority = effective;
+        }
+    }
+
+    pub(crate) fn push(&mut self, output: Output) {
         self.outputs.push_back(output);
     }
 
-    fn push_all(&mut self, outputs: Vec<Output>) {
+    /// Queue a [`Output::PacketDropped`] unless one for the same instance
+    /// and reason is already waiting (the queue stays bounded under a
+    /// flood; the counters count every packet).
+    fn report_drop(&mut self, instance: Option<InstanceId>, src: IpAddr, reason: RxDrop) {
+        if self.reported_drops.insert((instance, reason)) {
+            self.push(Output::PacketDropped {
+                instance,
+                src,
+                reason,
+            });
+        }
+    }
+
+    /// Record and announce a state change of `idx` (the caller sets the
+    /// state).
+    pub(crate) fn state_changed(&mut self, idx: usize, from: State, to: State, reason: Reason) {
+        let at = self.clock;
+        let inst = self.instances.at_mut(idx);
+        inst.last_transition = Some((at, from, reason));
+        let id = inst.id;
+        self.push(Output::StateChanged {
+            instance: id,
+            from,
+            to,
+            reason,
+        });
+    }
+
+    pub(crate) fn push_all(&mut self, outputs: Vec<Output>) {
         self.outputs.extend(outputs);
     }
 
@@ -364,17 +467,22 @@ impl Vrrp {
         self.phase = Phase::Running;
         self.reassess_priorities();
         for idx in 0..self.instances.len() {
-            if self.group_faulted(idx) {
-                self.enter_fault(idx, Reason::Startup);
-            } else if self.instances[idx].is_owner() && self.instances[idx].group.is_none() {
-                self.goto_master(idx, now, Reason::Owner);
-            } else {
-                self.enter_backup(idx, now, Reason::Startup, None);
-                self.start_preempt_delay(idx, now);
-                if self.instances[idx].is_owner() {
-                    // An owner in a sync group asks the group at once.
-                    self.instances.at_mut(idx).timer = Some(now);
-                }
+            self.start_instance(idx, now);
+        }
+    }
+
+    /// One instance leaves INIT (at start-up, or when a reload adds it).
+    pub(crate) fn start_instance(&mut self, idx: usize, now: Timestamp) {
+        if self.group_faulted(idx) {
+            self.enter_fault(idx, Reason::Startup);
+        } else if self.instances[idx].is_owner() && self.instances[idx].group.is_none() {
+            self.goto_master(idx, now, Reason::Owner);
+        } else {
+            self.enter_backup(idx, now, Reason::Startup, None);
+            self.start_preempt_delay(idx, now);
+            if self.instances[idx].is_owner() {
+                // An owner in a sync group asks the group at once.
+                self.instances.at_mut(idx).timer = Some(now);
             }
         }
     }
@@ -415,6 +523,89 @@ impl Vrrp {
                     self.enter_backup(idx, now, Reason::Command, None);
                     self.sync_backup(idx, now);
                 }
+            }
+            Command::Promote(id) => self.promote(id.0 as usize, now),
+            Command::Demote(id) => self.demote(id.0 as usize, now),
+            Command::Clear(id) => {
+                let Some(members) = self.members_of(id.0 as usize) else {
+                    return;
+                };
+                for m in members {
+                    self.instances.at_mut(m).priority_override = None;
+                }
+                self.reassess_priorities();
+            }
+        }
+    }
+
+    /// `idx` and the other members of its sync group (`idx` first), or
+    /// `None` for an unknown instance.
+    fn members_of(&self, idx: usize) -> Option<Vec<usize>> {
+        let inst = self.instances.get(idx)?;
+        let mut members = vec![idx];
+        if let Some(g) = inst.group {
+            members.extend(self.groups[g].members.iter().filter(|&&m| m != idx));
+        }
+        Some(members)
+    }
+
+    /// [`Command::Promote`]. VRRP itself only lets a backup take over when
+    /// the master-down timer fires (RFC 5798 §6.4.2); an operator's
+    /// switchover must not wait for the master to fail, and `nopreempt` on
+    /// either side must not stop it. So the instance (and its sync group)
+    /// becomes MASTER at once — advert, addresses, GARPs, as on any
+    /// takeover — with priority 254: the old master receives that higher
+    /// priority and steps down by RFC 5798 §6.4.3, a keepalived one too.
+    /// The override stays, so the old master (at ≤ 254 unless an owner)
+    /// does not take back over.
+    fn promote(&mut self, idx: usize, now: Timestamp) {
+        let Some(members) = self.members_of(idx) else {
+            return;
+        };
+        for &m in &members {
+            let inst = self.instances.at_mut(m);
+            inst.priority_override = Some(inst.promote_priority());
+        }
+        self.reassess_priorities();
+        if self.phase != Phase::Running {
+            return;
+        }
+        for (k, &m) in members.iter().enumerate() {
+            if self.instances[m].state == State::Backup {
+                let reason = if k == 0 {
+                    Reason::Command
+                } else {
+                    Reason::SyncGroup
+                };
+                self.goto_master(m, now, reason);
+            }
+        }
+    }
+
+    /// [`Command::Demote`]: priority 1 from now on; a MASTER resigns with a
+    /// priority-0 advert (a backup takes over at its skew time, RFC 5798
+    /// §6.4.2) and goes BACKUP, its sync group following.
+    fn demote(&mut self, idx: usize, now: Timestamp) {
+        let Some(members) = self.members_of(idx) else {
+            return;
+        };
+        for &m in &members {
+            self.instances.at_mut(m).priority_override = Some(1);
+        }
+        self.reassess_priorities();
+        if self.phase != Phase::Running {
+            return;
+        }
+        for (k, &m) in members.iter().enumerate() {
+            if self.instances[m].state == State::Master {
+                let adverts = self.instances.at_mut(m).adverts(0);
+                self.push_all(adverts);
+                let reason = if k == 0 {
+                    Reason::Command
+                } else {
+                    Reason::SyncGroup
+                };
+                self.enter_backup(m, now, reason, None);
             }
         }
     }
@@ -497,7 +688,7 @@ impl Vrrp {
     /// Become MASTER (RFC 5798 §6.4.1/§6.4.2 "transition to the Master
     /// state"), in keepalived's order (reference §2 "BACKUP timeout"):
     /// advert, addresses, routes, rules, GARP burst, notify.
-    fn goto_master(&mut self, idx: usize, now: Timestamp, reason: Reason) {
+    pub(crate) fn goto_master(&mut self, idx: usize, now: Timestamp, reason: Reason) {
         let inst = self.instances.at_mut(idx);
         let from = inst.state;
         inst.state = State::Master;
@@ -523,12 +714,7 @@ impl Vrrp {
         let adverts = inst.adverts(priority);
         let burst = inst.garp_burst(inst.master_repeat());
         let config = inst.config.clone();
-        self.push(Output::StateChanged {
-            instance: id,
-            from,
-            to: State::Master,
-            reason,
-        });
+        self.state_changed(idx, from, State::Master, reason);
         self.push_all(adverts);
         if !config.vips.is_empty() {
             self.push(Output::AddAddresses {
@@ -547,13 +733,13 @@ impl Vrrp {
         if !config.virtual_routes.is_empty() {
             self.push(Output::AddRoutes {
                 instance: id,
-                routes: config.virtual_routes.clone(),
+                routes: keys(&config.virtual_routes),
             });
         }
         if !config.virtual_rules.is_empty() {
             self.push(Output::AddRules {
                 instance: id,
-                rules: config.virtual_rules.clone(),
+                rules: keys(&config.virtual_rules),
             });
         }
         self.push_all(burst);
@@ -568,42 +754,14 @@ impl Vrrp {
     /// Undo what MASTER installed, in reverse order.
     fn release_master(&mut self, idx: usize) {
         let inst = self.instances.at_mut(idx);
-        inst.stats.release_master += 1;
-        inst.clear_garp_timers();
-        let id = inst.id;
-        let config = inst.config.clone();
-        if !config.virtual_rules.is_empty() {
-            self.push(Output::RemoveRules {
-                instance: id,
-                rules: config.virtual_rules,
-            });
-        }
-        if !config.virtual_routes.is_empty() {
-            self.push(Output::RemoveRoutes {
-                instance: id,
-                routes: config.virtual_routes,
-            });
-        }
-        if !config.excluded_vips.is_empty() {
-            self.push(Output::RemoveAddresses {
-                instance: id,
-                excluded: true,
-                addresses: config.excluded_vips,
-            });
-        }
-        if !config.vips.is_empty() {
-            self.push(Output::RemoveAddresses {
-                instance: id,
-                excluded: false,
-                addresses: config.vips,
-            });
-        }
+        let outputs = inst.release_master();
+        self.push_all(outputs);
     }
 
     /// Enter BACKUP with the master-down timer running (RFC 5798 §6.4.1 /
     /// §6.4.3 "transition to the Backup state"); `learned` is a v3 master's
     /// interval (reference §2: a v3 backup adopts it).
-    fn enter_backup(
+    pub(crate) fn enter_backup(
         &mut self,
         idx: usize,
         now: Timestamp,
@@ -612,12 +770,7 @@ impl Vrrp {
     ) {
         let from = self.instances[idx].state;
         let id = self.instances[idx].id;
-        self.push(Output::StateChanged {
-            instance: id,
-            from,
-            to: State::Backup,
-            reason,
-        });
+        self.state_changed(idx, from, State::Backup, reason);
         if from == State::Master {
             self.release_master(idx);
         }
@@ -640,7 +793,7 @@ impl Vrrp {
 
     /// Enter FAULT (reference §2 "FAULT"): a MASTER first resigns with a
     /// priority-0 advert and removes its addresses; timers stop.
-    fn enter_fault(&mut self, idx: usize, reason: Reason) {
+    pub(crate) fn enter_fault(&mut self, idx: usize, reason: Reason) {
         let from = self.instances[idx].state;
         if from == State::Fault {
             return;
@@ -655,12 +808,7 @@ impl Vrrp {
     fn stand_down(&mut self, idx: usize, to: State, reason: Reason, notify: NotifyState) {
         let from = self.instances[idx].state;
         let id = self.instances[idx].id;
-        self.push(Output::StateChanged {
-            instance: id,
-            from,
-            to,
-            reason,
-        });
+        self.state_changed(idx, from, to, reason);
         if from == State::Master {
             let adverts = self.instances.at_mut(idx).adverts(0);
             self.push_all(adverts);
@@ -696,7 +844,7 @@ impl Vrrp {
     /// plus the minimum skew (`vrrp_scheduler.c:vrrp_fault`, reference §2
     /// "FAULT"); in unicast mode announce our own source first so the master
     /// re-learns us.
-    fn leave_fault(&mut self, idx: usize, now: Timestamp) {
+    pub(crate) fn leave_fault(&mut self, idx: usize, now: Timestamp) {
         self.enter_backup(idx, now, Reason::FaultCleared, None);
         self.start_preempt_delay(idx, now);
         let inst = self.instances.at_mut(idx);
@@ -717,16 +865,15 @@ impl Vrrp {
     /// BACKUP's running master-down deadline moves by the change in
     /// Master_Down_Interval, as keepalived's `vrrp_set_effective_priority`
     /// does (the skew depends on the priority).
-    fn reassess_priorities(&mut self) {
+    pub(crate) fn reassess_priorities(&mut self) {
         for idx in 0..self.instances.len() {
-            let inst = &self.instances[idx];
-            let assessment = assess(&inst.config, inst.base_priority(), &self.world);
+            let (fault, effective) = assessed(&self.instances[idx], &self.world);
             let inst = self.instances.at_mut(idx);
-            inst.faulted = assessment.fault;
-            if inst.effective_priority != assessment.effective_priority {
+            inst.faulted = fault;
+            if inst.effective_priority != effective {
                 let from = inst.effective_priority;
                 let old_down = inst.master_down_interval();
-                inst.effective_priority = assessment.effective_priority;
+                inst.effective_priority = effective;
                 let new_down = inst.master_down_interval();
                 if let (State::Backup, Some(deadline)) = (inst.state, inst.timer) {
                     inst.timer = Some(if new_down >= old_down {
@@ -740,7 +887,7 @@ impl Vrrp {
                     self.push(Output::PriorityChanged {
                         instance: id,
                         from,
-                        to: assessment.effective_priority,
+                        to: effective,
                     });
                 }
             }
@@ -749,7 +896,7 @@ impl Vrrp {
 
     /// Whether `idx`, or any member of its sync group, has a fault
     /// (reference §1.7: one member in FAULT forces the group to FAULT).
-    fn group_faulted(&self, idx: usize) -> bool {
+    pub(crate) fn group_faulted(&self, idx: usize) -> bool {
         match self.instances[idx].group {
             Some(g) => self.groups[g]
                 .members
@@ -759,7 +906,7 @@ impl Vrrp {
         }
     }
 
-    fn trackers_changed(&mut self, now: Timestamp) {
+    pub(crate) fn trackers_changed(&mut self, now: Timestamp) {
         self.reassess_priorities();
         if self.phase != Phase::Running {
             return;
@@ -827,10 +974,14 @@ impl Vrrp {
             .and_then(|&vrid| self.demux(packet, vrid))
         else {
             self.unknown_vrid += 1;
+            self.report_drop(None, packet.src, RxDrop::UnknownVrid);
             return;
         };
         match self.validate(idx, packet) {
-            Err(why) => self.instances.at_mut(idx).stats.count_drop(why),
+            Err(why) => {
+                self.instances.at_mut(idx).stats.count_drop(why);
+                self.report_drop(Some(instance_id(idx)), packet.src, why);
+            }
             Ok(advert) => {
                 self.instances.at_mut(idx).stats.advert_rcvd += 1;
                 if advert.priority == 0 {
@@ -906,8 +1057,27 @@ impl Vrrp {
             return Err(RxDrop::OwnerIgnore);
         }
         let advert = received.advert();
-        // Step 13: the address list is only compared and counted.
-        if !config.skip_check_adv_addr && !received.carries_exactly(&config.vips) {
+        // Step 13: the address list. RFC 3768 §7.1 and RFC 5798 §7.1 both
+        // let a receiver verify it ("MAY"), and when it differs: "If the
+        // packet was not generated by the address owner (Priority does not
+        // equal 255 (decimal)), the receiver MUST drop the packet,
+        // otherwise continue processing". keepalived 2.2.7 (the version we
+        // interoperate with) verifies and drops ("ip address associated
+        // with VRID not present in MASTER advert"; KO in vrrp_check_packet
+        // for MASTER and BACKUP alike), so its master never yields to a
+        // higher priority advertising other addresses. We drop too — a
+        // misconfigured peer must not take our addresses away — except an
+        // owner's advert, which the RFCs say to process (keepalived 2.2.7
+        // drops that one as well; 2.3.3 and later only log mismatches). As
+        // in 2.2.7, `skip_check_adv_addr` skips the check only in BACKUP
+        // for adverts from the master already accepted.
+        let skip = config.skip_check_adv_addr
+            && inst.state == State::Backup
+            && inst.master_seen.is_some_and(|(addr, _)| addr == packet.src);
+        if !skip && !received.carries_exactly(&config.vips) {
+            if advert.priority != 255 {
+                return Err(RxDrop::AddressList);
+            }
             inst.stats.addr_list_err += 1;
         }
         // Step 14: unicast source and TTL range.
@@ -1002,13 +1172,17 @@ impl Vrrp {
     fn demote_owner(&mut self, idx: usize) {
         let inst = self.instances.at_mut(idx);
         inst.owner_demoted = true;
-        let assessment = assess(&inst.config, inst.base_priority(), &self.world);
-        inst.effective_priority = assessment.effective_priority;
+        if inst.priority_override == Some(255) {
+            // A promoted owner: the promotion no longer grants 255.
+            inst.priority_override = Some(254);
+        }
+        let (_, effective) = assessed(inst, &self.world);
+        inst.effective_priority = effective;
         let id = inst.id;
         self.push(Output::PriorityChanged {
             instance: id,
             from: 255,
-            to: assessment.effective_priority,
+            to: effective,
         });
     }
 
@@ -1089,7 +1263,7 @@ impl Vrrp {
     }
 
     /// Group notifies run once per group transition (reference §1.7).
-    fn notify_group_changes(&mut self) {
+    pub(crate) fn notify_group_changes(&mut self) {
         if self.phase != Phase::Running {
             return;
         }
@@ -1114,6 +1288,22 @@ impl Vrrp {
             });
         }
     }
+}
+
+/// An instance's fault flag and effective priority: trackers applied to
+/// its base priority, unless a Promote/Demote override replaces the
+/// priority (faults still count).
+pub(crate) fn assessed(inst: &Instance, world: &World) -> (bool, u8) {
+    let assessment = assess(&inst.config, inst.base_priority(), world);
+    let effective = inst
+        .priority_override
+        .unwrap_or(assessment.effective_priority);
+    (assessment.fault, effective)
+}
+
+/// The daemon handles of `entries`.
+pub(crate) fn keys(entries: &[crate::config::VirtualEntry]) -> Vec<u32> {
+    entries.iter().map(|e| e.key).collect()
 }
 
 /// Step 14: with `check_unicast_src` (or a peer TTL range), the source must

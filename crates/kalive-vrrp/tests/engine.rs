@@ -1240,15 +1240,41 @@ fn a_packet_failing_several_checks_counts_the_first_in_keepalived_order() {
     );
 }
 
+/// Issue 11 item 15: an advert whose address list differs from ours is
+/// dropped unless it comes from an address owner (RFC 3768 §7.1, RFC 5798
+/// §7.1; keepalived 2.2.7 drops it too): a MASTER does not yield to it, a
+/// BACKUP does not let it reset its timer.
 #[test]
-fn address_list_mismatch_is_counted_not_dropped() {
+fn address_list_mismatch_is_dropped_unless_from_the_owner() {
     let c = instance("vi", 1, 100, 1);
     let mut other = c.clone();
     other.vips[0].addr = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 99));
-    let mut lab = Lab::started(vec![c]);
+    // BACKUP: the higher advert does not hold it back.
+    let mut lab = Lab::started(vec![c.clone()]);
     lab.input_at(at(1.0), advert(&other, 200, 100, v4(9), GROUP4));
     let stats = lab.vrrp.stats(InstanceId(0)).expect("stats");
-    assert_eq!((stats.advert_rcvd, stats.addr_list_err), (1, 1));
+    assert_eq!((stats.advert_rcvd, stats.addr_list_err), (0, 1));
+    assert_eq!(
+        lab.count_at(at(1.0), |o| matches!(
+            o,
+            Output::PacketDropped {
+                instance: Some(InstanceId(0)),
+                reason: RxDrop::AddressList,
+                ..
+            }
+        )),
+        1
+    );
+    lab.run_until(at(5.0));
+    assert_eq!(lab.transitions(0, State::Master), vec![us(3_609_375)]);
+    // MASTER: a higher priority with other addresses does not take over.
+    lab.input_at(at(5.5), advert(&other, 200, 100, v4(9), GROUP4));
+    assert_eq!(lab.state(0), State::Master);
+    // ... but an owner's advert is processed (the RFC exception).
+    lab.input_at(at(6.0), advert(&other, 255, 100, v4(9), GROUP4));
+    assert_eq!(lab.state(0), State::Backup);
+    let stats = lab.vrrp.stats(InstanceId(0)).expect("stats");
+    assert_eq!((stats.advert_rcvd, stats.addr_list_err), (1, 3));
 }
 
 /// Step 13 compares the address lists as keepalived does (sorted), so
@@ -1283,8 +1309,8 @@ fn address_list_is_compared_in_any_order_short_and_long() {
         let stats = lab.vrrp.stats(InstanceId(0)).expect("stats");
         assert_eq!(
             (stats.advert_rcvd, stats.addr_list_err),
-            (3, 2),
-            "{count} VIPs: reversed accepted, doubled and shorter counted"
+            (1, 2),
+            "{count} VIPs: reversed accepted, doubled and shorter dropped"
         );
     }
 }
