@@ -1,7 +1,10 @@
-//! Seeded random input sequences (bounded): the engine never panics, a
-//! VIP is installed exactly while its instance is MASTER, and every
-//! `StateChanged` starts from the state the previous one ended in.
+//! Seeded random input sequences (bounded), control commands and reloads
+//! included: the engine never panics, a VIP is installed exactly while its
+//! instance is MASTER, and every `StateChanged` starts from the state the
+//! previous one ended in — across reloads too (retired outputs in old ids,
+//! the rest in new ids).
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -113,7 +116,15 @@ fn random_input(rng: &mut Rng, configs: &[InstanceConfig]) -> Input {
             name: "s".into(),
             success: rng.below(2) == 0,
         },
-        7 => Input::Command(Command::ForceBackup(InstanceId(rng.below(4) as u32))),
+        7 => {
+            let id = InstanceId(rng.below(5) as u32);
+            Input::Command(match rng.below(4) {
+                0 => Command::ForceBackup(id),
+                1 => Command::Promote(id),
+                2 => Command::Demote(id),
+                _ => Command::Clear(id),
+            })
+        }
         8 => {
             // Garbage bytes.
             let len = rng.below(60) as usize;
@@ -135,37 +146,124 @@ fn random_input(rng: &mut Rng, configs: &[InstanceConfig]) -> Input {
     }
 }
 
-fn check_outputs(vrrp: &mut Vrrp, states: &mut [State], installed: &mut [bool]) {
-    while let Some(out) = vrrp.poll_output() {
-        match out {
-            Output::StateChanged {
-                instance, from, to, ..
-            } => {
-                let i = instance.0 as usize;
-                assert_eq!(states[i], from, "instance {i} changed from a stale state");
-                states[i] = to;
-            }
-            Output::AddAddresses {
-                instance,
-                excluded: false,
-                ..
-            } => installed[instance.0 as usize] = true,
-            Output::RemoveAddresses {
-                instance,
-                excluded: false,
-                ..
-            } => installed[instance.0 as usize] = false,
-            _ => {}
+/// A reload target: the base configuration, or one changed in a way a
+/// reload must handle.
+fn variant(rng: &mut Rng) -> (Vec<InstanceConfig>, Vec<SyncGroupConfig>) {
+    let (mut instances, mut groups) = configs();
+    match rng.below(7) {
+        0 => {}
+        1 => instances.reverse(),
+        2 => {
+            instances[0].priority = 200;
+            instances[1].priority = 50;
+            instances[3].nopreempt = false;
         }
+        3 => {
+            let vip = IpAddr::V4(Ipv4Addr::new(10, 0, 100, 9));
+            instances[0] = instances[0].clone().with_vip(vip);
+            instances[1].vips.clear();
+        }
+        4 => {
+            instances.remove(2);
+        }
+        5 => {
+            groups.clear();
+            instances[3].name = "d2".into();
+        }
+        _ => {
+            instances[1].track_scripts.push(TrackedScript {
+                name: "s2".into(),
+                weight: 0,
+                reverse: false,
+                rise: 1,
+                fall: 1,
+                init_fail: false,
+            });
+        }
+    }
+    (instances, groups)
+}
+
+/// What the daemon would have installed for each instance (VIP values).
+type Installed = Vec<BTreeSet<IpAddr>>;
+
+fn apply(out: Output, states: &mut [State], installed: &mut Installed) {
+    match out {
+        Output::StateChanged {
+            instance, from, to, ..
+        } => {
+            let i = instance.0 as usize;
+            assert_eq!(states[i], from, "instance {i} changed from a stale state");
+            states[i] = to;
+        }
+        Output::AddAddresses {
+            instance,
+            excluded: false,
+            addresses,
+        } => {
+            for a in addresses {
+                assert!(installed[instance.0 as usize].insert(a.addr), "added twice");
+            }
+        }
+        Output::RemoveAddresses {
+            instance,
+            excluded: false,
+            addresses,
+        } => {
+            for a in addresses {
+                assert!(installed[instance.0 as usize].remove(&a.addr), "not there");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reload `vrrp`; returns the new tracking arrays.
+fn reload(
+    vrrp: &mut Vrrp,
+    now: Timestamp,
+    target: (Vec<InstanceConfig>, Vec<SyncGroupConfig>),
+    states: &mut [State],
+    installed: &mut Installed,
+) -> (Vec<State>, Installed) {
+    let count = target.0.len();
+    let report = vrrp.reconfigure(now, target.0, target.1).expect("reload");
+    for out in report.retired {
+        apply(out, states, installed);
+    }
+    let mut new_states = vec![State::Init; count];
+    let mut new_installed = vec![BTreeSet::new(); count];
+    for (old, new) in &report.kept {
+        new_states[new.0 as usize] = states[old.0 as usize];
+        new_installed[new.0 as usize] = std::mem::take(&mut installed[old.0 as usize]);
+    }
+    let kept: Vec<usize> = report.kept.iter().map(|(o, _)| o.0 as usize).collect();
+    for i in 0..states.len() {
+        if !kept.contains(&i) {
+            assert!(
+                installed[i].is_empty() && states[i] == State::Init,
+                "removed instance {i} left behind: {:?}",
+                states[i]
+            );
+        }
+    }
+    (new_states, new_installed)
+}
+
+fn check_outputs(vrrp: &mut Vrrp, states: &mut [State], installed: &mut Installed) {
+    while let Some(out) = vrrp.poll_output() {
+        apply(out, states, installed);
     }
     for (i, state) in states.iter().enumerate() {
         let id = InstanceId(i as u32);
         assert_eq!(vrrp.state(id), Some(*state));
-        assert_eq!(
-            installed[i],
-            *state == State::Master,
-            "instance {i} VIPs vs state"
-        );
+        let expected: BTreeSet<IpAddr> = if *state == State::Master {
+            let config = vrrp.config(id).expect("config");
+            config.vips.iter().map(|v| v.addr).collect()
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(installed[i], expected, "instance {i} VIPs vs state");
     }
 }
 
@@ -173,15 +271,17 @@ fn check_outputs(vrrp: &mut Vrrp, states: &mut [State], installed: &mut [bool]) 
 fn random_inputs_keep_vips_and_states_consistent() {
     let mut takeovers = 0;
     let mut faults = 0;
+    let mut reloads = 0;
     for seed in 1..=40u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let (instances, groups) = configs();
         let mut vrrp = Vrrp::new(instances.clone(), groups, Timestamp::ZERO).expect("config");
         let mut states = vec![State::Init; instances.len()];
-        let mut installed = vec![false; instances.len()];
+        let mut installed: Installed = vec![BTreeSet::new(); instances.len()];
         let mut now = Timestamp::ZERO;
         vrrp.handle_input(now, Input::Start);
         check_outputs(&mut vrrp, &mut states, &mut installed);
+        let mut instances = instances;
         for _ in 0..400 {
             now = now + Duration::from_millis(rng.below(1500));
             for _ in 0..1000 {
@@ -192,6 +292,15 @@ fn random_inputs_keep_vips_and_states_consistent() {
                     }
                     _ => break,
                 }
+            }
+            if rng.below(25) == 0 {
+                let target = variant(&mut rng);
+                instances = target.0.clone();
+                let (s, i) = reload(&mut vrrp, now, target, &mut states, &mut installed);
+                (states, installed) = (s, i);
+                reloads += 1;
+                check_outputs(&mut vrrp, &mut states, &mut installed);
+                continue;
             }
             let input = random_input(&mut rng, &instances);
             vrrp.handle_input(now, input);
@@ -205,7 +314,7 @@ fn random_inputs_keep_vips_and_states_consistent() {
             }
             assert!(slack <= Vrrp::MAX_RECEIVE_SLACK, "seed {seed}");
         }
-        for i in 0..instances.len() {
+        for i in 0..vrrp.instance_count() {
             let stats = vrrp.stats(InstanceId(i as u32)).expect("stats");
             takeovers += stats.become_master;
         }
@@ -218,5 +327,6 @@ fn random_inputs_keep_vips_and_states_consistent() {
     // The sequences really move instances around.
     assert!(takeovers > 200, "only {takeovers} takeovers");
     assert!(faults > 0, "no run ended in FAULT");
-    eprintln!("{takeovers} takeovers, {faults} runs ending in FAULT");
+    assert!(reloads > 200, "only {reloads} reloads");
+    eprintln!("{takeovers} takeovers, {faults} runs ending in FAULT, {reloads} reloads");
 }

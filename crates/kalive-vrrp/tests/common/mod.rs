@@ -9,14 +9,16 @@
 
 #![allow(dead_code)] // each sim_*.rs uses a different part of this module
 
+pub mod lab;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use kalive_vrrp::{
-    Family, Input, InstanceConfig, InstanceId, Output, Reason, ReceivedPacket, State, Timestamp,
-    UnicastPeer, Version, Vrrp,
+    Command, Family, Input, InstanceConfig, InstanceId, Output, Reason, ReceivedPacket,
+    Reconfigured, State, Timestamp, UnicastPeer, Version, Vrrp,
 };
 use kalive_wire::ipv4::{self, emit_vrrp_ipv4, Ipv4Header, Ipv4Repr};
 use kalive_wire::ipv6::{self, Ipv6Header, Ipv6Repr};
@@ -178,6 +180,8 @@ pub struct Lan {
     pub loss: f64,
     pub transitions: Vec<Transition>,
     pub adverts: Vec<SentAdvert>,
+    /// Every other output, with its time and router.
+    pub outputs: Vec<(Timestamp, usize, Output)>,
     /// From this time on, every step asserts at most one MASTER per segment.
     pub converged_since: Option<Timestamp>,
     wire: BinaryHeap<Reverse<InFlight>>,
@@ -238,6 +242,7 @@ impl Lan {
             loss: 0.0,
             transitions: Vec::new(),
             adverts: Vec::new(),
+            outputs: Vec::new(),
             converged_since: None,
             wire: BinaryHeap::new(),
             rng: Rng::new(seed),
@@ -350,9 +355,44 @@ impl Lan {
         }
     }
 
+    /// Reloads `router` with its configuration changed by `change` (before
+    /// or after start); retired outputs are carried out first, as the
+    /// daemon does.
+    pub fn reconfigure(
+        &mut self,
+        router: usize,
+        change: impl FnOnce(&mut InstanceConfig),
+    ) -> Reconfigured {
+        let engine = &self.routers[router].engine;
+        let mut config = engine.config(InstanceId(0)).expect("one instance").clone();
+        change(&mut config);
+        self.routers[router].priority = config.priority;
+        let now = self.now;
+        let report = self.routers[router]
+            .engine
+            .reconfigure(now, vec![config], vec![])
+            .unwrap_or_else(|e| panic!("router {router}: {e}"));
+        for output in report.retired.clone() {
+            self.carry_out(router, output);
+        }
+        self.collect_outputs(router);
+        report
+    }
+
+    /// A control command to `router`.
+    pub fn command(&mut self, router: usize, command: Command) {
+        self.input(router, Input::Command(command));
+    }
+
     fn collect_outputs(&mut self, router: usize) {
         let outputs = self.routers[router].engine.drain_outputs();
         for output in outputs {
+            self.carry_out(router, output);
+        }
+    }
+
+    fn carry_out(&mut self, router: usize, output: Output) {
+        {
             match output {
                 Output::SendAdvert {
                     src, dst, bytes, ..
@@ -371,7 +411,7 @@ impl Lan {
                         reason,
                     });
                 }
-                _ => {}
+                other => self.outputs.push((self.now, router, other)),
             }
         }
     }
