@@ -151,7 +151,9 @@ pub enum Command {
     /// owner keeps 255) and, from BACKUP, become MASTER at once, even with
     /// `nopreempt` here or on the peer (the old master hears the higher
     /// priority and steps down, RFC 5798 §6.4.3). An instance in FAULT
-    /// keeps the override and waits for its faults to clear.
+    /// keeps the override and waits for its faults to clear. An address
+    /// owner elsewhere (255) still wins: it re-asserts and this router steps
+    /// down again, as VRRP requires.
     Promote(InstanceId),
     /// Manual switchover away from this router: hold priority 1 and, from
     /// MASTER, resign with a priority-0 advert (a backup takes over at its

@@ -15,6 +15,8 @@
 //!     sleep until vrrp.poll_timeout() or an input arrives;
 //!     vrrp.handle_timeout(now) | vrrp.handle_input(now, input);
 //! }
+//! // SIGHUP: carry out `retired` with the OLD tables, then the queue as usual.
+//! let report = vrrp.reconfigure(now, new_instance_configs, new_groups)?;
 //! vrrp.handle_input(now, Input::Shutdown);           // priority 0, remove VIPs, STOP
 //! ```
 //!
@@ -26,19 +28,28 @@
 //! - [`Input`]: `Start`, `Packet(ReceivedPacket)` (the VRRP message after the
 //!   IP header, with source, destination, TTL and interface), `Link`,
 //!   `ScriptResult` (raw exit status: rise/fall counting is done here),
-//!   `FileValue`, `Process`, `Shutdown`, `Command`.
+//!   `FileValue`, `Process`, `Shutdown`, `Command` ([`Command`]: `ForceBackup`,
+//!   and for manual switchover `Promote`, `Demote`, `Clear`).
 //! - [`Output`]: `SendAdvert` (one per unicast peer or one to the group, bytes
 //!   ready for an IP header with TTL 255, protocol 112), `SendGarp`/`SendNa`
 //!   (one per address per repeat; pacing is the sender's), `Add/RemoveAddresses`
 //!   (VIPs and, with `excluded: true`, excluded VIPs), `Add/RemoveRoutes`,
 //!   `Add/RemoveRules` (opaque daemon handles), `Notify` (keepalived's
 //!   `INSTANCE|GROUP name STATE prio`), `StateChanged` (with a [`Reason`]),
-//!   `PriorityChanged`.
+//!   `PriorityChanged`, `PacketDropped` (coalesced, for the daemon's
+//!   rate-limited log of what keepalived logs on a dropped packet).
+//! - Reload: [`Vrrp::reconfigure`] matches old and new instances as
+//!   keepalived does, keeps their state and emits only the differences;
+//!   [`Reconfigured::retired`] holds the outputs in terms of the old
+//!   configuration (old ids, VIP keys, route/rule handles), the queue those
+//!   in terms of the new one. Routes and rules are [`VirtualEntry`]s
+//!   (handle + spec) so that they are compared by what they are.
 //! - Accessors: [`Vrrp::state`], [`Vrrp::effective_priority`],
 //!   [`Vrrp::master_adver_interval`], [`Vrrp::master_seen`], [`Vrrp::stats`]
 //!   (per-reason receive counters, [`RxDrop`]) and [`Vrrp::clear_stats`],
 //!   [`Vrrp::group_state`], [`Vrrp::instance_id`], [`Vrrp::config`],
-//!   [`Vrrp::unknown_vrid_count`].
+//!   [`Vrrp::unknown_vrid_count`], [`Vrrp::priority_override`],
+//!   [`Vrrp::base_priority`], [`Vrrp::last_transition`].
 //!
 //! # What the caller must know
 //!

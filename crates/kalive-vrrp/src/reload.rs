@@ -289,7 +289,10 @@ impl Vrrp {
     ///   new ones start as at start-up.
     /// - Trackers carry their state over by name; sync groups are re-formed
     ///   (a group keeps its notified state by name; a new group notifies its
-    ///   state once).
+    ///   state once). Members keep their own states, as keepalived restores
+    ///   each instance's: a group formed of a MASTER and a BACKUP moves as
+    ///   one from its next transition on; a member FAULT takes the group to
+    ///   FAULT at once.
     ///
     /// Everything in the queue afterwards ([`Vrrp::poll_output`]) uses the
     /// new ids (positions in `configs`). On a configuration error (the
