@@ -305,13 +305,13 @@ impl Vrrp {
     ) -> Result<Reconfigured, Error> {
         let world = self.world.carry_over(&configs);
         let (mut fresh, mut groups) = build(configs, sync_groups)?;
-        self.clock_at(now);
+        self.clock = now;
         let running = self.phase == Phase::Running;
         let old_table = std::mem::replace(&mut self.instances, InstanceTable::new(Vec::new()));
         let mut old = old_table.into_list();
         let continues = match_instances(&old, &fresh);
         let mut report = Reconfigured {
-            retired: self.take_queued(),
+            retired: self.drain_outputs(),
             ..Reconfigured::default()
         };
 

@@ -53,7 +53,7 @@ pub struct Vrrp {
     /// candidates without scanning every instance.
     pub(crate) by_vrid: HashMap<(u8, Family), Vec<usize>>,
     /// The `now` of the call being handled (for [`Vrrp::last_transition`]).
-    clock: Timestamp,
+    pub(crate) clock: Timestamp,
     /// (instance, reason) of the [`Output::PacketDropped`] already queued
     /// since the queue was last emptied: a flood of bad packets adds one
     /// output per instance and reason, not one per packet.
@@ -397,15 +397,6 @@ impl Vrrp {
         }
         self.notify_group_changes();
         self.instances.sync();
-    }
-
-    pub(crate) fn clock_at(&mut self, now: Timestamp) {
-        self.clock = now;
-    }
-
-    /// Everything queued, taken out of the queue.
-    pub(crate) fn take_queued(&mut self) -> Vec<Output> {
-        self.drain_outputs()
     }
 
     /// Fault flags and effective priorities from the trackers, without a

@@ -11,7 +11,7 @@ use common::lab::{advert, at, instance, is_garp, is_notify, us, v4, vip, Lab, IF
 use common::{Flavour, Lan};
 use kalive_vrrp::{
     Command, Error, Input, InstanceConfig, InstanceId, NotifyState, NotifyTarget, Output, Reason,
-    State, SyncGroupConfig, TrackedScript, VirtualAddress, VirtualEntry,
+    State, SyncGroupConfig, Timestamp, TrackedScript, VirtualAddress, VirtualEntry,
 };
 
 fn script(name: &str, weight: i32) -> TrackedScript {
@@ -606,4 +606,38 @@ fn lan_reload_of_every_router_changes_nothing() {
         .iter()
         .all(|(at, r, o)| *at < t || (*r == 0 && is_garp(o))));
     assert_eq!(lan.masters(), vec![0]);
+}
+
+#[test]
+fn reload_before_start_and_after_shutdown_says_nothing() {
+    let mut c = instance("vi", 1, 100, 1);
+    let mut lab = Lab::new(vec![c.clone()], vec![]);
+    lab.input(Input::Command(Command::Demote(InstanceId(0))));
+    c.priority = 150;
+    let report = lab
+        .vrrp
+        .reconfigure(
+            Timestamp::ZERO,
+            vec![c.clone(), instance("new", 2, 100, 1)],
+            vec![],
+        )
+        .expect("reload");
+    assert_eq!(report.added, vec![InstanceId(1)]);
+    assert!(report.retired.is_empty());
+    assert_eq!(lab.vrrp.poll_output(), None);
+    assert_eq!(lab.vrrp.priority_override(InstanceId(0)), Some(1));
+    assert_eq!(lab.state(0), State::Init);
+    lab.input(Input::Start);
+    assert_eq!((lab.state(0), lab.state(1)), (State::Backup, State::Backup));
+    lab.run_until(at(10.0));
+    lab.input(Input::Shutdown);
+    lab.log.clear();
+    let report = lab
+        .vrrp
+        .reconfigure(lab.now, vec![], vec![])
+        .expect("reload");
+    assert_eq!(report.removed.len(), 2);
+    assert!(report.retired.is_empty());
+    assert_eq!(lab.vrrp.poll_output(), None);
+    assert_eq!(lab.vrrp.poll_timeout(), None);
 }
