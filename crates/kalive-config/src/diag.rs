@@ -28,6 +28,11 @@ pub enum DiagKind {
     ScriptSecurity,
     /// Missing config file, bad interface (exit 4).
     Fatal,
+    /// `-t` reports it as an ordinary error, but keepalived will not run
+    /// the config (it exits 2 at start): a VRID used twice on an interface,
+    /// an interface that does not exist. The daemon refuses such a config
+    /// at start and at reload alike.
+    StartRefused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

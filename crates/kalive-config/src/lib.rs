@@ -105,16 +105,19 @@ pub struct Loaded {
 
 impl Loaded {
     /// Whether keepalived would refuse to run this config: the file is
-    /// missing, or a keyword lacks its parameter (keepalived exits).
+    /// missing, a keyword lacks its parameter, a VRID is used twice on an
+    /// interface or an interface does not exist (keepalived exits).
     /// Ordinary errors and warnings do not stop keepalived: it ignores the
     /// offending line and runs.
     pub fn has_errors_blocking_start(&self) -> bool {
         self.main_file_missing
             || self.include_error
-            || self
-                .diagnostics
-                .iter()
-                .any(|d| matches!(d.kind, DiagKind::Fatal | DiagKind::MissingParameter))
+            || self.diagnostics.iter().any(|d| {
+                matches!(
+                    d.kind,
+                    DiagKind::Fatal | DiagKind::MissingParameter | DiagKind::StartRefused
+                )
+            })
     }
 }
 

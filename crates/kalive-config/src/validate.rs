@@ -539,7 +539,7 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
     check_doubly_tracked_interfaces(ctx, config);
     if let Some(n) = quiet_from {
         ctx.diags.truncate(n);
-        ctx.error_nospan("Non-existent interface specified in configuration");
+        ctx.refuse_start(None, "Non-existent interface specified in configuration");
     }
 }
 
@@ -1237,8 +1237,8 @@ fn check_duplicate_vrids(ctx: &mut Ctx, config: &Config) {
             };
             if clash {
                 let span = b.span.clone().unwrap_or_else(dummy_span);
-                ctx.error(
-                    &span,
+                ctx.refuse_start(
+                    Some(&span),
                     format!(
                         "{} and {} both use VRID {} with IPv{} on interface {ifa}",
                         a.name,

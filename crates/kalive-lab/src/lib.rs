@@ -37,6 +37,7 @@ pub mod netns;
 pub mod observe;
 pub mod record;
 pub mod topology;
+pub mod traffic;
 pub mod vrrp_config;
 pub mod wait;
 

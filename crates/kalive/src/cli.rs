@@ -170,6 +170,11 @@ pub struct Cli {
     #[arg(long = "dump-json", alias = "json")]
     pub dump_json: bool,
 
+    /// kalive's control socket (`kalive ctl`); default
+    /// /run/kalive/kalive.ctl, or /run/kalive/kalive-NS.ctl in namespace NS.
+    #[arg(long = "control-socket", value_name = "PATH")]
+    pub control_socket: Option<std::path::PathBuf>,
+
     /// Ignore SIGINT (for debuggers).
     #[arg(long = "ignore-sigint")]
     pub ignore_sigint: bool,

@@ -9,10 +9,9 @@
 use std::io::Write;
 
 use kalive_config::preprocess::PreprocessOptions;
-use kalive_config::{config_test, load_config, Config, ConfigTestOptions, LoadOptions, Severity};
+use kalive_config::{config_test, load_config, ConfigTestOptions, LoadOptions};
 
 use crate::cli::Cli;
-use crate::error::Error;
 
 /// `-t` and/or `--dump-json`; returns the process exit code.
 pub fn run(cli: &Cli) -> u8 {
@@ -44,60 +43,6 @@ pub fn run(cli: &Cli) -> u8 {
         }
     }
     u8::try_from(outcome.exit_code).unwrap_or(crate::exit::FATAL)
-}
-
-/// When a config is good enough to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strictness {
-    /// Start-up: keepalived runs with ordinary errors (it ignores the
-    /// offending line) but not with a missing file or a keyword missing its
-    /// parameter.
-    StartUp,
-    /// SIGHUP: any error keeps the running config (issue 4: "on error keep
-    /// the old config running and log why").
-    Reload,
-}
-
-/// Load the config for the daemon. Every diagnostic is logged.
-pub fn load_for_daemon(cli: &Cli, strictness: Strictness) -> Result<Config, Error> {
-    let opts = LoadOptions {
-        preprocess: PreprocessOptions {
-            config_id: cli.config_id.clone(),
-            all_config: cli.all_config,
-        },
-        ..LoadOptions::default()
-    };
-    tracing::info!("Opening file '{}'.", cli.use_file.display());
-    let loaded = load_config(&cli.use_file, &opts);
-    for d in &loaded.diagnostics {
-        match d.severity {
-            Severity::Note => tracing::info!("{d}"),
-            Severity::Warning => tracing::warn!("{d}"),
-            Severity::Error | Severity::Fatal => tracing::error!("{d}"),
-        }
-    }
-    let has_errors = loaded
-        .diagnostics
-        .iter()
-        .any(|d| d.severity >= Severity::Error);
-    let unusable = match strictness {
-        Strictness::StartUp => loaded.has_errors_blocking_start(),
-        Strictness::Reload => loaded.has_errors_blocking_start() || has_errors,
-    };
-    if unusable {
-        return Err(Error::Config(format!(
-            "{}: configuration has errors (see above)",
-            cli.use_file.display()
-        )));
-    }
-    if cli.dump_conf {
-        if let Ok(json) = serde_json::to_string_pretty(&loaded.config) {
-            for line in json.lines() {
-                tracing::info!("{line}");
-            }
-        }
-    }
-    Ok(loaded.config)
 }
 
 /// `global_defs { net_namespace NAME }`: read before anything else starts,

@@ -1,16 +1,24 @@
-//! The daemon: process set-up before tokio, then one runtime that owns
-//! signals, the VRRP driver and the notify owner (DESIGN.md, How data flows).
+//! The daemon: process set-up before tokio, then the actors (DESIGN.md,
+//! Inside the daemon). One current-thread runtime carries the VRRP actor,
+//! the supervisor and the control socket (a request costs microseconds and
+//! never blocks); the netlink owner has a thread of its own, since its
+//! requests are acknowledged synchronously.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::mpsc;
 
-use crate::cli::{self, Cli};
-use crate::driver::{Driver, DriverOptions};
+use crate::cli::Cli;
+use crate::control;
 use crate::error::Error;
 use crate::logging::{self, LogOptions};
+use crate::net::NetOwner;
 use crate::process::{self, PidFiles};
 use crate::sdnotify::SdNotify;
+use crate::signals::Signals;
+use crate::supervisor::Supervisor;
+use crate::vrrp::{VrrpActor, VrrpOptions};
 
 /// Everything up to the runtime; returns the exit code.
 pub fn start(cli: Cli) -> Result<u8, Error> {
@@ -88,76 +96,16 @@ fn run_with_pid_files(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
     code
 }
 
-/// Signals keepalived acts on (reference §1.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalEvent {
-    Reload,
-    Stop,
-    DumpData,
-    DumpStats,
-    DumpStatsClear,
-    DumpJson,
-}
-
-/// All signal streams, registered before the first protocol action so that
-/// an early TERM is not fatal by default.
-pub struct Signals {
-    hup: Signal,
-    term: Signal,
-    int: Signal,
-    usr1: Signal,
-    usr2: Signal,
-    json: Signal,
-    stats_clear: Signal,
-    ignore_sigint: bool,
-}
-
-impl Signals {
-    pub fn register(ignore_sigint: bool) -> Result<Signals, Error> {
-        let reg = |kind: SignalKind| {
-            signal(kind).map_err(|e| Error::Io("registering signal handlers".into(), e))
-        };
-        Ok(Signals {
-            hup: reg(SignalKind::hangup())?,
-            term: reg(SignalKind::terminate())?,
-            int: reg(SignalKind::interrupt())?,
-            usr1: reg(SignalKind::user_defined1())?,
-            usr2: reg(SignalKind::user_defined2())?,
-            json: reg(SignalKind::from_raw(cli::json_signal()))?,
-            stats_clear: reg(SignalKind::from_raw(nix::libc::SIGRTMAX() - 1))?,
-            ignore_sigint,
-        })
-    }
-
-    pub async fn next(&mut self) -> SignalEvent {
-        loop {
-            let ev = tokio::select! {
-                _ = self.hup.recv() => SignalEvent::Reload,
-                _ = self.term.recv() => SignalEvent::Stop,
-                _ = self.int.recv() => {
-                    if self.ignore_sigint { continue; }
-                    SignalEvent::Stop
-                }
-                _ = self.usr1.recv() => SignalEvent::DumpData,
-                _ = self.usr2.recv() => SignalEvent::DumpStats,
-                _ = self.json.recv() => SignalEvent::DumpJson,
-                _ = self.stats_clear.recv() => SignalEvent::DumpStatsClear,
-            };
-            return ev;
-        }
-    }
-}
-
 async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
-    let mut signals = Signals::register(cli.ignore_sigint)?;
-    let plan = match crate::load::load_plan(&cli, crate::load::Strictness::StartUp) {
-        Ok(plan) => plan,
-        Err(e) => {
-            tracing::error!("{e}");
-            return Ok(crate::exit::CONFIG);
+    let signals = Signals::register(cli.ignore_sigint)?;
+    let plan = match crate::load::load(&cli) {
+        Ok(accepted) => accepted.plan,
+        Err(refusal) => {
+            tracing::error!("{}", refusal.reason);
+            return Ok(refusal.exit_code);
         }
     };
-    let options = DriverOptions {
+    let options = VrrpOptions {
         dont_release_vrrp: cli.dont_release_vrrp,
         address_monitoring: cli.address_monitoring,
     };
@@ -165,22 +113,40 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
         run_global_script("startup_script", script, *timeout).await;
     }
     let shutdown_script = plan.shutdown_script.clone();
-    let mut driver = Driver::new(options).await?;
-    driver.start(plan).await?;
-    tracing::info!("Startup complete");
-    sd.ready("running");
-    let mut reload = || match crate::load::load_plan(&cli, crate::load::Strictness::Reload) {
-        Ok(plan) => Some(plan),
+    let net = NetOwner::spawn()?;
+    let mut vrrp = VrrpActor::new(options, net.handle()).await?;
+    vrrp.start(plan).await?;
+    let cli = Arc::new(cli);
+    let control_path = cli
+        .control_socket
+        .clone()
+        .unwrap_or_else(|| control::default_path(cli.namespace.as_deref()));
+    let (control_tx, control_rx) = mpsc::channel(control::CONTROL_QUEUE);
+    let control_task = match control::ControlSocket::bind(&control_path) {
+        Ok(socket) => {
+            tracing::info!("Control socket {}", control_path.display());
+            Some(tokio::spawn(socket.serve(control_tx)))
+        }
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("no control socket: {e}");
             None
         }
     };
-    driver.set_sd_notify(sd.clone());
-    let ending = driver.run(&mut signals, &mut reload).await;
-    tracing::debug!("driver ended: {ending:?}");
+    let (vrrp_tx, mut vrrp_rx) = mpsc::channel(crate::bus::ACTOR_QUEUE);
+    let supervisor = Supervisor::new(cli.clone(), sd.clone(), vrrp_tx);
+    let supervisor_task = tokio::spawn(supervisor.run(signals, control_rx));
+    tracing::info!("Startup complete");
+    sd.ready("running");
+    vrrp.run(&mut vrrp_rx).await;
     sd.stopping();
-    driver.shutdown().await;
+    if let Some(task) = control_task {
+        // Dropping the task drops the socket, which removes its file.
+        task.abort();
+        let _ = task.await;
+    }
+    supervisor_task.abort();
+    vrrp.shutdown().await;
+    net.close(Duration::from_secs(2));
     if let Some((script, timeout)) = &shutdown_script {
         run_global_script("shutdown_script", script, *timeout).await;
     }

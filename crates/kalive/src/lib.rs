@@ -29,33 +29,38 @@
 //!
 //! # Modules
 //!
-//! - [`cli`]: keepalived's command line.
-//! - [`logging`]: console / syslog / file logging through a channel.
-//! - [`process`]: detaching, umask, network namespace, pid files.
-//! - [`sdnotify`]: systemd readiness.
-//! - [`config_test`]: `-t`, `--dump-json`, config loading for the daemon.
-//! - [`setup`]: keepalived.conf model → engine configs and runtime plan.
-//! - [`netops`]: address / route / rule entries → netlink requests.
-//! - [`notify`]: the notify owner (scripts in order per instance, FIFOs).
-//! - [`track_script`]: vrrp_script runs and track_file reads.
-//! - [`timer`]: the actor's timerfd (microsecond deadlines).
-//! - [`driver`]: the VRRP actor and its resource owners.
-//! - [`daemon`]: start-up, signals, the runtime.
+//! - [`daemon`]: start-up: process set-up, the runtime, the actors.
+//! - [`supervisor`]: signals and control requests, fanned out to the
+//!   actors as [`bus`] messages; the one reload verdict ([`load`]).
+//! - [`vrrp`]: the VRRP actor (engine, sockets, batching, dumps).
+//! - [`net`]: the netlink owner (addresses, routes, rules, GARP/NA) on its
+//!   own thread, behind bounded, coalescing queues.
+//! - [`notify`]: the notify owner (scripts, FIFOs).
+//! - [`control`]: the root-only control socket; [`ctl`]: `kalive ctl`.
+//! - [`cli`], [`config_test`], [`setup`], [`track_script`], [`timer`],
+//!   [`signals`], [`logging`], [`process`], [`sdnotify`]: command line,
+//!   `-t`, model → engine configs, trackers, the actor's timerfd, signal
+//!   stream, logging, detaching and pid files, systemd readiness.
 
+pub mod bus;
 pub mod cli;
 pub mod config_test;
+pub mod control;
+pub mod ctl;
 pub mod daemon;
-pub mod driver;
 pub mod error;
 pub mod load;
 pub mod logging;
-pub mod netops;
+pub mod net;
 pub mod notify;
 pub mod process;
 pub mod sdnotify;
 pub mod setup;
+pub mod signals;
+pub mod supervisor;
 pub mod timer;
 pub mod track_script;
+pub mod vrrp;
 
 use std::process::ExitCode;
 
@@ -76,6 +81,11 @@ pub mod exit {
 
 /// The whole program; `main` only turns the result into the process status.
 pub fn main_entry() -> ExitCode {
+    let mut args = std::env::args();
+    let _program = args.next();
+    if let Some("ctl") = args.next().as_deref() {
+        return ctl::main(args.collect());
+    }
     let cli = cli::Cli::parse();
     if let Some(name) = &cli.signum {
         return match cli::signum(name) {

@@ -1,13 +1,82 @@
-//! Reading keepalived.conf for the daemon (start and SIGHUP): diagnostics go
-//! to the log; errors that keepalived would not start with stop us.
+//! Reading keepalived.conf for the daemon, with one verdict for start and
+//! reload (issue 9): keepalived's warnings and ordinary errors never refuse
+//! a config (it ignores the offending line and runs); what makes keepalived
+//! refuse to start refuses both: a missing or unreadable file, a keyword
+//! without its parameter, a VRID used twice on an interface, an interface
+//! that does not exist, no instance to run.
+
+use kalive_config::preprocess::PreprocessOptions;
+use kalive_config::{load_config, LoadOptions, Severity};
 
 use crate::cli::Cli;
-pub use crate::config_test::Strictness;
-use crate::error::Error;
 use crate::setup::{self, Plan, SystemUsers};
 
-/// Parse the config named on the command line and build the runtime plan.
-pub fn load_plan(cli: &Cli, strictness: Strictness) -> Result<Plan, Error> {
-    let config = crate::config_test::load_for_daemon(cli, strictness)?;
-    setup::plan(&config, &SystemUsers)
+/// A config the daemon will not run, with keepalived's exit code at start.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub exit_code: u8,
+    pub reason: String,
+    /// Every diagnostic, `file:line:col: severity: message`.
+    pub diagnostics: Vec<String>,
+}
+
+/// A config the daemon runs, with the diagnostics it drew.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub plan: Plan,
+    pub diagnostics: Vec<String>,
+}
+
+/// Read, verdict and lower the config named on the command line. Every
+/// diagnostic is logged once, here.
+pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
+    let opts = LoadOptions {
+        preprocess: PreprocessOptions {
+            config_id: cli.config_id.clone(),
+            all_config: cli.all_config,
+        },
+        ..LoadOptions::default()
+    };
+    tracing::info!("Opening file '{}'.", cli.use_file.display());
+    let loaded = load_config(&cli.use_file, &opts);
+    let mut diagnostics = Vec::with_capacity(loaded.diagnostics.len());
+    for d in &loaded.diagnostics {
+        match d.severity {
+            Severity::Note => tracing::info!("{d}"),
+            Severity::Warning => tracing::warn!("{d}"),
+            Severity::Error | Severity::Fatal => tracing::error!("{d}"),
+        }
+        diagnostics.push(d.to_string());
+    }
+    let refuse = |exit_code: u8, reason: String| Refusal {
+        exit_code,
+        reason,
+        diagnostics: diagnostics.clone(),
+    };
+    if loaded.main_file_missing {
+        return Err(refuse(
+            crate::exit::NO_CONFIG,
+            format!("cannot read {}", cli.use_file.display()),
+        ));
+    }
+    if loaded.has_errors_blocking_start() {
+        return Err(refuse(
+            crate::exit::CONFIG,
+            format!(
+                "{}: keepalived would not run this configuration (see the errors above)",
+                cli.use_file.display()
+            ),
+        ));
+    }
+    if cli.dump_conf {
+        if let Ok(json) = serde_json::to_string_pretty(&loaded.config) {
+            for line in json.lines() {
+                tracing::info!("{line}");
+            }
+        }
+    }
+    match setup::plan(&loaded.config, &SystemUsers) {
+        Ok(plan) => Ok(Accepted { plan, diagnostics }),
+        Err(e) => Err(refuse(crate::exit::CONFIG, e.to_string())),
+    }
 }

@@ -14,7 +14,7 @@ use kalive_config::model::vrrp::{self as m, AuthType, TrackRef, VrrpVersion};
 use kalive_config::model::{Config, IpAddressSpec, RouteSpec, RuleSpec};
 use kalive_vrrp::{
     Authentication, Family, GarpConfig, InitialState, InstanceConfig, SyncGroupConfig, TrackedFile,
-    TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
+    TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress, VirtualEntry,
 };
 
 use crate::error::Error;
@@ -278,8 +278,8 @@ fn instance(
     let (excluded, excluded_specs) = addresses(&inst.virtual_ipaddresses_excluded, &interface);
     ic.vips = vips;
     ic.excluded_vips = excluded;
-    ic.virtual_routes = handles(inst.virtual_routes.len());
-    ic.virtual_rules = handles(inst.virtual_rules.len());
+    ic.virtual_routes = entries(&inst.virtual_routes);
+    ic.virtual_rules = entries(&inst.virtual_rules);
     ic.nopreempt = inst.nopreempt;
     ic.preempt_delay = inst.preempt_delay;
     ic.garp = garp(config, inst);
@@ -352,9 +352,17 @@ fn addresses(
     (vas, full)
 }
 
-fn handles(n: usize) -> Vec<u32> {
-    (0..n)
-        .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+/// The engine's entries for `virtual_routes` / `virtual_rules`: the index
+/// into the plan's table, and the entry written out (its JSON, source
+/// position left out) for reload's comparison by value.
+fn entries<T: serde::Serialize>(items: &[T]) -> Vec<VirtualEntry> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let spec = serde_json::to_string(item).unwrap_or_default();
+            VirtualEntry::new(u32::try_from(i).unwrap_or(u32::MAX), &spec)
+        })
         .collect()
 }
 

@@ -241,6 +241,11 @@ impl Ctx {
     pub fn error_nospan(&mut self, msg: impl Into<String>) {
         self.push(Severity::Error, DiagKind::General, None, msg.into());
     }
+    /// An error that `-t` counts as any other but that keepalived will not
+    /// start (or reload) with ([`DiagKind::StartRefused`]).
+    pub fn refuse_start(&mut self, span: Option<&Span>, msg: impl Into<String>) {
+        self.push(Severity::Error, DiagKind::StartRefused, span, msg.into());
+    }
     /// Fatal (`-t` exit 4): missing file, bad interface.
     pub fn fatal(&mut self, span: Option<&Span>, msg: impl Into<String>) {
         self.push(Severity::Fatal, DiagKind::Fatal, span, msg.into());

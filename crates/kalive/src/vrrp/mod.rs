@@ -1,10 +1,11 @@
-//! The VRRP driver (DESIGN.md, How data flows): one actor task owns the
-//! sans-IO [`Vrrp`] engine and the VRRP sockets, and polls their receive
-//! side itself (no hop between a packet and the engine); one effects task
-//! owns netlink changes and GARP/NA frames (in order, so a GARP never
-//! precedes its VIP); the notify owner runs scripts and FIFOs. Timers are
-//! deadlines: the actor sleeps on a timerfd until `poll_timeout()` and acts
-//! at once.
+//! The VRRP actor (DESIGN.md, Inside the daemon): owns the sans-IO
+//! [`Vrrp`] engine and the VRRP sockets, and polls their receive side
+//! itself (no hop between a packet and the engine). Netlink changes and
+//! GARP/NA frames go to the netlink owner (`crate::net`: a GARP is queued
+//! after its VIP and never delays a VIP change); the notify owner runs
+//! scripts and FIFOs; the supervisor's requests (reload, dumps, status,
+//! switchover, stop) arrive on a bounded channel. Timers are deadlines:
+//! the actor sleeps on a timerfd until `poll_timeout()` and acts at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kalive_sys::{
-    AddrEvent, AddressInfo, FrameSender, LinkEvent, Mode, Monitor, NetEvent, Netlink, ReceiveSet,
-    SysctlSaver, VrrpSocket,
+    AddrEvent, AddressInfo, LinkEvent, Mode, Monitor, NetEvent, Netlink, ReceiveSet, SysctlSaver,
+    VrrpSocket,
 };
 use kalive_vrrp::{
     Family, Input, InstanceId, NotifyState as EngineNotify, NotifyTarget, Output, Reason,
@@ -21,35 +22,29 @@ use kalive_vrrp::{
 };
 use kalive_wire::arp::GarpRepr;
 use kalive_wire::ndisc::UnsolicitedNa;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::daemon::{SignalEvent, Signals};
+use crate::bus::VrrpRequest;
 use crate::error::Error;
-use crate::netops;
+use crate::net::{ops as netops, Change, Frame, NetHandle};
 use crate::notify::{Notification, Notifier, NotifyState, Subject};
 use crate::setup::{Plan, VmacPlan};
 use crate::timer::PreciseTimer;
 use crate::track_script::{self, FileValue, ScriptResult};
 
+mod control;
 mod dumps;
-mod effects;
 mod links;
+mod reload;
 
 pub use dumps::stats_block;
 use dumps::{data_text, json_value, stats_text, write_dump};
-use effects::{effects_task, Effect};
 use links::{Iface, Links};
 
-/// How the run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    Stopped,
-}
-
-/// Options from the command line that change the driver's behaviour.
+/// Options from the command line that change the actor's behaviour.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DriverOptions {
+pub struct VrrpOptions {
     /// `-V`: on stop, no priority 0 and leave VIPs/routes/rules (and VMACs).
     pub dont_release_vrrp: bool,
     /// `-a`: log every address change.
@@ -85,12 +80,14 @@ struct Run {
 }
 
 /// The actor.
-pub struct Driver {
-    options: DriverOptions,
+pub struct VrrpActor {
+    options: VrrpOptions,
     origin: Instant,
+    /// Link look-ups and VMACs (address, route and rule changes go to the
+    /// netlink owner).
     netlink: Netlink,
     links: Links,
-    effects: mpsc::UnboundedSender<Effect>,
+    net: NetHandle,
     notifier: Option<Notifier>,
     net_rx: mpsc::UnboundedReceiver<NetEvent>,
     script_tx: mpsc::UnboundedSender<ScriptResult>,
@@ -100,10 +97,11 @@ pub struct Driver {
     run: Option<Run>,
     /// When each (instance, interface) last logged a GARP burst.
     garp_logged: HashMap<(u32, String), Instant>,
+    /// Log lines about dropped packets, at most one a second per instance
+    /// and reason (a flood must not become a log flood).
+    drop_log: RateLimit<(Option<InstanceId>, kalive_vrrp::RxDrop)>,
     /// Set while the final stop runs (`-V` then keeps VIPs).
     stopping_flag: bool,
-    /// systemd notifications around reloads.
-    sd: crate::sdnotify::SdNotify,
     /// A delayed `Input::Start` (vrrp_startup_delay).
     start_at: Option<Instant>,
     /// Buffers of received packets, kept between batches: the packets of
@@ -123,25 +121,22 @@ struct RxBuffers {
 /// At most this many payload buffers are kept (a flood's worth is freed).
 const MAX_SPARE_PAYLOADS: usize = 1024;
 
-impl Driver {
-    /// Open netlink, the monitor and the frame sender; nothing is changed yet.
-    pub async fn new(options: DriverOptions) -> Result<Driver, Error> {
+impl VrrpActor {
+    /// Open netlink and the monitor; nothing is changed yet.
+    pub async fn new(options: VrrpOptions, net: NetHandle) -> Result<VrrpActor, Error> {
         let netlink = Netlink::new().map_err(sys_err)?;
         let links = Links::load(&netlink).await?;
-        let frames = FrameSender::open().map_err(sys_err)?;
-        let (effects, effects_rx) = mpsc::unbounded_channel();
-        tokio::spawn(effects_task(netlink.clone(), frames, effects_rx));
         let (net_tx, net_rx) = mpsc::unbounded_channel();
         let monitor = Monitor::subscribe().map_err(sys_err)?;
         tokio::spawn(monitor_task(monitor, net_tx));
         let (script_tx, script_rx) = mpsc::unbounded_channel();
         let (file_tx, file_rx) = mpsc::unbounded_channel();
-        Ok(Driver {
+        Ok(VrrpActor {
             options,
             origin: Instant::now(),
             netlink,
             links,
-            effects,
+            net,
             notifier: None,
             net_rx,
             script_tx,
@@ -150,9 +145,9 @@ impl Driver {
             file_rx,
             run: None,
             garp_logged: HashMap::new(),
+            drop_log: RateLimit::new(Duration::from_secs(1), 256),
             stopping_flag: false,
             start_at: None,
-            sd: crate::sdnotify::SdNotify::default(),
             rx_buffers: RxBuffers::default(),
         })
     }
@@ -183,21 +178,11 @@ impl Driver {
             self.on_net_event(ev);
         }
         self.links = Links::load(&self.netlink).await?;
-        let vip_set: BTreeSet<IpAddr> = plan
-            .instances
-            .iter()
-            .flat_map(|i| i.vips.iter().chain(&i.excluded_vips).map(|v| v.addr))
-            .collect();
-        let mut instances = plan.instances.clone();
-        for (ic, res) in instances.iter_mut().zip(&plan.resources) {
-            if ic.source.is_none() {
-                ic.source =
-                    self.source_address(&res.base_interface, &ic.interface, ic.family, &vip_set);
-            }
-            ic.ifindex = self.links.index(&ic.interface);
+        let instances = self.prepare_instances(&plan);
+        self.remove_leftovers(&plan).await;
+        for change in self.statics(&plan) {
+            self.net.change(change);
         }
-        self.remove_leftovers(&plan, &vip_set).await;
-        self.add_statics(&plan);
         let sockets = self.open_sockets(&instances);
         let rx = ReceiveSet::new().map_err(sys_err)?;
         for sock in sockets.values() {
@@ -245,6 +230,25 @@ impl Driver {
         });
         self.carry_out().await;
         Ok(())
+    }
+
+    /// The plan's instances as the engine runs them: the source address
+    /// where the config gives none, and the interface index.
+    fn prepare_instances(&self, plan: &Plan) -> Vec<kalive_vrrp::InstanceConfig> {
+        let vip_set: BTreeSet<IpAddr> = plan
+            .instances
+            .iter()
+            .flat_map(|i| i.vips.iter().chain(&i.excluded_vips).map(|v| v.addr))
+            .collect();
+        let mut instances = plan.instances.clone();
+        for (ic, res) in instances.iter_mut().zip(&plan.resources) {
+            if ic.source.is_none() {
+                ic.source =
+                    self.source_address(&res.base_interface, &ic.interface, ic.family, &vip_set);
+            }
+            ic.ifindex = self.links.index(&ic.interface);
+        }
+        instances
     }
 
     /// keepalived uses the base interface's primary address as the source
@@ -315,7 +319,7 @@ impl Driver {
     /// VIPs, routes and rules of our config left on our interfaces by a run
     /// that died without cleaning up: we are not MASTER yet, so they must go
     /// (keepalived logs "(VI_1) removing VIPs." at start-up too).
-    async fn remove_leftovers(&mut self, plan: &Plan, _vips: &BTreeSet<IpAddr>) {
+    async fn remove_leftovers(&mut self, plan: &Plan) {
         for (ic, res) in plan.instances.iter().zip(&plan.resources) {
             let mut removed = false;
             // An address owner's VIPs are the router's own addresses
@@ -333,9 +337,8 @@ impl Driver {
                 let present = iface.addrs.iter().any(|a| a.addr == spec.address.addr);
                 if present {
                     removed = true;
-                    let _ = self
-                        .effects
-                        .send(Effect::DelAddress(netops::address(spec, iface.info.index)));
+                    self.net
+                        .change(Change::DelAddress(netops::address(spec, iface.info.index)));
                 }
             }
             if removed {
@@ -343,64 +346,38 @@ impl Driver {
             }
             for r in &res.routes {
                 if let Ok(route) = netops::route(r, &|n| self.links.index(n)) {
-                    let _ = self.effects.send(Effect::DelRoute(route));
+                    self.net.change(Change::DelRoute(route));
                 }
             }
             for r in &res.rules {
-                let _ = self.effects.send(Effect::DelRule(netops::rule(r)));
+                self.net.change(Change::DelRule(netops::rule(r)));
             }
         }
         self.barrier(Duration::from_secs(2)).await;
     }
 
-    fn add_statics(&mut self, plan: &Plan) {
+    /// The global static addresses, routes and rules of `plan`, as the
+    /// changes that add them (the same list, reversed into deletions,
+    /// removes them; reload diffs two such lists).
+    fn statics(&self, plan: &Plan) -> Vec<Change> {
+        let mut out = Vec::new();
         for spec in &plan.static_addresses {
-            let dev = spec
-                .dev
-                .clone()
-                .unwrap_or_else(|| plan.default_interface.clone());
-            match self.links.index(&dev) {
-                Some(ix) => {
-                    let _ = self
-                        .effects
-                        .send(Effect::AddAddress(netops::address(spec, ix)));
-                }
+            let dev = spec.dev.as_deref().unwrap_or(&plan.default_interface);
+            match self.links.index(dev) {
+                Some(ix) => out.push(Change::AddAddress(netops::address(spec, ix))),
                 None => tracing::warn!("static address {}: unknown interface {dev}", spec.address),
             }
         }
         for r in &plan.static_routes {
             match netops::route(r, &|n| self.links.index(n)) {
-                Ok(route) => {
-                    let _ = self.effects.send(Effect::AddRoute(route));
-                }
+                Ok(route) => out.push(Change::AddRoute(route)),
                 Err(e) => tracing::warn!("static route {}: {e}", r.dest),
             }
         }
         for r in &plan.static_rules {
-            let _ = self.effects.send(Effect::AddRule(netops::rule(r)));
+            out.push(Change::AddRule(netops::rule(r)));
         }
-    }
-
-    fn remove_statics(&mut self, plan: &Plan) {
-        for spec in &plan.static_addresses {
-            let dev = spec
-                .dev
-                .clone()
-                .unwrap_or_else(|| plan.default_interface.clone());
-            if let Some(ix) = self.links.index(&dev) {
-                let _ = self
-                    .effects
-                    .send(Effect::DelAddress(netops::address(spec, ix)));
-            }
-        }
-        for r in &plan.static_routes {
-            if let Ok(route) = netops::route(r, &|n| self.links.index(n)) {
-                let _ = self.effects.send(Effect::DelRoute(route));
-            }
-        }
-        for r in &plan.static_rules {
-            let _ = self.effects.send(Effect::DelRule(netops::rule(r)));
-        }
+        out
     }
 
     fn open_sockets(
@@ -459,20 +436,14 @@ impl Driver {
         }
     }
 
-    /// Wait until the effects task has carried out everything queued so far.
+    /// Wait until the netlink owner has carried out every change queued
+    /// so far.
     async fn barrier(&self, limit: Duration) {
-        let (tx, rx) = oneshot::channel();
-        if self.effects.send(Effect::Barrier(tx)).is_ok() {
-            let _ = tokio::time::timeout(limit, rx).await;
-        }
+        self.net.barrier(limit).await;
     }
 
-    /// The actor loop: returns when told to stop.
-    pub async fn run(
-        &mut self,
-        signals: &mut Signals,
-        reload: &mut dyn FnMut() -> Option<Plan>,
-    ) -> Ending {
+    /// The actor loop: returns when the supervisor says stop (or is gone).
+    pub async fn run(&mut self, requests: &mut mpsc::Receiver<VrrpRequest>) {
         let timer = match PreciseTimer::new() {
             Ok(t) => Some(t),
             Err(e) => {
@@ -573,25 +544,36 @@ impl Driver {
                         run.vrrp.handle_input(now, Input::FileValue { name: f.name, value: f.value });
                     }
                 }
-                sig = signals.next() => match sig {
-                    SignalEvent::Stop => return Ending::Stopped,
-                    SignalEvent::Reload => {
-                        self.reload(reload).await;
-                        // Back to waiting for packets. A reload that keeps
-                        // the run (unchanged instances, or a config that
-                        // was refused) keeps its sockets, which a batch in
-                        // progress left disarmed: without the re-arm they
-                        // would be read only when a timer fires, and a
-                        // backup would hear a priority-0 advert up to a
-                        // master-down interval late.
+                request = requests.recv() => match request {
+                    None | Some(VrrpRequest::Stop) => return,
+                    Some(VrrpRequest::Reload { plan, reply }) => {
+                        let outcome = self.reload(*plan).await;
+                        if reply.send(outcome).is_err() {
+                            tracing::debug!("reload requester left");
+                        }
+                        // Back to waiting for packets. A reload keeps the
+                        // sockets that stay, which a batch in progress left
+                        // disarmed: without the re-arm they would be read
+                        // only when a timer fires, and a backup would hear
+                        // a priority-0 advert up to a master-down interval
+                        // late.
                         polling = false;
                         self.read_packets();
                         self.rearm_receive();
                     }
-                    SignalEvent::DumpData => self.dump_data(),
-                    SignalEvent::DumpStats => self.dump_stats(false),
-                    SignalEvent::DumpStatsClear => self.dump_stats(true),
-                    SignalEvent::DumpJson => self.dump_json(),
+                    Some(VrrpRequest::Dump(kind)) => self.dump(kind),
+                    Some(VrrpRequest::DumpStatsAndClear) => self.dump_stats(true),
+                    Some(VrrpRequest::Switch { switch, reply }) => {
+                        let answer = self.switch(switch);
+                        if reply.send(answer).is_err() {
+                            tracing::debug!("switch requester left");
+                        }
+                    }
+                    Some(VrrpRequest::Status { reply }) => {
+                        if reply.send(self.status()).is_err() {
+                            tracing::debug!("status requester left");
+                        }
+                    }
                 },
             }
             if polling && !receive_turn && self.receive_slack().is_none() {
@@ -902,6 +884,19 @@ impl Driver {
                 }
                 log_state_change(&name, from, to, reason);
             }
+            Output::PacketDropped {
+                instance,
+                src,
+                reason,
+            } => {
+                let name = instance.map(|id| instance_name(run, id));
+                let vrid = instance
+                    .and_then(|id| run.vrrp.config(id))
+                    .map_or(0, |c| c.vrid);
+                if self.drop_log.allow((instance, reason), Instant::now()) {
+                    log_drop(name.as_deref(), vrid, src, reason);
+                }
+            }
             Output::PriorityChanged { instance, from, to } => {
                 let name = instance_name(run, instance);
                 tracing::info!("({name}) Changing effective priority from {from} to {to}");
@@ -976,11 +971,6 @@ impl Driver {
             }
         }
         self.garp_logged.insert(key, now);
-        let _ = self.effects.send(Effect::Frame {
-            ifindex: iface.info.index,
-            bytes,
-            what,
-        });
         // vrrp_garp_interval / vrrp_gna_interval space the frames out.
         let gap = self.run.as_ref().map_or(Duration::ZERO, |r| {
             if addr.is_ipv4() {
@@ -989,9 +979,13 @@ impl Driver {
                 r.plan.gna_interval
             }
         });
-        if !gap.is_zero() {
-            let _ = self.effects.send(Effect::Pause(gap));
-        }
+        tracing::debug!("Queueing {what}");
+        self.net.frame(Frame {
+            ifindex: iface.info.index,
+            addr,
+            bytes,
+            gap,
+        });
     }
 
     fn addresses(
@@ -1029,10 +1023,10 @@ impl Driver {
                 continue;
             };
             let a = netops::address(spec, ix);
-            let _ = self.effects.send(if add {
-                Effect::AddAddress(a)
+            self.net.change(if add {
+                Change::AddAddress(a)
             } else {
-                Effect::DelAddress(a)
+                Change::DelAddress(a)
             });
         }
     }
@@ -1051,10 +1045,10 @@ impl Driver {
             };
             match netops::route(spec, &|n| self.links.index(n)) {
                 Ok(r) => {
-                    let _ = self.effects.send(if add {
-                        Effect::AddRoute(r)
+                    self.net.change(if add {
+                        Change::AddRoute(r)
                     } else {
-                        Effect::DelRoute(r)
+                        Change::DelRoute(r)
                     });
                 }
                 Err(e) => tracing::warn!(
@@ -1077,65 +1071,17 @@ impl Driver {
         for h in handles {
             if let Some(spec) = res.rules.get(*h as usize) {
                 let r = netops::rule(spec);
-                let _ = self.effects.send(if add {
-                    Effect::AddRule(r)
+                self.net.change(if add {
+                    Change::AddRule(r)
                 } else {
-                    Effect::DelRule(r)
+                    Change::DelRule(r)
                 });
             }
         }
     }
 
-    pub fn set_sd_notify(&mut self, sd: crate::sdnotify::SdNotify) {
-        self.sd = sd;
-    }
-
     fn stopping(&self) -> bool {
         self.stopping_flag
-    }
-
-    /// SIGHUP, wrapped in systemd's RELOADING=1 … READY=1.
-    async fn reload(&mut self, reload: &mut dyn FnMut() -> Option<Plan>) {
-        self.sd.reloading();
-        self.reload_inner(reload).await;
-        self.sd.ready("running");
-    }
-
-    /// SIGHUP: re-parse; on error keep running the old config (the caller
-    /// logged why). Unchanged instances keep running untouched; otherwise
-    /// the old run is stopped (releasing its VIPs) and the new one started.
-    async fn reload_inner(&mut self, reload: &mut dyn FnMut() -> Option<Plan>) {
-        tracing::info!("Reloading");
-        let Some(plan) = reload() else {
-            tracing::error!("Reload failed: keeping the running configuration");
-            return;
-        };
-        let same = self.run.as_ref().is_some_and(|r| {
-            r.plan.instances == plan.instances
-                && r.plan.sync_groups == plan.sync_groups
-                && r.plan.track_scripts == plan.track_scripts
-        });
-        if same {
-            if let (Some(run), Some(notifier)) = (&mut self.run, &mut self.notifier) {
-                notifier.set_scripts(plan.notify.scripts.clone());
-                run.plan = plan;
-            }
-            tracing::info!("Reload finished: VRRP instances unchanged");
-            return;
-        }
-        let old_plan = self.run.as_ref().map(|r| r.plan.clone());
-        self.stop_run(false).await;
-        match self.start(plan).await {
-            Ok(()) => tracing::info!("Reload finished"),
-            Err(e) => {
-                tracing::error!("Reload failed to start the new configuration: {e}; restarting the previous one");
-                if let Some(old) = old_plan {
-                    if let Err(e) = self.start(old).await {
-                        tracing::error!("Restarting the previous configuration failed: {e}");
-                    }
-                }
-            }
-        }
     }
 
     /// Stop the current run: engine shutdown (priority 0, VIPs removed,
@@ -1160,8 +1106,9 @@ impl Driver {
                     tracing::warn!("VMAC {}: {e}", v.name);
                 }
             }
-            let plan = run.plan.clone();
-            self.remove_statics(&plan);
+            for change in self.statics(&run.plan) {
+                self.net.change(undo(change));
+            }
             self.barrier(Duration::from_secs(2)).await;
         }
         if let Err(e) = run.sysctls.restore() {
@@ -1192,13 +1139,28 @@ impl Driver {
         }
     }
 
-    fn dump_data(&self) {
-        let text = self
-            .run
-            .as_ref()
-            .map(|r| data_text(&r.vrrp))
-            .unwrap_or_default();
-        write_dump("/tmp/keepalived.data", &text);
+    fn dump(&mut self, kind: kalive_control::DumpKind) {
+        use kalive_control::DumpKind;
+        match kind {
+            DumpKind::Data => {
+                let text = self
+                    .run
+                    .as_ref()
+                    .map(|r| data_text(&r.vrrp))
+                    .unwrap_or_default();
+                write_dump(kind.path(), &text);
+            }
+            DumpKind::Stats => self.dump_stats(false),
+            DumpKind::Json => {
+                let json = self
+                    .run
+                    .as_ref()
+                    .map(|r| json_value(&r.vrrp))
+                    .unwrap_or(serde_json::Value::Array(vec![]));
+                let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+                write_dump(kind.path(), &text);
+            }
+        }
     }
 
     fn dump_stats(&mut self, clear: bool) {
@@ -1207,27 +1169,13 @@ impl Driver {
             .as_ref()
             .map(|r| stats_text(&r.vrrp))
             .unwrap_or_default();
-        write_dump("/tmp/keepalived.stats", &text);
+        write_dump(kalive_control::DumpKind::Stats.path(), &text);
         if clear {
             if let Some(run) = &mut self.run {
                 for i in 0..run.vrrp.instance_count() {
                     run.vrrp.clear_stats(InstanceId(i as u32));
                 }
             }
-        }
-    }
-
-    fn dump_json(&self) {
-        let json = self
-            .run
-            .as_ref()
-            .map(|r| json_value(&r.vrrp))
-            .unwrap_or(serde_json::Value::Array(vec![]));
-        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-        // keepalived writes via a temporary file and a rename (reference §1.3).
-        let tmp = "/tmp/keepalived.json.tmp";
-        if std::fs::write(tmp, text).is_ok() {
-            let _ = std::fs::rename(tmp, "/tmp/keepalived.json");
         }
     }
 }
@@ -1243,6 +1191,18 @@ async fn sleep(until: Option<tokio::time::Instant>) {
     match until {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
+    }
+}
+
+/// The change that undoes `change`.
+fn undo(change: Change) -> Change {
+    match change {
+        Change::AddAddress(a) => Change::DelAddress(a),
+        Change::DelAddress(a) => Change::AddAddress(a),
+        Change::AddRoute(r) => Change::DelRoute(r),
+        Change::DelRoute(r) => Change::AddRoute(r),
+        Change::AddRule(r) => Change::DelRule(r),
+        Change::DelRule(r) => Change::AddRule(r),
     }
 }
 
@@ -1315,11 +1275,63 @@ fn interfaces_of(instances: &[kalive_vrrp::InstanceConfig]) -> BTreeSet<String> 
     names
 }
 
+/// The instance's name from the plan, not the engine: during a reload the
+/// outputs the engine retired carry the old plan's ids, and the plan is
+/// swapped only after they are carried out.
 fn instance_name(run: &Run, id: InstanceId) -> String {
-    run.vrrp
-        .config(id)
+    run.plan
+        .instances
+        .get(id.0 as usize)
         .map(|c| c.name.clone())
         .unwrap_or_else(|| format!("#{}", id.0))
+}
+
+/// keepalived's words for the drops it logs (vrrp.c), ours for the rest.
+fn log_drop(name: Option<&str>, vrid: u8, src: IpAddr, reason: kalive_vrrp::RxDrop) {
+    use kalive_vrrp::RxDrop;
+    let name = name.unwrap_or("-");
+    match reason {
+        RxDrop::AuthFailure => tracing::warn!("({name}) received an invalid passwd!"),
+        RxDrop::AddressList => tracing::info!(
+            "({name}) ip address associated with VRID {vrid} not present in MASTER advert from {src}"
+        ),
+        RxDrop::AuthTypeMismatch | RxDrop::InvalidAuthType => {
+            tracing::warn!("({name}) received an advert from {src} with another authentication type")
+        }
+        other => tracing::debug!("({name}) dropped an advert from {src}: {other:?}"),
+    }
+}
+
+/// Allows one event per key per `every`; remembers at most `capacity` keys
+/// (the oldest are forgotten first), so it stays bounded whatever the keys.
+struct RateLimit<K> {
+    every: Duration,
+    capacity: usize,
+    last: std::collections::VecDeque<(K, Instant)>,
+}
+
+impl<K: PartialEq> RateLimit<K> {
+    fn new(every: Duration, capacity: usize) -> Self {
+        RateLimit {
+            every,
+            capacity,
+            last: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn allow(&mut self, key: K, now: Instant) -> bool {
+        if let Some(pos) = self.last.iter().position(|(k, _)| *k == key) {
+            if now.duration_since(self.last[pos].1) < self.every {
+                return false;
+            }
+            self.last.remove(pos);
+        }
+        if self.last.len() >= self.capacity {
+            self.last.pop_front();
+        }
+        self.last.push_back((key, now));
+        true
+    }
 }
 
 fn notify_state(s: EngineNotify) -> NotifyState {
@@ -1329,6 +1341,7 @@ fn notify_state(s: EngineNotify) -> NotifyState {
         EngineNotify::Fault => NotifyState::Fault,
         EngineNotify::Stop => NotifyState::Stop,
         EngineNotify::MasterRxLowerPri => NotifyState::MasterRxLowerPri,
+        EngineNotify::Deleted => NotifyState::Deleted,
     }
 }
 
@@ -1414,6 +1427,20 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("    Checksum: 1\n"), "{text}");
+    }
+
+    #[test]
+    fn drop_log_is_rate_limited_per_key_and_bounded() {
+        let mut limit = RateLimit::new(Duration::from_secs(1), 4);
+        let t0 = Instant::now();
+        assert!(limit.allow(1, t0));
+        assert!(!limit.allow(1, t0 + Duration::from_millis(500)));
+        assert!(limit.allow(2, t0 + Duration::from_millis(500)));
+        assert!(limit.allow(1, t0 + Duration::from_millis(1001)));
+        for k in 10..1000 {
+            limit.allow(k, t0);
+        }
+        assert_eq!(limit.last.len(), 4);
     }
 
     #[test]

@@ -1,0 +1,146 @@
+//! The supervisor (DESIGN.md, Inside the daemon): owns the signals and the
+//! control requests and fans them out to the actors as [`VrrpRequest`]s.
+//! It decides whether a new config may run (the one verdict of `load.rs`)
+//! before any actor sees it, so a refused reload changes nothing.
+
+use std::sync::Arc;
+
+use kalive_control::{DumpKind, ReloadReply, Request, Response};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::bus::{ControlCall, Switch, VrrpRequest};
+use crate::cli::Cli;
+use crate::sdnotify::SdNotify;
+use crate::signals::{SignalEvent, Signals};
+
+pub struct Supervisor {
+    cli: Arc<Cli>,
+    sd: SdNotify,
+    vrrp: mpsc::Sender<VrrpRequest>,
+}
+
+impl Supervisor {
+    pub fn new(cli: Arc<Cli>, sd: SdNotify, vrrp: mpsc::Sender<VrrpRequest>) -> Supervisor {
+        Supervisor { cli, sd, vrrp }
+    }
+
+    /// Until a stop signal: then the VRRP actor is told to stop and this
+    /// returns.
+    pub async fn run(mut self, mut signals: Signals, mut control: mpsc::Receiver<ControlCall>) {
+        loop {
+            tokio::select! {
+                sig = signals.next() => match sig {
+                    SignalEvent::Stop => {
+                        self.tell(VrrpRequest::Stop).await;
+                        return;
+                    }
+                    SignalEvent::Reload => {
+                        let reply = self.reload().await;
+                        tracing::debug!("reload: {}", reply.summary);
+                    }
+                    SignalEvent::DumpData => self.tell(VrrpRequest::Dump(DumpKind::Data)).await,
+                    SignalEvent::DumpStats => self.tell(VrrpRequest::Dump(DumpKind::Stats)).await,
+                    SignalEvent::DumpJson => self.tell(VrrpRequest::Dump(DumpKind::Json)).await,
+                    SignalEvent::DumpStatsClear => self.tell(VrrpRequest::DumpStatsAndClear).await,
+                },
+                Some(call) = control.recv() => {
+                    let response = self.answer(call.request).await;
+                    if call.reply.send(response).is_err() {
+                        tracing::debug!("control client left before its answer");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn tell(&self, request: VrrpRequest) {
+        if self.vrrp.send(request).await.is_err() {
+            tracing::error!("the VRRP actor has stopped; request dropped");
+        }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> VrrpRequest) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.tell(make(tx)).await;
+        rx.await.ok()
+    }
+
+    async fn answer(&mut self, request: Request) -> Response {
+        tracing::info!("control: {request:?}");
+        let switch = match request {
+            Request::Status => {
+                return match self.ask(|reply| VrrpRequest::Status { reply }).await {
+                    Some(status) => Response::Status(status),
+                    None => actor_gone(),
+                }
+            }
+            Request::Reload => return Response::Reload(self.reload().await),
+            Request::Dump { what } => {
+                self.tell(VrrpRequest::Dump(what)).await;
+                return Response::Done {
+                    message: format!("wrote {}", what.path()),
+                };
+            }
+            Request::Promote { target } => Switch::Promote(target),
+            Request::Demote { target } => Switch::Demote(target),
+            Request::Clear { target } => Switch::Clear(target),
+        };
+        self.ask(|reply| VrrpRequest::Switch { switch, reply })
+            .await
+            .unwrap_or_else(actor_gone)
+    }
+
+    /// SIGHUP or `kalive ctl reload`: read the config off the actor's
+    /// thread, refuse it here or hand it over; systemd sees RELOADING=1,
+    /// then READY=1 with the outcome as STATUS.
+    async fn reload(&mut self) -> ReloadReply {
+        tracing::info!("Reloading");
+        self.sd.reloading();
+        let cli = self.cli.clone();
+        let loaded = tokio::task::spawn_blocking(move || crate::load::load(&cli)).await;
+        let reply = match loaded {
+            Err(e) => refused(format!("reading the configuration failed: {e}"), Vec::new()),
+            Ok(Err(refusal)) => refused(refusal.reason, refusal.diagnostics),
+            Ok(Ok(accepted)) => {
+                let diagnostics = accepted.diagnostics;
+                let plan = Box::new(accepted.plan);
+                match self.ask(|reply| VrrpRequest::Reload { plan, reply }).await {
+                    Some(mut reply) => {
+                        reply.diagnostics = diagnostics;
+                        reply
+                    }
+                    None => refused("the VRRP actor has stopped".into(), diagnostics),
+                }
+            }
+        };
+        if reply.applied {
+            tracing::info!("Reload finished: {}", reply.summary);
+            self.sd
+                .ready(&format!("running; reloaded: {}", reply.summary));
+        } else {
+            tracing::error!(
+                "Reload failed: {}; keeping the running configuration",
+                reply.summary
+            );
+            self.sd.ready(&format!(
+                "running the previous configuration; reload refused: {}",
+                reply.summary
+            ));
+        }
+        reply
+    }
+}
+
+fn refused(summary: String, diagnostics: Vec<String>) -> ReloadReply {
+    ReloadReply {
+        applied: false,
+        summary,
+        diagnostics,
+    }
+}
+
+fn actor_gone() -> Response {
+    Response::Error {
+        message: "the VRRP actor has stopped".into(),
+    }
+}
