@@ -35,8 +35,8 @@ impl Supervisor {
                         return;
                     }
                     SignalEvent::Reload => {
-                        let reply = self.reload().await;
-                        tracing::debug!("reload: {}", reply.summary);
+                        // reload() logs the outcome.
+                        self.reload().await;
                     }
                     SignalEvent::DumpData => self.tell(VrrpRequest::Dump(DumpKind::Data)).await,
                     SignalEvent::DumpStats => self.tell(VrrpRequest::Dump(DumpKind::Stats)).await,
