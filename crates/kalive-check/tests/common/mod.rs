@@ -70,9 +70,12 @@ impl Harness {
         }
     }
 
-    /// Feed `input` now.
+    /// Feed `input` now and log what comes out.
     pub fn input(&mut self, input: Input) {
         self.checks.handle_input(self.now, input);
+        while let Some(out) = self.checks.poll_output() {
+            self.log.push((self.now, out));
+        }
     }
 
     fn collect(&mut self, world: &mut dyn FnMut(Timestamp, CheckerId, &ProbeSpec) -> Answer) {
