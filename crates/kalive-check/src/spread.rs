@@ -33,10 +33,11 @@ pub(crate) fn fraction(seed: u64, n: u64) -> u64 {
     z.wrapping_add(n.wrapping_mul(GOLDEN))
 }
 
-/// `span × fraction / 2^64`.
+/// `span × fraction / 2^64`, in whole microseconds: recordings store times
+/// as microseconds, and a replay must see the same deadlines.
 pub(crate) fn scale(span: Duration, fraction: u64) -> Duration {
-    let nanos = (span.as_nanos() * u128::from(fraction)) >> 64;
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    let micros = (span.as_micros() * u128::from(fraction)) >> 64;
+    Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
 }
 
 /// The first grid point `anchor + k·period` (k ≥ 0) strictly after

@@ -490,3 +490,42 @@ fn inputs_and_outputs_round_trip_through_json() {
         config
     );
 }
+
+#[test]
+fn a_recorded_run_replays_to_the_same_outputs() {
+    let mut config = one_vs(vec![rs_tcp(1), rs_tcp(2)]);
+    quick(&mut config);
+    config.virtual_servers[0].settings.retry = Some(1);
+    config.virtual_servers[0].settings.warmup = Some(secs(5));
+    let mut h = Harness::new(&config, 99);
+    let rs = h.checks.layout().virtual_servers[0].real_servers[1].id;
+    h.run_until(at(40), &mut |t, c, _| {
+        Some(if (t.since_origin().as_secs() / 10 + c.0) % 3 == 0 {
+            (secs(1), Outcome::failure("refused"))
+        } else {
+            (Duration::ZERO, Outcome::success())
+        })
+    });
+    h.input(Input::SetRealServerEnabled { rs, enabled: false });
+    assert!(h.log.len() > 10, "a run worth replaying");
+    // Record as JSON lines, read back, feed a fresh engine.
+    let recording: Vec<String> = h
+        .events
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("serialize"))
+        .collect();
+    let mut replay = Checks::new(&config, kalive_check::Timestamp::ZERO, 99).expect("config");
+    let mut outputs = Vec::new();
+    for line in &recording {
+        let (now, event): (kalive_check::Timestamp, Option<Input>) =
+            serde_json::from_str(line).expect("parse");
+        match event {
+            Some(input) => replay.handle_input(now, input),
+            None => replay.handle_timeout(now),
+        }
+        while let Some(out) = replay.poll_output() {
+            outputs.push((now, out));
+        }
+    }
+    assert_eq!(outputs, h.log);
+}

@@ -56,6 +56,9 @@ pub struct Harness {
     seq: u64,
     /// Every output with the time it came out.
     pub log: Vec<(Timestamp, Output)>,
+    /// Everything fed to the engine, in order: an input, or `None` for a
+    /// `handle_timeout` call (a recording to replay).
+    pub events: Vec<(Timestamp, Option<Input>)>,
 }
 
 impl Harness {
@@ -67,11 +70,13 @@ impl Harness {
             pending: BTreeMap::new(),
             seq: 0,
             log: Vec::new(),
+            events: Vec::new(),
         }
     }
 
     /// Feed `input` now and log what comes out.
     pub fn input(&mut self, input: Input) {
+        self.events.push((self.now, Some(input.clone())));
         self.checks.handle_input(self.now, input);
         while let Some(out) = self.checks.poll_output() {
             self.log.push((self.now, out));
@@ -130,8 +135,10 @@ impl Harness {
                     break;
                 }
                 let input = entry.remove();
+                self.events.push((self.now, Some(input.clone())));
                 self.checks.handle_input(self.now, input);
             }
+            self.events.push((self.now, None));
             self.checks.handle_timeout(self.now);
             self.collect(world);
         }
