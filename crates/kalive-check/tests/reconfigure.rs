@@ -200,6 +200,12 @@ fn an_identical_reload_changes_nothing() {
     assert_eq!(h.checks.real_servers(), snapshot);
     assert_eq!(h.checks.poll_timeout(), timeout);
     assert!(h.checks.drain_outputs().is_empty());
+    // Turning on log_all_failures is not a new checker either.
+    let mut logging = before();
+    logging.virtual_servers[0].real_servers[0].checkers[0].log_all_failures = true;
+    let result = h.checks.reconfigure(h.now, &logging).expect("accepted");
+    assert_eq!(result.kept_checkers.len(), 5);
+    assert_eq!(h.checks.real_servers(), snapshot);
 }
 
 #[test]
