@@ -83,7 +83,10 @@ pub use error::Error;
 pub use io::{
     Cause, CheckerId, Input, Outcome, Output, ProbeId, RealServerId, ScriptExit, VirtualServerId,
 };
-pub use probe::{Connect, FileProbe, HttpProbe, MiscProbe, ProbeSpec, UdpProbe, UrlProbe};
+pub use probe::{
+    Connect, DnsQueryType, FileProbe, HttpProbe, HttpVersion, MiscProbe, ProbeSpec, UdpProbe,
+    UrlProbe,
+};
 pub use status::{
     CheckerStatus, Layout, RealServerLayout, RealServerStatus, Reconfigured, VirtualServerLayout,
     VirtualServerStatus,

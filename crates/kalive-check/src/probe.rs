@@ -37,8 +37,8 @@ pub enum ProbeSpec {
     Dns {
         /// Where to send the query.
         connect: Connect,
-        /// `type` (A, NS, CNAME, SOA, MX, TXT, AAAA).
-        query_type: String,
+        /// `type`.
+        query_type: DnsQueryType,
         /// `name`.
         name: String,
     },
@@ -145,8 +145,8 @@ impl Connect {
 pub struct HttpProbe {
     /// Where to connect.
     pub connect: Connect,
-    /// `http_protocol`: `1.0`, `1.0C` (1.0 with `Connection: close`) or `1.1`.
-    pub http_protocol: String,
+    /// `http_protocol`.
+    pub http_protocol: HttpVersion,
     /// Host header (checker, else real server, else virtual server
     /// `virtualhost`).
     pub virtualhost: Option<String>,
@@ -173,6 +173,68 @@ pub struct UrlProbe {
     pub regex: Option<String>,
     /// `regex_no_match`.
     pub regex_no_match: bool,
+    /// `regex_options`, as written.
+    pub regex_options: Vec<String>,
+    /// `regex_stack START MAX`.
+    pub regex_stack: Option<(u32, u32)>,
+    /// `regex_min_offset`.
+    pub regex_min_offset: Option<u32>,
+    /// `regex_max_offset`.
+    pub regex_max_offset: Option<u32>,
+}
+
+impl UrlProbe {
+    /// `url { path PATH }` with nothing else set (any 2xx passes).
+    pub fn new(path: impl Into<String>) -> Self {
+        UrlProbe {
+            path: path.into(),
+            digest: None,
+            status_codes: Vec::new(),
+            virtualhost: None,
+            regex: None,
+            regex_no_match: false,
+            regex_options: Vec::new(),
+            regex_stack: None,
+            regex_min_offset: None,
+            regex_max_offset: None,
+        }
+    }
+}
+
+/// `http_protocol`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HttpVersion {
+    /// `1.0` (keepalived's default).
+    #[default]
+    #[serde(rename = "1.0")]
+    Http10,
+    /// `1.0C`: 1.0 with `Connection: close`.
+    #[serde(rename = "1.0C")]
+    Http10Close,
+    /// `1.1`.
+    #[serde(rename = "1.1")]
+    Http11,
+}
+
+/// `DNS_CHECK` query types (keepalived's default is SOA).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DnsQueryType {
+    /// A.
+    A,
+    /// NS.
+    Ns,
+    /// CNAME.
+    Cname,
+    /// SOA.
+    #[default]
+    Soa,
+    /// MX.
+    Mx,
+    /// TXT.
+    Txt,
+    /// AAAA.
+    Aaaa,
 }
 
 /// `UDP_CHECK` parameters.

@@ -54,6 +54,10 @@ fn detection_time_is_delay_loop_plus_retries_exactly() {
     // Down at the last retry's result: last success (20) + delay_loop (10)
     // + 3 timeouts (6) + 2 delays before retry (6) = 42.
     assert_eq!(h.transitions(rs), vec![(at(42), false), (at(60), true)]);
+    // Within the documented worst case from the death at 25 s:
+    // delay_loop + (retry + 1) × connect_timeout + retry × delay_before_retry.
+    let bound = secs(10) + 3 * secs(2) + 2 * secs(3);
+    assert!(at(42) - at(25) <= bound);
     let down = h
         .log
         .iter()

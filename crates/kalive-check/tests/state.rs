@@ -362,7 +362,7 @@ fn settings_inherit_virtual_server_to_real_server_to_checker_then_defaults() {
     // DNS: retry 3, delay_before_retry = the checker's delay_loop.
     let dns = ProbeSpec::Dns {
         connect: connect.clone(),
-        query_type: "SOA".into(),
+        query_type: kalive_check::DnsQueryType::Soa,
         name: ".".into(),
     };
     let vs = Settings {
@@ -384,11 +384,11 @@ fn settings_inherit_virtual_server_to_real_server_to_checker_then_defaults() {
     // the real server's values beat the virtual server's.
     let http = ProbeSpec::HttpGet(kalive_check::HttpProbe {
         connect: connect.clone(),
-        http_protocol: "1.0".into(),
+        http_protocol: kalive_check::HttpVersion::Http10,
         virtualhost: None,
         enable_sni: false,
         fast_recovery: false,
-        urls: vec![],
+        urls: vec![kalive_check::UrlProbe::new("/health")],
     });
     let t = resolve(
         http.clone(),
