@@ -1,0 +1,80 @@
+//! What the nftables backend cannot do the way IPVS does, one message per
+//! difference and per service, each saying what kalive does instead. The
+//! daemon prints them at config test and at start, so no difference is
+//! silent (DESIGN.md, "Load-balancing backends").
+
+use super::render::effective_scheduler;
+use crate::config::{LbConfig, Method, Scheduler};
+
+/// The messages for `config` (empty when nftables does exactly what IPVS
+/// would).
+pub fn limitations(config: &LbConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    for vs in &config.services {
+        let name = &vs.key;
+        let wanted = vs.scheduler;
+        let used = effective_scheduler(wanted);
+        if used != wanted {
+            let why = match wanted {
+                Scheduler::Lc
+                | Scheduler::Wlc
+                | Scheduler::Sed
+                | Scheduler::Nq
+                | Scheduler::Twos => "counts active connections, which nftables cannot",
+                Scheduler::Lblc | Scheduler::Lblcr => {
+                    "checks each server's load, which nftables cannot"
+                }
+                _ => "caps connections per server, which nftables cannot",
+            };
+            let instead = match used {
+                Scheduler::Wrr => "wrr (weighted round robin with the same weights)",
+                Scheduler::Dh => "dh (destination hashing, no load check)",
+                _ => "fo (highest weight first, no connection cap)",
+            };
+            out.push(format!(
+                "virtual server {name}: scheduler {} {why}; the nftables backend schedules it as {instead}",
+                wanted.name()
+            ));
+        }
+        if vs.flags.hash_port {
+            out.push(format!(
+                "virtual server {name}: sh-port/mh-port is not supported by the nftables backend; it hashes the source address only"
+            ));
+        }
+        if vs.flags.fallback {
+            out.push(format!(
+                "virtual server {name}: sh-fallback/mh-fallback is implicit with the nftables backend: a server that leaves the table is rehashed away from at once"
+            ));
+        }
+        if vs.flags.one_packet {
+            out.push(format!(
+                "virtual server {name}: ops (one-packet scheduling) is not supported by the nftables backend; UDP datagrams of one flow follow conntrack to one server"
+            ));
+        }
+        let methods = vs
+            .real_servers
+            .iter()
+            .map(|rs| rs.method)
+            .chain(vs.sorry_server.iter().map(|s| s.method));
+        let mut reported = Vec::new();
+        for method in methods {
+            if method != Method::Nat && !reported.contains(&method) {
+                reported.push(method);
+                out.push(format!(
+                    "virtual server {name}: lvs_method {} is not possible with the nftables backend (it can only rewrite addresses); kalive forwards with NAT (DNAT) instead, so the real servers must route their replies back through this director",
+                    method.name()
+                ));
+            }
+        }
+        if vs
+            .real_servers
+            .iter()
+            .any(|rs| rs.upper_threshold > 0 || rs.lower_threshold > 0)
+        {
+            out.push(format!(
+                "virtual server {name}: uthreshold/lthreshold count connections, which nftables cannot; the nftables backend ignores them"
+            ));
+        }
+    }
+    out
+}
