@@ -153,3 +153,14 @@ pub fn plan(desired: &NftTable, current: Option<&NftListing>) -> Option<Value> {
 pub fn delete_batch() -> Value {
     batch(vec![json!({"delete": {"table": table_ref()}})])
 }
+
+/// The batch (as text for `nft -j -f -`) that brings the table `listing`
+/// shows (`nft -j list table inet kalive`; None when absent) to `state`,
+/// or None when nothing has to change.
+pub fn reconcile(
+    state: &crate::state::LbState,
+    listing: Option<&str>,
+) -> Result<Option<String>, crate::error::LbError> {
+    let current = listing.map(NftListing::parse).transpose()?;
+    Ok(plan(&render(state), current.as_ref()).map(|b| b.to_string()))
+}
