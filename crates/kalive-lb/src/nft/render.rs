@@ -346,8 +346,13 @@ pub fn render(state: &LbState) -> NftTable {
         let vs_chain = service_chain(vs);
         let persistence_text = format!("{:?}", spec.persistence);
         dispatch.extend(member_rules(service, &vs_chain));
+        // Persistence sets only for servers that take connections: nft
+        // 1.0.6 makes a set dynamic (updatable from the packet path) only
+        // when a rule updates it at creation, and a server at weight 0 must
+        // not be chosen by persistence either (IPVS's
+        // expire_quiescent_template behaviour).
         if let Some(p) = &spec.persistence {
-            for rs in service.dests.keys() {
+            for (rs, _) in service.active_dests() {
                 table.sets.insert(
                     persistence_set(vs, rs),
                     SetDef {
