@@ -37,7 +37,10 @@ fn spec(scheduler: Scheduler, persistent: bool) -> ServiceSpec {
     }
 }
 
-fn state(services: &[(u16, Scheduler, &[(u8, u32)])]) -> LbState {
+/// (port, scheduler, [(server, weight)]) per service.
+type Spec<'a> = (u16, Scheduler, &'a [(u8, u32)]);
+
+fn state(services: &[Spec]) -> LbState {
     let mut s = LbState::default();
     for (port, scheduler, dests) in services {
         let dests: BTreeMap<RsKey, Dest> = dests
