@@ -551,3 +551,138 @@ fn failed_batch_leaves_the_table_and_stop_removes_it() {
     let deadline = Instant::now() + Duration::from_secs(1);
     assert!(Instant::now() < deadline);
 }
+
+fn server_key(i: usize) -> RsKey {
+    RsKey {
+        addr: format!("10.1.{i}.2").parse().expect("addr"),
+        port: Some(RS_PORT),
+    }
+}
+
+#[test]
+fn fwmark_and_group_members() {
+    let lab = Lab::new();
+    let d = lab.director.clone();
+    // The user's own marking rule, as a keepalived fwmark setup has one.
+    for cmd in [
+        "add table inet usermark",
+        "add chain inet usermark pre { type filter hook prerouting priority mangle; }",
+        "add rule inet usermark pre ip daddr 10.0.0.1 tcp dport 8000 meta mark set 7",
+    ] {
+        let mut args = vec!["ip", "netns", "exec", &d, "nft"];
+        args.extend(cmd.split(' '));
+        sh(&args);
+    }
+    sh(&["ip", "-n", &d, "addr", "add", "10.0.0.3/24", "dev", "vc"]);
+
+    let mut marked = service(VIP4, 0, Protocol::Tcp, Scheduler::Rr, &[1, 1, 1]);
+    marked.key = VsKey::Fwmark {
+        mark: 7,
+        family: Family::V4,
+    };
+    marked.members = vec![Member::Fwmark(7)];
+    marked.protocol = None;
+
+    let mut group = service(VIP4, 0, Protocol::Tcp, Scheduler::Rr, &[1, 1, 1]);
+    group.key = VsKey::Group {
+        name: "front".into(),
+        protocol: Some(Protocol::Tcp),
+        family: Family::V4,
+    };
+    group.members = vec![
+        Member::Addresses {
+            first: "10.0.0.1".parse().expect("addr"),
+            last: "10.0.0.3".parse().expect("addr"),
+            port: Some(81),
+        },
+        Member::Addresses {
+            first: "10.0.0.1".parse().expect("addr"),
+            last: "10.0.0.1".parse().expect("addr"),
+            port: None,
+        },
+    ];
+    let state = engine(vec![marked, group]).desired();
+    assert!(lab.sync(&state));
+    assert!(!lab.sync(&state));
+
+    let answers = lab.tcp(VIP4, 8000, 6);
+    for round in answers.chunks(3) {
+        for name in ["r0", "r1", "r2"] {
+            assert_eq!(count(round, name), 1, "fwmark rr round {round:?}");
+        }
+    }
+    // The range, and the port-less member, share one scheduler.
+    let mut answers = lab.tcp("10.0.0.3", 81, 2);
+    answers.extend(lab.tcp(VIP4, 4444, 1));
+    for name in ["r0", "r1", "r2"] {
+        assert_eq!(count(&answers, name), 1, "group rr {answers:?}");
+    }
+}
+
+#[test]
+fn sorry_server_takes_over_when_quorum_is_lost() {
+    let lab = Lab::new();
+    let mut cfg = service(VIP4, 80, Protocol::Tcp, Scheduler::Rr, &[1, 1]);
+    cfg.quorum = 2;
+    for rs in &mut cfg.real_servers {
+        rs.inhibit_on_failure = false;
+    }
+    cfg.sorry_server = Some(kalive_lb::SorryServerConfig {
+        key: server_key(2),
+        method: Method::Nat,
+        inhibit: false,
+        weight: 1,
+    });
+    let vs = cfg.key.clone();
+    let mut lb = engine(vec![cfg]);
+    assert!(lab.sync(&lb.desired()));
+    let answers = lab.tcp(VIP4, 80, 4);
+    assert_eq!(
+        (count(&answers, "r0"), count(&answers, "r1")),
+        (2, 2),
+        "{answers:?}"
+    );
+
+    let events = lb.set_alive(&vs, &server_key(0), false).expect("known");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, kalive_lb::LbEvent::Quorum { up: false, .. })));
+    assert!(lab.sync(&lb.desired()));
+    let answers = lab.tcp(VIP4, 80, 4);
+    assert_eq!(count(&answers, "r2"), 4, "sorry server only: {answers:?}");
+
+    lb.set_alive(&vs, &server_key(0), true).expect("known");
+    assert!(lab.sync(&lb.desired()));
+    let answers = lab.tcp(VIP4, 80, 4);
+    assert_eq!(
+        (count(&answers, "r0"), count(&answers, "r1")),
+        (2, 2),
+        "{answers:?}"
+    );
+}
+
+#[test]
+fn persistence_survives_a_weight_change_of_another_server() {
+    let lab = Lab::new();
+    let mut cfg = service(VIP4, 80, Protocol::Tcp, Scheduler::Wrr, &[1, 1, 1]);
+    cfg.persistence = Some(Persistence {
+        timeout: Duration::from_secs(60),
+        prefix_len: None,
+    });
+    let vs = cfg.key.clone();
+    let mut lb = engine(vec![cfg]);
+    assert!(lab.sync(&lb.desired()));
+    let first = lab.tcp(VIP4, 80, 1).remove(0);
+    let mine: usize = first
+        .trim_start_matches('r')
+        .parse()
+        .expect("a server answered");
+    let other = (mine + 1) % SERVERS;
+    lb.set_weight(&vs, &server_key(other), 3).expect("known");
+    assert!(lab.sync(&lb.desired()), "the weight change is a batch");
+    let answers = lab.tcp(VIP4, 80, 6);
+    assert!(
+        answers.iter().all(|a| *a == first),
+        "kept on {first}: {answers:?}"
+    );
+}
