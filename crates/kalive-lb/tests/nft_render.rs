@@ -294,6 +294,13 @@ fn limitations_name_each_difference_and_what_kalive_does() {
     let mut plain = config();
     plain.services.truncate(4);
     assert!(nft::limitations(&plain).is_empty());
+    plain.services[0].real_servers[0].weight = 100_000;
+    let messages = nft::limitations(&plain);
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].contains("shares are approximate"),
+        "{messages:?}"
+    );
 }
 
 #[test]

@@ -66,6 +66,19 @@ pub fn limitations(config: &LbConfig) -> Vec<String> {
                 ));
             }
         }
+        let weights: Vec<u32> = vs.real_servers.iter().map(|rs| rs.weight).collect();
+        let reduced = super::render::reduced_weights(&weights);
+        let divisor = weights
+            .iter()
+            .map(|w| u64::from(*w))
+            .fold(0, super::render::gcd);
+        let exact: u64 = weights.iter().map(|w| u64::from(*w) / divisor.max(1)).sum();
+        if reduced.iter().sum::<u64>() != exact {
+            out.push(format!(
+                "virtual server {name}: its real-server weights need {exact} scheduling slots; the nftables backend scales them to about {} slots, so shares are approximate",
+                super::render::MAX_WEIGHT_SLOTS
+            ));
+        }
         if vs
             .real_servers
             .iter()

@@ -162,14 +162,69 @@ fn slot_vmap(key: Value, slots: &[usize], targets: &[String]) -> Value {
     json!({"vmap": {"key": key, "data": {"set": entries}}})
 }
 
-/// One slot per unit of weight, servers in order: `numgen inc` over these
-/// gives each server exactly its weight's share of every round.
-fn weighted_slots(weights: &[u32]) -> Vec<usize> {
-    weights
+/// Most slots a weighted map gets: weights whose sum (after dividing by
+/// their greatest common divisor) is larger are scaled down to this, each
+/// live server keeping at least one slot (reported by
+/// [`crate::nft::limitations`] for configured weights).
+pub const MAX_WEIGHT_SLOTS: u64 = 4096;
+
+pub(crate) fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Weights divided by their greatest common divisor, scaled down to at
+/// most [`MAX_WEIGHT_SLOTS`] in total.
+pub(crate) fn reduced_weights(weights: &[u32]) -> Vec<u64> {
+    let divisor = weights.iter().map(|w| u64::from(*w)).fold(0, gcd).max(1);
+    let reduced: Vec<u64> = weights.iter().map(|w| u64::from(*w) / divisor).collect();
+    let total: u64 = reduced.iter().sum();
+    if total <= MAX_WEIGHT_SLOTS {
+        return reduced;
+    }
+    reduced
+        .iter()
+        .map(|w| match w {
+            0 => 0,
+            w => (w * MAX_WEIGHT_SLOTS / total).max(1),
+        })
+        .collect()
+}
+
+/// Each server's share as one contiguous block of slots (for hashes:
+/// contiguous blocks keep the map small).
+fn block_slots(weights: &[u32]) -> Vec<usize> {
+    reduced_weights(weights)
         .iter()
         .enumerate()
         .flat_map(|(i, w)| std::iter::repeat_n(i, *w as usize))
         .collect()
+}
+
+/// One round of IPVS's weighted round robin (`ip_vs_wrr`): the current
+/// weight steps down from the largest by the weights' divisor, and each
+/// step takes every server at least that heavy. With `numgen inc` over
+/// these slots every round gives each server exactly its share, spread
+/// through the round as IPVS spreads it.
+fn wrr_slots(weights: &[u32]) -> Vec<usize> {
+    let reduced = reduced_weights(weights);
+    let step = reduced.iter().copied().fold(0, gcd).max(1);
+    let mut slots = Vec::new();
+    let mut current = reduced.iter().copied().max().unwrap_or(0);
+    while current > 0 {
+        slots.extend(
+            reduced
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| **w >= current)
+                .map(|(i, _)| i),
+        );
+        current = current.saturating_sub(step);
+    }
+    slots
 }
 
 fn scheduler_rule(service: &Service, vs: &VsKey, active: &[(&RsKey, u32)]) -> Value {
@@ -184,11 +239,11 @@ fn scheduler_rule(service: &Service, vs: &VsKey, active: &[(&RsKey, u32)]) -> Va
             json!([slot_vmap(counter(slots.len()), &slots, &targets)])
         }
         Scheduler::Sh => {
-            let slots = weighted_slots(&weights);
+            let slots = block_slots(&weights);
             json!([slot_vmap(hash_of("saddr", slots.len()), &slots, &targets)])
         }
         Scheduler::Dh => {
-            let slots = weighted_slots(&weights);
+            let slots = block_slots(&weights);
             json!([slot_vmap(hash_of("daddr", slots.len()), &slots, &targets)])
         }
         Scheduler::Mh => {
@@ -209,7 +264,7 @@ fn scheduler_rule(service: &Service, vs: &VsKey, active: &[(&RsKey, u32)]) -> Va
             json!([goto(&targets[best])])
         }
         _ => {
-            let slots = weighted_slots(&weights);
+            let slots = wrr_slots(&weights);
             json!([slot_vmap(counter(slots.len()), &slots, &targets)])
         }
     }
@@ -422,4 +477,24 @@ pub fn render(state: &LbState) -> NftTable {
         );
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrr_spreads_a_round_as_ipvs_does() {
+        assert_eq!(wrr_slots(&[1, 2, 3]), vec![2, 1, 2, 0, 1, 2]);
+        assert_eq!(wrr_slots(&[2, 4]), vec![1, 0, 1]);
+        assert_eq!(wrr_slots(&[5, 0, 5]), vec![0, 2]);
+    }
+
+    #[test]
+    fn huge_weights_are_scaled_but_nobody_live_is_starved() {
+        let w = reduced_weights(&[1_000_000, 1, 999_999]);
+        assert!(w.iter().sum::<u64>() <= MAX_WEIGHT_SLOTS + 3, "{w:?}");
+        assert_eq!(w[1], 1);
+        assert_eq!(block_slots(&[3, 0, 6]), vec![0, 2, 2]);
+    }
 }
