@@ -223,6 +223,8 @@ pub struct ServiceConfig {
     pub scheduler: Scheduler,
     pub flags: SchedulerFlags,
     pub persistence: Option<Persistence>,
+    /// `persistence_engine` (only `sip` exists in the kernel).
+    pub persistence_engine: Option<String>,
     /// `quorum` (1) and `hysteresis` (0).
     pub quorum: u32,
     pub hysteresis: u32,

@@ -64,6 +64,7 @@ fn service(weights: &[u32], quorum: u32, hysteresis: u32) -> ServiceConfig {
         scheduler: Scheduler::Wrr,
         flags: SchedulerFlags::default(),
         persistence: None,
+        persistence_engine: None,
         quorum,
         hysteresis,
         omega: false,

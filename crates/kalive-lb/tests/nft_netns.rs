@@ -317,6 +317,7 @@ fn service(
         scheduler,
         flags: SchedulerFlags::default(),
         persistence: None,
+        persistence_engine: None,
         quorum: 1,
         hysteresis: 0,
         omega: false,
@@ -400,6 +401,21 @@ fn tcp_schedulers_removal_inhibit_and_reconcile() {
             "{scheduler:?}: {answers:?}"
         );
     }
+
+    // sh-port: the source port joins the hash, so one client's connections
+    // (new ephemeral ports) spread; all on one server would happen with
+    // probability 3 * (1/3)^12.
+    let mut sh_port = with_scheduler(&rr, Scheduler::Sh);
+    for s in sh_port.services.values_mut() {
+        s.spec.flags.hash_port = true;
+    }
+    assert!(lab.sync(&sh_port));
+    let answers = lab.tcp(VIP4, 80, 12);
+    let used = ["r0", "r1", "r2"]
+        .iter()
+        .filter(|n| count(&answers, n) > 0)
+        .count();
+    assert!(used >= 2, "sh-port: {answers:?}");
 
     // A server removed from the desired state gets no new connection.
     assert!(lab.sync(&rr));

@@ -49,6 +49,7 @@ fn base(
         scheduler: Scheduler::Rr,
         flags: SchedulerFlags::default(),
         persistence: None,
+        persistence_engine: None,
         quorum: 1,
         hysteresis: 0,
         omega: false,
@@ -122,6 +123,7 @@ fn config() -> LbConfig {
         None,
     );
     marked.scheduler = Scheduler::Mh;
+    marked.flags.hash_port = true;
     marked.real_servers = vec![rs("10.1.0.2", None, 1), rs("10.1.1.2", Some(8080), 1)];
 
     let mut group = base(
@@ -281,13 +283,13 @@ fn a_removed_server_takes_its_chain_and_set_with_it() {
 fn limitations_name_each_difference_and_what_kalive_does() {
     let mut cfg = config();
     cfg.services[0].real_servers[0].method = Method::Dr;
-    cfg.services[1].flags.hash_port = true;
+    cfg.services[1].persistence_engine = Some("sip".into());
     let messages = nft::limitations(&cfg);
     assert_eq!(
         messages,
         vec![
             "virtual server [10.0.0.1]:tcp:80: lvs_method DR is not possible with the nftables backend (it can only rewrite addresses); kalive forwards with NAT (DNAT) instead, so the real servers must route their replies back through this director",
-            "virtual server [fd00::1]:udp:53: sh-port/mh-port is not supported by the nftables backend; it hashes the source address only",
+            "virtual server [fd00::1]:udp:53: persistence_engine sip is an IPVS module the nftables backend does not have; persistence follows the client address only",
             "virtual server [10.0.0.1]:tcp:25: scheduler wlc counts active connections, which nftables cannot; the nftables backend schedules it as wrr (weighted round robin with the same weights)",
         ]
     );

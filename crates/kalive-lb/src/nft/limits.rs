@@ -36,9 +36,14 @@ pub fn limitations(config: &LbConfig) -> Vec<String> {
                 wanted.name()
             ));
         }
-        if vs.flags.hash_port {
+        if vs.flags.hash_port && !matches!(used, Scheduler::Sh | Scheduler::Mh) {
             out.push(format!(
-                "virtual server {name}: sh-port/mh-port is not supported by the nftables backend; it hashes the source address only"
+                "virtual server {name}: sh-port/mh-port only apply to the sh and mh schedulers; ignored"
+            ));
+        }
+        if let Some(engine) = &vs.persistence_engine {
+            out.push(format!(
+                "virtual server {name}: persistence_engine {engine} is an IPVS module the nftables backend does not have; persistence follows the client address only"
             ));
         }
         if vs.flags.fallback {

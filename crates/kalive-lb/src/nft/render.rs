@@ -232,6 +232,17 @@ fn scheduler_rule(service: &Service, vs: &VsKey, active: &[(&RsKey, u32)]) -> Va
     let targets: Vec<String> = active.iter().map(|(rs, _)| server_chain(vs, rs)).collect();
     let weights: Vec<u32> = active.iter().map(|(_, w)| *w).collect();
     let hash_of = |field: &str, modulus: usize| json!({"jhash": {"expr": payload(l3(spec.family), field), "mod": modulus, "seed": JHASH_SEED}});
+    // `sh-port` / `mh-port`: the source port joins the hashed key (`th
+    // sport`: the first two bytes of TCP, UDP and SCTP headers alike).
+    let source_hash = |modulus: usize| {
+        if spec.flags.hash_port {
+            let key =
+                json!({"concat": [payload(l3(spec.family), "saddr"), payload("th", "sport")]});
+            json!({"jhash": {"expr": key, "mod": modulus, "seed": JHASH_SEED}})
+        } else {
+            hash_of("saddr", modulus)
+        }
+    };
     let counter = |modulus: usize| json!({"numgen": {"mode": "inc", "mod": modulus}});
     match effective_scheduler(spec.scheduler) {
         Scheduler::Rr => {
@@ -240,7 +251,7 @@ fn scheduler_rule(service: &Service, vs: &VsKey, active: &[(&RsKey, u32)]) -> Va
         }
         Scheduler::Sh => {
             let slots = block_slots(&weights);
-            json!([slot_vmap(hash_of("saddr", slots.len()), &slots, &targets)])
+            json!([slot_vmap(source_hash(slots.len()), &slots, &targets)])
         }
         Scheduler::Dh => {
             let slots = block_slots(&weights);
@@ -252,7 +263,7 @@ fn scheduler_rule(service: &Service, vs: &VsKey, active: &[(&RsKey, u32)]) -> Va
                 .map(|(rs, w)| (format!("{}:{}", rs.addr, rs.port.unwrap_or(0)), *w))
                 .collect();
             let slots = maglev_table(&named, MAGLEV_SIZE);
-            json!([slot_vmap(hash_of("saddr", slots.len()), &slots, &targets)])
+            json!([slot_vmap(source_hash(slots.len()), &slots, &targets)])
         }
         Scheduler::Fo => {
             // Weighted failover: the first server with the highest weight.
