@@ -481,7 +481,14 @@ pub fn render(state: &LbState) -> NftTable {
                     hook,
                     priority: DSTNAT_PRIORITY,
                 }),
-                vec![json!([{"jump": {"target": "services"}}])],
+                // The `ct` match also makes the kernel track connections in
+                // this namespace, which NAT chains need to be run at all: a
+                // table whose services have no server (only `reject`, no
+                // `dnat`) would otherwise never be consulted.
+                vec![json!([
+                    {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "new"}},
+                    {"jump": {"target": "services"}}
+                ])],
                 hook.to_owned(),
                 hook,
             ),
