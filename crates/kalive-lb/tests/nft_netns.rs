@@ -391,8 +391,8 @@ fn tcp_schedulers_removal_inhibit_and_reconcile() {
         }
     }
 
-    // sh and mh: one client stays on one server.
-    for scheduler in [Scheduler::Sh, Scheduler::Mh] {
+    // sh, mh and dh: one client (and one VIP) stays on one server.
+    for scheduler in [Scheduler::Sh, Scheduler::Mh, Scheduler::Dh] {
         assert!(lab.sync(&with_scheduler(&rr, scheduler)));
         let answers = lab.tcp(VIP4, 80, 8);
         assert!(answers[0].starts_with('r'), "{scheduler:?}: {answers:?}");
