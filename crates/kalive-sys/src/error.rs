@@ -31,6 +31,14 @@ pub enum SysError {
     /// The caller asked for something that cannot be expressed.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// `nft` ran but refused the request (its exit status and stderr).
+    #[error("nft {context}: {stderr}")]
+    Nft {
+        /// What was asked, e.g. `"apply batch"`.
+        context: String,
+        /// What nft wrote to stderr (trimmed).
+        stderr: String,
+    },
 }
 
 /// Shorthand used throughout the crate.

@@ -64,6 +64,7 @@ pub mod error;
 mod link_index;
 pub mod netlink;
 pub mod netns;
+pub mod nft;
 pub mod packet;
 pub mod receive_set;
 pub mod sysctl;
@@ -76,6 +77,7 @@ pub use netlink::{
     Netlink, Route, RouteKind, Rule, RuleAction, Scope, RTPROT_KEEPALIVED, TABLE_MAIN,
 };
 pub use netns::{in_netns, in_netns_tokio};
+pub use nft::Nft;
 pub use packet::FrameSender;
 pub use receive_set::ReceiveSet;
 pub use sysctl::SysctlSaver;
