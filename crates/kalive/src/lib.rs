@@ -11,14 +11,21 @@
 //! parent and VRRP child: `-p` and `-r` pid files both name it. Debian's
 //! `Type=notify` unit works (READY=1 via `$NOTIFY_SOCKET`).
 //!
-//! Signals (reference §1.3): HUP reloads (a config with errors is refused and
-//! the running one kept; if the VRRP instances are unchanged they keep
-//! running and only scripts / notifies are replaced; otherwise every instance
-//! is restarted: MASTERs release with priority 0 and a new election follows,
-//! unlike keepalived, which keeps a matched MASTER), TERM/INT stop (each MASTER sends priority 0 and
-//! removes its VIPs, routes and rules, unless `-V`), USR1 writes
+//! Signals (reference §1.3): HUP reloads (the same verdict as at start:
+//! warnings never refuse, what keepalived will not run is refused and the
+//! running config kept; otherwise the engine matches old and new instances
+//! as keepalived does and keeps their state, a MASTER stays MASTER, and only
+//! the differences are applied: VIPs, routes, rules, statics, VMACs,
+//! sockets), TERM/INT stop (each MASTER sends priority 0 and removes its
+//! VIPs, routes and rules, unless `-V`), USR1 writes
 //! `/tmp/keepalived.data`, USR2 `/tmp/keepalived.stats` (keepalived's
 //! layout), SIGRTMIN+2 `/tmp/keepalived.json`, SIGRTMAX-1 stats then clear.
+//!
+//! `kalive ctl` talks to the running daemon over a root-only Unix socket
+//! (`--control-socket`, default `/run/kalive/kalive.ctl`, or
+//! `/run/kalive/kalive-NS.ctl` in network namespace NS): `status`,
+//! `promote`/`demote`/`clear` an instance or sync group (the override
+//! survives reloads), `reload` with the verdict and diagnostics, `dump`.
 //!
 //! Logs use keepalived's wording for what operators grep for
 //! (`(VI_1) Entering MASTER STATE`, `(VI_1) setting VIPs.`, `(VI_1) sent 0
