@@ -258,12 +258,11 @@ async fn regex_and_virtualhost() {
     );
 
     // Host header: the address by default, the url's virtualhost over the checker's.
-    let port = nginx.http.port();
     assert_up(
         &http_get(
             &o,
             &http,
-            &with_regex("/host", &format!("^host=127\\.0\\.0\\.1\n"), false),
+            &with_regex("/host", "^host=127\\.0\\.0\\.1\n", false),
         )
         .await,
     );
@@ -282,7 +281,6 @@ async fn regex_and_virtualhost() {
     let mut url = with_regex("/host", "^host=url\\.example\n", false);
     url.virtualhost = Some("url.example".into());
     assert_up(&http_get(&o, &vhost, &url).await);
-    let _ = port;
 
     assert!(matches!(
         RegexCheck::new("(", false),
