@@ -5,7 +5,6 @@
 //! reply's length must lie within `min_reply_length..=max_reply_length` and
 //! its first bytes must match the pattern, `X` nibbles being wildcards.
 
-use crate::conn::within;
 use crate::{ConnectOptions, Detail, HexPattern, Outcome};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,23 +56,15 @@ pub async fn udp_check(opts: &ConnectOptions, check: &UdpCheck) -> Outcome {
         }
         None => &mut small,
     };
-    let received = within(deadline, "no reply", async {
-        socket
-            .recv(buf)
-            .await
-            .map_err(|e| Outcome::down(format!("UDP connection failed: {e}")))
-    })
-    .await;
-    let len = match received {
-        Ok(len) => len,
-        Err(timeout) if timeout.reason.as_deref() == Some("no reply") => {
-            return if check.require_reply {
-                Outcome::down("UDP check: no reply before the timeout")
-            } else {
-                Outcome::up().with_detail(Detail::Udp { reply_len: None })
-            };
+    let len = match tokio::time::timeout_at(deadline, socket.recv(buf)).await {
+        Ok(Ok(len)) => len,
+        // keepalived `udp_socket_state`: an error on receive is the ICMP
+        // error the kernel queued for the connected socket.
+        Ok(Err(e)) => return Outcome::down(format!("UDP connection failed: {e}")),
+        Err(_silence) if check.require_reply => {
+            return Outcome::down("UDP check: no reply before the timeout")
         }
-        Err(failed) => return failed,
+        Err(_silence) => return Outcome::up().with_detail(Detail::Udp { reply_len: None }),
     };
     let detail = Detail::Udp {
         reply_len: Some(len),
