@@ -2,7 +2,7 @@
 //! A benchmark, not a test: it prints figures and asserts nothing.
 //!
 //! Usage: `cargo run --release -p kalive-probe --example check_bench --
-//!         [tcp|http] [rate per s, default 10000] [seconds, default 10] [concurrency, default 1000]`
+//!         [tcp|http|floor] [rate per s, default 10000] [seconds, default 10] [concurrency, default 1000]`
 //!
 //! It starts its own nginx (Debian `nginx-light`) on 16 loopback addresses,
 //! runs the probes on one current-thread runtime (as the check actor would),
@@ -10,7 +10,9 @@
 //! and reports checks/s achieved and this process's CPU (user + system, from
 //! /proc/self/stat) as a share of one core and per check. Compare with
 //! shared/reference/checker-bench.md (target: 10,000 TCP checks/s at <= 28%
-//! of a core, HTTP <= 45%).
+//! of a core, HTTP <= 45%). `floor` runs blocking connects in a plain loop
+//! (as fast as it can, no pacing): the kernel's own cost of a full connect
+//! and close here, the least any TCP_CHECK can spend.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -28,8 +30,8 @@ fn main() {
     let rate: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000.0);
     let seconds: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
     let concurrency: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    if kind != "tcp" && kind != "http" {
-        eprintln!("kind must be tcp or http");
+    if !matches!(kind.as_str(), "tcp" | "http" | "floor") {
+        eprintln!("kind must be tcp, http or floor");
         std::process::exit(2);
     }
 
@@ -45,8 +47,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (done, failed, wall, cpu) =
-        runtime.block_on(run(&kind, &targets, rate, seconds, concurrency));
+    let (done, failed, wall, cpu) = if kind == "floor" {
+        floor(&targets, seconds)
+    } else {
+        runtime.block_on(run(&kind, &targets, rate, seconds, concurrency))
+    };
     nginx.stop();
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -112,6 +117,31 @@ async fn run(
         done.get(),
         failed.get(),
         wall,
+        (
+            cpu_end.0.saturating_sub(cpu_start.0),
+            cpu_end.1.saturating_sub(cpu_start.1),
+        ),
+    )
+}
+
+/// The kernel's floor for a full connect and close on this machine: blocking
+/// connects in a plain loop, no runtime, no timers.
+fn floor(targets: &[SocketAddr], seconds: u64) -> (u64, u64, Duration, (Duration, Duration)) {
+    let start = Instant::now();
+    let cpu_start = process_cpu_split();
+    let (mut done, mut failed) = (0u64, 0u64);
+    while start.elapsed() < Duration::from_secs(seconds) {
+        let target = targets[done as usize % targets.len()];
+        if std::net::TcpStream::connect(target).is_err() {
+            failed += 1;
+        }
+        done += 1;
+    }
+    let cpu_end = process_cpu_split();
+    (
+        done,
+        failed,
+        start.elapsed(),
         (
             cpu_end.0.saturating_sub(cpu_start.0),
             cpu_end.1.saturating_sub(cpu_start.1),
