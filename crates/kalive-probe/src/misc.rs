@@ -20,6 +20,9 @@ use crate::{Detail, Error, Outcome};
 /// Output bytes kept for the log by default.
 pub const DEFAULT_MISC_OUTPUT_BYTES: usize = 1024;
 
+/// How long output is still read after the script has exited.
+const AFTER_EXIT_DRAIN: Duration = Duration::from_millis(100);
+
 /// SIGTERM to SIGKILL, as keepalived.
 const TERM_GRACE: Duration = Duration::from_secs(2);
 
@@ -80,6 +83,9 @@ pub async fn misc_check(check: &MiscCheck) -> Outcome {
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
+    // If this future is dropped before the script ends (the caller gave up),
+    // the whole group is killed, not only the leader (`kill_on_drop`).
+    let mut guard = GroupGuard(group);
     let mut output = Vec::new();
     let ran = tokio::time::timeout(
         check.timeout,
@@ -91,7 +97,21 @@ pub async fn misc_check(check: &MiscCheck) -> Outcome {
         Ok(Err(e)) => return Outcome::down(format!("waiting for {program}: {e}")),
         Err(_) => (stop(&mut child, group).await, true),
     };
+    // Reaped: a script's leftover background children are its own business,
+    // as in keepalived.
+    guard.0 = None;
     judge(check, status, timed_out, output)
+}
+
+/// Kills the process group on drop while armed.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(group) = self.0 {
+            signal_group(group, Signal::SIGKILL);
+        }
+    }
 }
 
 /// Waits for the script while draining its output.
@@ -100,13 +120,25 @@ async fn run(child: &mut Child, output: &mut Vec<u8>, keep: usize) -> std::io::R
     let mut stderr = child.stderr.take();
     let mut out_buf = [0u8; 2048];
     let mut err_buf = [0u8; 2048];
-    loop {
+    let status = loop {
         tokio::select! {
-            status = child.wait() => return status,
+            status = child.wait() => break status?,
             read = read_open(&mut stdout, &mut out_buf) => keep_some(output, keep, &mut stdout, &out_buf, read),
             read = read_open(&mut stderr, &mut err_buf) => keep_some(output, keep, &mut stderr, &err_buf, read),
         }
-    }
+    };
+    // What the script wrote just before exiting may still be in the pipes.
+    // Read it, but not for long: a background child may hold them open.
+    let _drained = tokio::time::timeout(AFTER_EXIT_DRAIN, async {
+        while stdout.is_some() || stderr.is_some() {
+            tokio::select! {
+                read = read_open(&mut stdout, &mut out_buf) => keep_some(output, keep, &mut stdout, &out_buf, read),
+                read = read_open(&mut stderr, &mut err_buf) => keep_some(output, keep, &mut stderr, &err_buf, read),
+            }
+        }
+    })
+    .await;
+    Ok(status)
 }
 
 /// Reads from a pipe that is still open; a closed one never resolves.

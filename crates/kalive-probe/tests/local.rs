@@ -149,6 +149,46 @@ async fn misc_hang_is_killed_with_its_children() {
 }
 
 #[tokio::test]
+async fn misc_cancelled_check_kills_the_group_and_user_applies() {
+    let dir = TempDir::new("misc-cancel");
+    let pids = dir.join("child.pid");
+    let mut slow = script(
+        &dir,
+        "slow",
+        &format!("sleep 600 &\necho $! > {}\nwait", pids.display()),
+    );
+    slow.timeout = Duration::from_secs(60);
+    // The caller gives up (drops the future) after half a second.
+    let cancelled = tokio::time::timeout(Duration::from_millis(500), misc_check(&slow)).await;
+    assert!(cancelled.is_err());
+    let child: u32 = std::fs::read_to_string(&pids)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(child) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !alive(child),
+        "the script's child {child} survived the cancelled check"
+    );
+
+    // `user`: the script runs as nobody (65534).
+    let mut whoami = MiscCheck::new(
+        vec!["/usr/bin/id".into(), "-u".into()],
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    whoami.uid = Some(65534);
+    whoami.gid = Some(65534);
+    let out = misc_check(&whoami).await;
+    assert!(out.success, "{out:?}");
+    assert_eq!(misc_detail(&out.detail).3, b"65534\n");
+}
+
+#[tokio::test]
 async fn misc_output_flood_is_drained_and_bounded() {
     let dir = TempDir::new("misc-flood");
     // 20 MB on stdout and stderr: far more than a pipe holds, so an
