@@ -25,13 +25,28 @@ use nix::unistd::UnlinkatFlags;
 
 use crate::error::{Result, SysError};
 
-/// Which file a name pointed to when we wrote it (device and inode): lets
-/// the owner check, before removing the name, that it still names the file
-/// it wrote and not one somebody swapped in.
+/// Which file a name pointed to when we wrote it: lets the owner check,
+/// before removing the name, that it still names the file it wrote and not
+/// one somebody swapped in. Device and inode alone are not enough: a freed
+/// inode number is soon reused for the next file created, so the owner and
+/// the inode's change time (nanoseconds) are part of the identity too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileId {
     dev: u64,
     ino: u64,
+    uid: u32,
+    ctime: (i64, i64),
+}
+
+impl FileId {
+    fn of(stat: &nix::sys::stat::FileStat) -> FileId {
+        FileId {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+            uid: stat.st_uid,
+            ctime: (stat.st_ctime, stat.st_ctime_nsec),
+        }
+    }
 }
 
 /// How [`write_replace_with`] writes.
@@ -89,10 +104,7 @@ pub fn write_replace_with(path: &Path, bytes: &[u8], options: WriteOptions) -> R
         nix::unistd::fsync(&dir).map_err(|e| SysError::io(context(), e.into()))?;
     }
     let stat = nix::sys::stat::fstat(&tmp).map_err(|e| SysError::io(context(), e.into()))?;
-    Ok(FileId {
-        dev: stat.st_dev,
-        ino: stat.st_ino,
-    })
+    Ok(FileId::of(&stat))
 }
 
 /// A file read by [`read_nofollow`].
@@ -133,14 +145,12 @@ pub fn read_nofollow(path: &Path, limit: usize) -> Result<Contents> {
     Ok(Contents {
         bytes,
         owner: stat.st_uid,
-        id: FileId {
-            dev: stat.st_dev,
-            ino: stat.st_ino,
-        },
+        id: FileId::of(&stat),
     })
 }
 
-/// Remove `path` only if it still names the file `id` (the one we wrote).
+/// Remove `path` only if it still names the file `id` (the one we wrote:
+/// same inode, owner and change time).
 /// Returns whether it was removed. A symbolic link or another file under
 /// the name is left alone.
 ///
@@ -156,7 +166,7 @@ pub fn remove_if_same(path: &Path, id: FileId) -> Result<bool> {
         Err(Errno::ENOENT) => return Ok(false),
         Err(e) => return Err(SysError::io(context(), e.into())),
     };
-    if !is_regular(stat.st_mode) || stat.st_dev != id.dev || stat.st_ino != id.ino {
+    if !is_regular(stat.st_mode) || FileId::of(&stat) != id {
         return Ok(false);
     }
     match nix::unistd::unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir) {
