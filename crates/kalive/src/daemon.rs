@@ -107,6 +107,7 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
         Ok(accepted) => accepted.plan,
         Err(refusal) => {
             tracing::error!("{}", refusal.reason);
+            process::report_failure(refusal.exit_code, &refusal.reason);
             return Ok(refusal.exit_code);
         }
     };

@@ -152,6 +152,23 @@ fn wait_for<T>(what: &str, bound: Duration, mut probe: impl FnMut() -> Option<T>
     }
 }
 
+/// Signals are handled only once start-up is complete (before, TERM or
+/// USR1 would end the process): wait for the log line that says so.
+fn wait_started(log: &Path) {
+    let deadline = Instant::now() + START_BOUND;
+    loop {
+        let text = fs::read_to_string(log).unwrap_or_default();
+        if text.contains("Startup complete") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no \"Startup complete\" within {START_BOUND:?}; log:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn pid_in(path: &Path) -> Option<i32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
@@ -251,11 +268,10 @@ exec {BIN} -n -l -G -f /tmp/k.conf -p /tmp/k.pid -r /tmp/kv.pid"
     let log = || fs::read_to_string(s.path("daemon.log")).unwrap_or_default();
     // Its /tmp, seen from here.
     let tmp = PathBuf::from(format!("/proc/{pid}/root/tmp"));
-    wait_for(
-        &format!("the pid file; log:\n{}", log()),
-        START_BOUND,
-        || (pid_in(&tmp.join("k.pid")) == Some(pid as i32)).then_some(()),
-    );
+    wait_for("the pid file", START_BOUND, || {
+        (pid_in(&tmp.join("k.pid")) == Some(pid as i32)).then_some(())
+    });
+    wait_started(&s.path("daemon.log"));
     for (signal, name) in [
         (nix::libc::SIGUSR1, "keepalived.data"),
         (nix::libc::SIGUSR2, "keepalived.stats"),
@@ -317,6 +333,7 @@ fn a_second_daemon_with_the_same_pid_file_is_refused() {
     wait_for("the first daemon's pid file", START_BOUND, || {
         (pid_in(&pid_file) == Some(first as i32)).then_some(())
     });
+    wait_started(&s.path("first.log"));
 
     // keepalived: "daemon is already running", exit 0 — from another
     // network namespace, from the same one, in the foreground or not.
@@ -377,6 +394,7 @@ fn a_stale_pid_file_is_replaced() {
     wait_for("the stale pid file to be replaced", START_BOUND, || {
         (pid_in(&pid_file) == Some(pid as i32)).then_some(())
     });
+    wait_started(&s.path("daemon.log"));
     assert_eq!(is_regular_root(&pid_file, 0o644), Ok(()));
     assert_eq!(daemons.stop(pid), Some(0));
 }
@@ -402,14 +420,13 @@ fn a_planted_pid_file_link_neither_stops_nor_redirects_the_start() {
         &s.path("daemon.log"),
     );
     let log = || fs::read_to_string(s.path("daemon.log")).unwrap_or_default();
-    wait_for(
-        &format!("our pid file; log:\n{}", log()),
-        START_BOUND,
-        || (pid_in(&pid_file) == Some(pid as i32)).then_some(()),
-    );
+    wait_for("our pid file", START_BOUND, || {
+        (pid_in(&pid_file) == Some(pid as i32)).then_some(())
+    });
+    wait_started(&s.path("daemon.log"));
     assert_eq!(is_regular_root(&pid_file, 0o644), Ok(()));
     assert_eq!(fs::read_to_string(&secret).expect("secret"), "1\n");
-    assert_eq!(daemons.stop(pid), Some(0));
+    assert_eq!(daemons.stop(pid), Some(0), "{}", log());
     assert!(!pid_file.exists());
 }
 
@@ -476,13 +493,20 @@ fn the_background_start_reports_its_verdict() {
         START_BOUND,
     );
     assert_eq!(code, Some(6), "{output}");
-    assert!(output.contains("kalive:"), "no message: {output:?}");
+    assert!(
+        output.contains("kalive: ") && output.contains("missing.conf"),
+        "the foreground process did not say why: {output:?}"
+    );
     let (code, output) = run_bounded(
         &mut background(&refused),
         &s.path("refused.log"),
         START_BOUND,
     );
     assert_eq!(code, Some(2), "{output}");
+    assert!(
+        output.contains("kalive: ") && output.contains("refused.conf"),
+        "the foreground process did not say why: {output:?}"
+    );
     assert!(!pid_file.exists(), "pid file left by a refused start");
 
     // A good config: exit 0 once the daemon runs, detached, its pid in the
