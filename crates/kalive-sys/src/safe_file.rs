@@ -149,29 +149,39 @@ pub fn read_nofollow(path: &Path, limit: usize) -> Result<Contents> {
     })
 }
 
+/// What [`remove_if_same`] found under the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Our file: removed.
+    Removed,
+    /// Nothing there any more.
+    Absent,
+    /// Something else (another file, a link, a directory): left alone.
+    NotOurs,
+}
+
 /// Remove `path` only if it still names the file `id` (the one we wrote:
-/// same inode, owner and change time).
-/// Returns whether it was removed. A symbolic link or another file under
-/// the name is left alone.
+/// same inode, owner and change time). A symbolic link or another file
+/// under the name is left alone.
 ///
 /// Between the check and the removal there is a window in which another
 /// user able to write to the directory could swap the name again; the
 /// removal then deletes their entry, never the content of any file, and
 /// only in a directory where they could delete it themselves.
-pub fn remove_if_same(path: &Path, id: FileId) -> Result<bool> {
+pub fn remove_if_same(path: &Path, id: FileId) -> Result<Removal> {
     let context = || format!("removing {}", path.display());
     let (dir, name) = open_parent(path).map_err(|e| SysError::io(context(), e.into()))?;
     let stat = match nix::sys::stat::fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(stat) => stat,
-        Err(Errno::ENOENT) => return Ok(false),
+        Err(Errno::ENOENT) => return Ok(Removal::Absent),
         Err(e) => return Err(SysError::io(context(), e.into())),
     };
     if !is_regular(stat.st_mode) || FileId::of(&stat) != id {
-        return Ok(false);
+        return Ok(Removal::NotOurs);
     }
     match nix::unistd::unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir) {
-        Ok(()) => Ok(true),
-        Err(Errno::ENOENT) => Ok(false),
+        Ok(()) => Ok(Removal::Removed),
+        Err(Errno::ENOENT) => Ok(Removal::Absent),
         Err(e) => Err(SysError::io(context(), e.into())),
     }
 }

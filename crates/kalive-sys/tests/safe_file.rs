@@ -8,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use kalive_sys::safe_file;
+use kalive_sys::safe_file::{self, Removal};
 
 /// A uid that is not root, for files "another user" planted.
 const OTHER_USER: u32 = 65534;
@@ -197,20 +197,32 @@ fn reads_and_removals_do_not_follow_links() {
     // Somebody swaps the name: ours is gone, theirs must stay.
     fs::remove_file(&path).expect("remove");
     symlink(s.secret(), &path).expect("symlink");
-    assert!(!safe_file::remove_if_same(&path, id).expect("checked"));
+    assert_eq!(
+        safe_file::remove_if_same(&path, id).expect("checked"),
+        Removal::NotOurs
+    );
     assert!(
         fs::symlink_metadata(&path).is_ok(),
         "their link was removed"
     );
     fs::remove_file(&path).expect("remove");
     fs::write(&path, "42\n").expect("their file with our content");
-    assert!(!safe_file::remove_if_same(&path, id).expect("checked"));
+    assert_eq!(
+        safe_file::remove_if_same(&path, id).expect("checked"),
+        Removal::NotOurs
+    );
     assert!(path.exists(), "their file was removed");
     s.assert_secret_intact();
 
     // Still ours: removed.
     let id = safe_file::write_replace(&path, b"42\n", 0o644).expect("written");
-    assert!(safe_file::remove_if_same(&path, id).expect("removed"));
+    assert_eq!(
+        safe_file::remove_if_same(&path, id).expect("removed"),
+        Removal::Removed
+    );
     assert!(fs::symlink_metadata(&path).is_err());
-    assert!(!safe_file::remove_if_same(&path, id).expect("already gone"));
+    assert_eq!(
+        safe_file::remove_if_same(&path, id).expect("already gone"),
+        Removal::Absent
+    );
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use kalive_sys::safe_file::{self, FileId};
+use kalive_sys::safe_file::{self, FileId, Removal};
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
@@ -358,6 +358,10 @@ impl PidFiles {
         let mut files = PidFiles::default();
         let text = format!("{me}\n");
         for path in paths {
+            // `-p` and `-r` may name one file: write (and later remove) it once.
+            if files.paths().any(|written| written == *path) {
+                continue;
+            }
             create_parent(path).map_err(|e| {
                 Error::Io(format!("creating the directory of {}", path.display()), e)
             })?;
@@ -376,12 +380,10 @@ impl PidFiles {
 
 impl Drop for PidFiles {
     fn drop(&mut self) {
-        // Newest first: with `-p` and `-r` naming one file, the second write
-        // replaced the first and only its identity still matches.
-        for (path, id) in self.written.iter().rev() {
+        for (path, id) in &self.written {
             match safe_file::remove_if_same(path, *id) {
-                Ok(true) => {}
-                Ok(false) => tracing::warn!(
+                Ok(Removal::Removed | Removal::Absent) => {}
+                Ok(Removal::NotOurs) => tracing::warn!(
                     "pid file {} is no longer the one we wrote; leaving it",
                     path.display()
                 ),
@@ -479,8 +481,15 @@ mod tests {
 
         // A stale file (no such process) is overwritten.
         fs::write(&main, "999999999\n").expect("write");
-        let (files, _) = PidFiles::write(&[&main]).expect("stale file replaced");
+        let (files, notes) = PidFiles::write(&[&main]).expect("stale file replaced");
+        assert!(notes[0].contains("zombie"), "{notes:?}");
         drop(files);
+
+        // `-p` and `-r` naming one file: written once, removed at exit.
+        let (files, _) = PidFiles::write(&[&main, &main]).expect("written");
+        assert_eq!(files.paths().count(), 1);
+        drop(files);
+        assert!(!main.exists());
         let _ = fs::remove_dir_all(&dir);
     }
 
