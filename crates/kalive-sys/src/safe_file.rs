@@ -103,8 +103,20 @@ pub fn write_replace_with(path: &Path, bytes: &[u8], options: WriteOptions) -> R
     if options.fsync {
         nix::unistd::fsync(&dir).map_err(|e| SysError::io(context(), e.into()))?;
     }
-    let stat = nix::sys::stat::fstat(&tmp).map_err(|e| SysError::io(context(), e.into()))?;
-    Ok(FileId::of(&stat))
+    let ours = nix::sys::stat::fstat(&tmp).map_err(|e| SysError::io(context(), e.into()))?;
+    // In a directory others can write to without the sticky bit, another
+    // user can swap the temporary name before our rename moves it: the name
+    // then holds their file (never written by us). Say so rather than
+    // report an identity the name does not have.
+    let now_at_name = nix::sys::stat::fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(|e| SysError::io(context(), e.into()))?;
+    if FileId::of(&now_at_name) != FileId::of(&ours) {
+        return Err(SysError::io(
+            context(),
+            std::io::Error::other("replaced by somebody else while being written"),
+        ));
+    }
+    Ok(FileId::of(&ours))
 }
 
 /// A file read by [`read_nofollow`].

@@ -166,6 +166,23 @@ fn predictable_temporary_names_are_not_used() {
 }
 
 #[test]
+fn a_synced_write_gives_the_same_result() {
+    let s = Scratch::new("sync", 0o755);
+    let path = s.shared("keepalived.pid");
+    let id = safe_file::write_replace_with(
+        &path,
+        b"7\n",
+        safe_file::WriteOptions {
+            mode: 0o644,
+            fsync: true,
+        },
+    )
+    .expect("written");
+    assert_root_regular(&path, "7\n", 0o644);
+    assert_eq!(safe_file::read_nofollow(&path, 64).expect("read").id, id);
+}
+
+#[test]
 fn the_umask_does_not_widen_or_narrow_the_mode() {
     let s = Scratch::new("mode", 0o755);
     let path = s.shared("keepalived.pid");
