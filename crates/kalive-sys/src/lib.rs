@@ -48,6 +48,11 @@
 //! `sysctl::configure_vmac_v4` (keepalived's VMAC/parent sysctls) and
 //! `sysctl::neutralise_all_rp_filter`, `sysctl::set_ipv6_enabled`.
 //!
+//! Files in directories others may write to — [`safe_file`]:
+//! `write_replace(path, bytes, 0o600)` (temporary file created
+//! exclusively, renamed over the name: a planted symlink is replaced, never
+//! followed), `read_nofollow`, `remove_if_same(path, file_id)`.
+//!
 //! Namespaces — [`netns`]: `in_netns(name, || …)` runs a closure on a
 //! thread inside a namespace; `in_netns_tokio` also enters the caller's
 //! tokio runtime, to open sockets there and use them from the caller.
@@ -67,6 +72,7 @@ pub mod netns;
 pub mod nft;
 pub mod packet;
 pub mod receive_set;
+pub mod safe_file;
 pub mod sysctl;
 pub mod vrrp_socket;
 
@@ -80,6 +86,7 @@ pub use netns::{in_netns, in_netns_tokio};
 pub use nft::Nft;
 pub use packet::FrameSender;
 pub use receive_set::ReceiveSet;
+pub use safe_file::FileId;
 pub use sysctl::SysctlSaver;
 pub use vrrp_socket::{
     Family, Mode, RxPacket, SocketOptions, VrrpSocket, IPPROTO_AH, IPPROTO_VRRP, VRRP_GROUP_V4,

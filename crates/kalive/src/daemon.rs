@@ -23,8 +23,7 @@ use crate::vrrp::{VrrpActor, VrrpOptions};
 /// Everything up to the runtime; returns the exit code.
 pub fn start(cli: Cli) -> Result<u8, Error> {
     if !cli.dont_fork && !process::is_detached_copy() {
-        process::spawn_detached()?;
-        return Ok(crate::exit::OK);
+        return process::detach_and_wait();
     }
     if process::is_detached_copy() {
         process::finish_detach()?;
@@ -63,6 +62,12 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
     // From here on errors are logged (console, syslog) rather than returned.
     let code = match run_with_pid_files(cli, sd) {
         Ok(code) => code,
+        // keepalived logs this and exits 0 (main.c, reference §1.4).
+        Err(e @ Error::AlreadyRunning { .. }) => {
+            tracing::info!("{e}");
+            process::report_failure(crate::exit::OK, &e.to_string());
+            crate::exit::OK
+        }
         Err(e) => {
             tracing::error!("{e}");
             crate::exit::FATAL
@@ -102,6 +107,7 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
         Ok(accepted) => accepted.plan,
         Err(refusal) => {
             tracing::error!("{}", refusal.reason);
+            process::report_failure(refusal.exit_code, &refusal.reason);
             return Ok(refusal.exit_code);
         }
     };
@@ -137,6 +143,7 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
     let supervisor_task = tokio::spawn(supervisor.run(signals, control_rx));
     tracing::info!("Startup complete");
     sd.ready("running");
+    process::report_ready();
     vrrp.run(&mut vrrp_rx).await;
     sd.stopping();
     if let Some(task) = control_task {

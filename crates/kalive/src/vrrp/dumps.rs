@@ -3,8 +3,14 @@
 
 use kalive_vrrp::{InstanceId, State, Vrrp};
 
+/// Write a dump under `/tmp` (or wherever `path` points) as keepalived
+/// does (reference §1.3): a temporary file created exclusively, renamed
+/// over the name, mode 0600. A symbolic link or a file another user
+/// planted under the name is replaced, never followed or written into.
 pub fn write_dump(path: &str, text: &str) {
-    if let Err(e) = std::fs::write(path, text) {
+    if let Err(e) =
+        kalive_sys::safe_file::write_replace(std::path::Path::new(path), text.as_bytes(), 0o600)
+    {
         tracing::warn!("cannot write {path}: {e}");
     }
 }
