@@ -248,3 +248,27 @@ fn refused_scripts_are_reported_in_keepalived_words() {
         assert_eq!(exit_code_for(&l), 0);
     }
 }
+
+#[test]
+fn a_startup_script_without_a_user_is_an_invalid_script() {
+    let text = " enable_script_security\n startup_script /etc/keepalived/notify.sh";
+    let l = load(&config(text, "/etc/keepalived/notify.sh"), sys());
+    let errors = reported(&l, Severity::Error);
+    assert!(
+        errors.contains(&"Invalid startup script".to_string()),
+        "{:?}",
+        all(&l)
+    );
+    assert!(l.config.global_defs.startup_script.is_none());
+    assert_eq!(exit_code_for(&l), 5);
+    // With a user that exists it is kept, resolved and checked.
+    let text =
+        " enable_script_security\n script_user nobody\n startup_script /etc/keepalived/notify.sh";
+    let l = load(&config(text, "/etc/keepalived/notify.sh"), sys());
+    let s = l.config.global_defs.startup_script.as_ref().expect("kept");
+    assert_eq!(s.run_as, Some(RunAs::new(65534, 65534)));
+    assert_eq!(
+        s.exec_path,
+        Some(PathBuf::from("/etc/keepalived/notify.sh"))
+    );
+}
