@@ -5,8 +5,7 @@
 //! (interfaces, script files, users).
 
 use crate::model::net::IpAddressSpec;
-use crate::model::vrrp::RunAs;
-use crate::model::vrrp::{InitialState, VrrpInstance, VrrpVersion};
+use crate::model::vrrp::{InitialState, RunAs, VrrpInstance, VrrpVersion};
 use crate::model::Config;
 use crate::parse::Ctx;
 use crate::script_check::{check_slot, resolve_notify_slot, ScriptFlags};
