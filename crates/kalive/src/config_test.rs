@@ -20,7 +20,7 @@ pub fn run(cli: &Cli) -> u8 {
         config_file: cli.use_file.clone(),
         config_id: cli.config_id.clone(),
         all_config: cli.all_config,
-        ..ConfigTestOptions::default()
+        system: std::sync::Arc::new(crate::setup::HostWithNss),
     });
     let mut text = String::new();
     for d in &outcome.diagnostics {
@@ -65,7 +65,7 @@ pub fn load_for_daemon(cli: &Cli, strictness: Strictness) -> Result<Config, Erro
             config_id: cli.config_id.clone(),
             all_config: cli.all_config,
         },
-        ..LoadOptions::default()
+        system: std::sync::Arc::new(crate::setup::HostWithNss),
     };
     tracing::info!("Opening file '{}'.", cli.use_file.display());
     let loaded = load_config(&cli.use_file, &opts);

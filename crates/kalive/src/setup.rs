@@ -24,6 +24,7 @@ use kalive_vrrp::{
 use crate::error::Error;
 use crate::notify::{NotifyConfig, NotifyScripts, Script, Subject};
 pub use crate::track_script::TrackScriptSpec;
+use kalive_config::system::{FileInfo, HostSystem, System, UserInfo};
 use kalive_sys::script::Identity;
 
 /// keepalived has no timeout on notify scripts (only STOP is waited for);
@@ -89,6 +90,52 @@ pub struct VmacPlan {
     pub name: String,
     pub parent: String,
     pub mac: [u8; 6],
+}
+
+/// The machine kalive's config is read against (`-t`, start, reload):
+/// kalive-config's [`HostSystem`] for interfaces and files, with users and
+/// groups from the name service (`getpwnam` / `getgrnam`, as keepalived:
+/// users from LDAP or nss-systemd count, and `65534` is no user name).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostWithNss;
+
+impl System for HostWithNss {
+    fn interface_exists(&self, name: &str) -> bool {
+        HostSystem.interface_exists(name)
+    }
+    fn user(&self, name: &str) -> Option<UserInfo> {
+        nix::unistd::User::from_name(name)
+            .ok()
+            .flatten()
+            .map(|u| UserInfo {
+                uid: u.uid.as_raw(),
+                gid: u.gid.as_raw(),
+            })
+    }
+    fn group(&self, name: &str) -> Option<u32> {
+        nix::unistd::Group::from_name(name)
+            .ok()
+            .flatten()
+            .map(|g| g.gid.as_raw())
+    }
+    fn stat(&self, path: &std::path::Path, follow: bool) -> Option<FileInfo> {
+        HostSystem.stat(path, follow)
+    }
+    fn canonicalize(&self, path: &std::path::Path) -> Option<PathBuf> {
+        HostSystem.canonicalize(path)
+    }
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        HostSystem.path_dirs()
+    }
+    fn same_file(&self, a: &std::path::Path, b: &std::path::Path) -> bool {
+        HostSystem.same_file(a, b)
+    }
+    fn address_is_local(&self, addr: &IpAddr) -> bool {
+        HostSystem.address_is_local(addr)
+    }
+    fn resolves(&self, name: &str) -> bool {
+        HostSystem.resolves(name)
+    }
 }
 
 /// Build the plan. Errors are things the runtime cannot do at all.
@@ -829,5 +876,15 @@ mod tests {
         let backup = &s.backup.as_ref().expect("backup").command;
         assert_eq!(backup.program, PathBuf::from("/bin/sh"));
         assert_eq!(backup.args, ["-c", "</dev/tcp/127.0.0.1/80"]);
+    }
+
+    #[test]
+    fn users_come_from_the_name_service_by_name_only() {
+        let root = HostWithNss.user("root").expect("root exists");
+        assert_eq!((root.uid, root.gid), (0, 0));
+        assert_eq!(HostWithNss.group("root"), Some(0));
+        // getpwnam does not take numbers: keepalived refuses `script_user 0`.
+        assert_eq!(HostWithNss.user("0"), None);
+        assert_eq!(HostWithNss.user("65534"), None);
     }
 }
