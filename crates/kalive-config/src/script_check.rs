@@ -136,6 +136,44 @@ pub fn resolve_notify_slot(
     }
 }
 
+/// The owner a created FIFO is given (keepalived `notify_fifo`): its own
+/// `USER [GROUP]`, else the default script user. When that cannot be set
+/// keepalived ignores the FIFO, and so does kalive (the path and its
+/// script are removed). `prefix` is keepalived's "", "vrrp_" or "lvs_"
+/// (its message reads "for vrrp_ fifo").
+pub fn resolve_fifo_owner(
+    ctx: &mut Ctx,
+    script_security: bool,
+    fifo: &mut crate::model::global::NotifyFifo,
+    prefix: &str,
+) {
+    let Some(path) = fifo.path.clone() else {
+        return;
+    };
+    if fifo.owner.is_some() {
+        return;
+    }
+    let span = fifo.span.clone().unwrap_or_else(unknown_span);
+    let (found, how) = match &fifo.user {
+        Some(u) => (lookup_user(ctx, &span, u), "Invalid user/group"),
+        None => (
+            default_user_with(ctx, script_security, &span),
+            "Failed to set default user",
+        ),
+    };
+    match found {
+        Some(owner) => fifo.owner = Some(owner),
+        None => {
+            ctx.note(
+                &span,
+                format!("{how} for {prefix} fifo {} - ignoring", path.display()),
+            );
+            fifo.path = None;
+            fifo.script = None;
+        }
+    }
+}
+
 pub(crate) fn unknown_span() -> Span {
     Span {
         file: std::sync::Arc::new(std::path::PathBuf::new()),

@@ -8,7 +8,7 @@ use crate::model::net::IpAddressSpec;
 use crate::model::vrrp::{InitialState, RunAs, VrrpInstance, VrrpVersion};
 use crate::model::Config;
 use crate::parse::Ctx;
-use crate::script_check::{check_slot, resolve_notify_slot, ScriptFlags};
+use crate::script_check::{check_slot, resolve_fifo_owner, resolve_notify_slot, ScriptFlags};
 use crate::source::Span;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -621,6 +621,8 @@ fn check_script_security(ctx: &mut Ctx, config: &mut Config) {
         g.track_scripts.retain(|t| !disabled.contains(&t.name));
     }
     let g = &mut config.global_defs;
+    resolve_fifo_owner(ctx, security, &mut g.notify_fifo, "");
+    resolve_fifo_owner(ctx, security, &mut g.vrrp_notify_fifo, "vrrp_");
     for (slot, kind) in [
         (&mut g.notify_fifo.script, "notify_fifo"),
         (&mut g.vrrp_notify_fifo.script, "vrrp_notify_fifo"),

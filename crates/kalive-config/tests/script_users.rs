@@ -272,3 +272,27 @@ fn a_startup_script_without_a_user_is_an_invalid_script() {
         Some(PathBuf::from("/etc/keepalived/notify.sh"))
     );
 }
+
+#[test]
+fn a_fifo_whose_owner_cannot_be_set_is_ignored() {
+    // keepalived 2.2.7: "Failed to set default user for vrrp_ fifo ... -
+    // ignoring", -t exit 5 for the missing keepalived_script.
+    let fifo = " enable_script_security\n vrrp_notify_fifo /run/k.fifo";
+    let l = load(&config(fifo, "/etc/keepalived/notify.sh"), sys());
+    assert_eq!(exit_code_for(&l), 5);
+    assert!(l.config.global_defs.vrrp_notify_fifo.path.is_none());
+    assert!(reported(&l, Severity::Note)
+        .contains(&"Failed to set default user for vrrp_ fifo /run/k.fifo - ignoring".to_string()));
+    // An unknown user of its own: ignored, and -t stays 0 as keepalived.
+    let own =
+        " enable_script_security\n script_user nobody\n vrrp_notify_fifo /run/k.fifo nosuchuser";
+    let l = load(&config(own, "/etc/keepalived/notify.sh"), sys());
+    assert_eq!(exit_code_for(&l), 0, "{:?}", all(&l));
+    assert!(l.config.global_defs.vrrp_notify_fifo.path.is_none());
+    // With the default user it is kept and owned by that user.
+    let ok = " enable_script_security\n script_user nobody\n vrrp_notify_fifo /run/k.fifo";
+    let l = load(&config(ok, "/etc/keepalived/notify.sh"), sys());
+    let f = &l.config.global_defs.vrrp_notify_fifo;
+    assert_eq!(f.path, Some(PathBuf::from("/run/k.fifo")));
+    assert_eq!(f.owner, Some(RunAs::new(65534, 65534)));
+}

@@ -192,6 +192,24 @@ pub fn fifo_line(n: &Notification) -> String {
     )
 }
 
+/// A notify FIFO and the owner (uid, gid) kalive gives it when it creates
+/// it (keepalived: the FIFO's user, else the default script user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FifoSpec {
+    pub path: PathBuf,
+    pub owner: Option<(u32, u32)>,
+}
+
+impl FifoSpec {
+    /// A FIFO left owned by kalive's own user.
+    pub fn new(path: impl Into<PathBuf>) -> FifoSpec {
+        FifoSpec {
+            path: path.into(),
+            owner: None,
+        }
+    }
+}
+
 /// Default bound on notify scripts running at once.
 pub const MAX_RUNNING_NOTIFY_SCRIPTS: usize = 64;
 
@@ -201,7 +219,7 @@ pub struct NotifyConfig {
     /// Scripts per instance / group name.
     pub scripts: HashMap<(Subject, String), NotifyScripts>,
     /// `notify_fifo` and `vrrp_notify_fifo` (both get every VRRP line).
-    pub fifos: Vec<PathBuf>,
+    pub fifos: Vec<FifoSpec>,
     /// `*_fifo_script`s, started with the FIFO path as last argument.
     pub fifo_scripts: Vec<(Script, PathBuf)>,
     /// How long a notify script may run before its group is killed.
@@ -243,11 +261,7 @@ pub struct Notifier {
 impl Notifier {
     /// Must be called inside the tokio runtime.
     pub fn new(config: NotifyConfig) -> Notifier {
-        let fifos = config
-            .fifos
-            .iter()
-            .filter_map(|p| NotifyFifo::open(p))
-            .collect();
+        let fifos = config.fifos.iter().filter_map(NotifyFifo::open).collect();
         let mut fifo_script_children = Vec::new();
         for (script, path) in &config.fifo_scripts {
             let mut cmd = script.command.clone();
@@ -402,10 +416,11 @@ struct NotifyFifo {
 }
 
 impl NotifyFifo {
-    /// Create the FIFO if absent (mode 0644, as keepalived); open it
-    /// read-write and non-blocking so that neither opening nor writing
-    /// ever waits for a reader.
-    fn open(path: &Path) -> Option<NotifyFifo> {
+    /// Create the FIFO if absent (mode 0644, given to its owner, as
+    /// keepalived); open it read-write and non-blocking so that neither
+    /// opening nor writing ever waits for a reader.
+    fn open(spec: &FifoSpec) -> Option<NotifyFifo> {
+        let path = spec.path.as_path();
         let mut created = false;
         match std::fs::symlink_metadata(path) {
             Ok(meta) if meta.file_type().is_fifo() => {}
@@ -421,6 +436,25 @@ impl NotifyFifo {
                     return None;
                 }
                 created = true;
+                if let Some((uid, gid)) = spec.owner {
+                    let ours = (
+                        nix::unistd::geteuid().as_raw(),
+                        nix::unistd::getegid().as_raw(),
+                    );
+                    if (uid, gid) != ours {
+                        let owned = nix::unistd::chown(
+                            path,
+                            Some(nix::unistd::Uid::from_raw(uid)),
+                            Some(nix::unistd::Gid::from_raw(gid)),
+                        );
+                        if let Err(e) = owned {
+                            tracing::info!(
+                                "Failed to set uid:gid for fifo {}: {e}",
+                                path.display()
+                            );
+                        }
+                    }
+                }
             }
         }
         let opened = OpenOptions::new()
@@ -659,10 +693,20 @@ mod tests {
         let dir = Scratch::new("fifo");
         let fifo = dir.0.join("fifo");
         let mut notifier = Notifier::new(NotifyConfig {
-            fifos: vec![fifo.clone()],
+            fifos: vec![FifoSpec {
+                path: fifo.clone(),
+                owner: Some((65534, 65534)),
+            }],
             ..NotifyConfig::default()
         });
-        assert!(fifo.exists(), "created at start");
+        let meta = std::fs::metadata(&fifo).expect("created at start");
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (65534, 65534),
+            "a FIFO kalive creates belongs to the script user"
+        );
+        assert_eq!(meta.mode() & 0o7777 & !0o644, 0, "at most rw-r--r--");
         // Nobody reads: the 64 KiB pipe fills after ~2500 lines.
         let started = std::time::Instant::now();
         for _ in 0..20_000 {
@@ -698,7 +742,7 @@ mod tests {
             .open(&fifo)
             .expect("open reader");
         let mut notifier = Notifier::new(NotifyConfig {
-            fifos: vec![fifo.clone()],
+            fifos: vec![FifoSpec::new(&fifo)],
             ..NotifyConfig::default()
         });
         for _ in 0..20_000 {
@@ -724,7 +768,7 @@ mod tests {
             Identity::root(),
         );
         let notifier = Notifier::new(NotifyConfig {
-            fifos: vec![fifo.clone()],
+            fifos: vec![FifoSpec::new(&fifo)],
             fifo_scripts: vec![(script, fifo.clone())],
             ..NotifyConfig::default()
         });

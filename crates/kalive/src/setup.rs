@@ -22,7 +22,7 @@ use kalive_vrrp::{
 };
 
 use crate::error::Error;
-use crate::notify::{NotifyConfig, NotifyScripts, Script, Subject};
+use crate::notify::{FifoSpec, NotifyConfig, NotifyScripts, Script, Subject};
 pub use crate::track_script::TrackScriptSpec;
 use kalive_config::system::{FileInfo, HostSystem, System, UserInfo};
 use kalive_sys::script::Identity;
@@ -547,15 +547,18 @@ fn notify_config(config: &Config, warnings: &mut Vec<String>) -> NotifyConfig {
             scripts.insert((Subject::Group, g.name.clone()), s);
         }
     }
-    let mut fifos: Vec<PathBuf> = Vec::new();
+    let mut fifos: Vec<FifoSpec> = Vec::new();
     let mut fifo_scripts = Vec::new();
     for fifo in [
         &config.global_defs.notify_fifo,
         &config.global_defs.vrrp_notify_fifo,
     ] {
         if let Some(path) = &fifo.path {
-            if !fifos.contains(path) {
-                fifos.push(path.clone());
+            if !fifos.iter().any(|f| &f.path == path) {
+                fifos.push(FifoSpec {
+                    path: path.clone(),
+                    owner: fifo.owner.as_ref().map(|o| (o.uid, o.gid)),
+                });
                 if let Some(s) = fifo
                     .script
                     .as_ref()
@@ -834,7 +837,7 @@ mod tests {
         );
         assert_eq!(
             plan.notify.fifos,
-            [PathBuf::from("/run/k.fifo")],
+            [FifoSpec::new("/run/k.fifo")],
             "same FIFO once"
         );
     }

@@ -15,7 +15,7 @@ use crate::model::lvs::{Protocol, Scheduler};
 use crate::model::vrrp::Script;
 use crate::model::Config;
 use crate::parse::Ctx;
-use crate::script_check::{check_script, resolve_notify_slot, ScriptFlags};
+use crate::script_check::{check_script, resolve_fifo_owner, resolve_notify_slot, ScriptFlags};
 use crate::system::System;
 
 /// Cross-block checks and keepalived's defaults, after the whole file:
@@ -437,6 +437,8 @@ pub fn check_system(ctx: &mut Ctx, config: &mut Config, sys: &dyn System) {
     }
     let security = config.global_defs.enable_script_security;
     let g = &mut config.global_defs;
+    resolve_fifo_owner(ctx, security, &mut g.notify_fifo, "");
+    resolve_fifo_owner(ctx, security, &mut g.lvs_notify_fifo, "lvs_");
     for (slot, kind) in [
         (&mut g.notify_fifo.script, "notify_fifo"),
         (&mut g.lvs_notify_fifo.script, "lvs_notify_fifo"),
