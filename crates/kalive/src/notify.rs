@@ -653,6 +653,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_timed_out_script_leaves_no_background_child() {
+        let dir = Scratch::new("grandchild");
+        let pid_file = dir.0.join("child");
+        let hang = sh(format!(
+            "sleep 300 & echo $! > {}; wait",
+            pid_file.display()
+        ));
+        let mut cfg = config(NotifyScripts {
+            master: Some(hang),
+            ..Default::default()
+        });
+        cfg.timeout = Duration::from_millis(300);
+        let mut notifier = Notifier::new(cfg);
+        notifier.notify(n(NotifyState::Master, 100));
+        let read = || std::fs::read_to_string(&pid_file).unwrap_or_default();
+        wait_until("the background child", || read().ends_with('\n')).await;
+        let child: i32 = read().trim().parse().expect("pid");
+        let gone = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    .is_some_and(|state| state == "Z" || state == "X")
+            })
+        };
+        wait_until("the timeout to kill the script's group", || gone(child)).await;
+        wait_until("the script to be reaped", || notifier.running() == 0).await;
+        notifier.shutdown(Duration::from_millis(100)).await;
+    }
+
+    #[tokio::test]
     async fn the_bound_kills_the_oldest_script_group() {
         let dir = Scratch::new("bound");
         let pids = dir.0.join("pids");
