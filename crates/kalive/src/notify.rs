@@ -7,8 +7,8 @@
 //! `send_instance_notifies`), so a hung script never delays a later one.
 //! Each script runs as the identity and the file decided when the config
 //! was read (kalive-config `script_check`), in its own process group
-//! (kalive-sys `script`); after [`NOTIFY_TIMEOUT`]-like `timeout` its whole
-//! group is killed.
+//! (kalive-sys `script`); after the configured `timeout` (the daemon uses
+//! `setup::NOTIFY_TIMEOUT`, 30 s) its whole group is killed.
 //!
 //! Bound: at most `max_running` notify scripts run at once. When a new one
 //! must start and the bound is reached, the oldest running script's group
