@@ -162,7 +162,7 @@ fn finish_loading(mut ctx: Ctx, mut config: Config, mut tree_diags: Vec<Diagnost
     if !ctx.stopped {
         parse::lvs::validate(&mut ctx, &mut config);
         let sys = ctx.sys.clone();
-        parse::lvs::check_system(&mut ctx, &config, sys.as_ref());
+        parse::lvs::check_system(&mut ctx, &mut config, sys.as_ref());
     }
     tree_diags.append(&mut ctx.diags);
     Loaded {

@@ -57,10 +57,17 @@
 //! thread inside a namespace; `in_netns_tokio` also enters the caller's
 //! tokio runtime, to open sockets there and use them from the caller.
 //!
+//! Scripts — [`script`]: `script::run(&ScriptCommand { program, args,
+//! identity }, timeout, capture)` executes exactly `program` as
+//! `identity` (uid, gid, complete group list) in its own process group;
+//! a timeout kills the group. `script::spawn` starts one and returns a
+//! [`script::RunningScript`] to wait for later (dropping it kills the group).
+//!
 //! Everything is bound to the network namespace of the thread that
-//! created it. There are three `unsafe` blocks, each with a `// SAFETY:`
+//! created it. There are four `unsafe` blocks, each with a `// SAFETY:`
 //! comment: `IPV6_CHECKSUM` (setsockopt), the `sockaddr_ll` for AF_PACKET,
-//! and registering a socket with tokio (`AsyncFd::register`).
+//! registering a socket with tokio (`AsyncFd::register`), and the
+//! identity switch before a script's exec (`pre_exec`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -73,6 +80,7 @@ pub mod nft;
 pub mod packet;
 pub mod receive_set;
 pub mod safe_file;
+pub mod script;
 pub mod sysctl;
 pub mod vrrp_socket;
 

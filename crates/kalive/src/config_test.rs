@@ -19,7 +19,7 @@ pub fn run(cli: &Cli) -> u8 {
         config_file: cli.use_file.clone(),
         config_id: cli.config_id.clone(),
         all_config: cli.all_config,
-        ..ConfigTestOptions::default()
+        system: std::sync::Arc::new(crate::setup::HostWithNss),
     });
     let mut text = String::new();
     for d in &outcome.diagnostics {

@@ -164,8 +164,8 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
 /// `startup_script` / `shutdown_script` (reference §1.5): run once, waited
 /// for at most their timeout.
 async fn run_global_script(what: &str, script: &crate::notify::Script, timeout: Duration) {
-    let outcome = crate::notify::run_script(&script.argv, script.uid, script.gid, timeout).await;
+    let outcome = crate::notify::run_script(script, timeout).await;
     if !outcome.success() {
-        tracing::warn!("{what} {} failed: {outcome:?}", script.argv.join(" "));
+        tracing::warn!("{what} {} failed: {outcome}", script.display());
     }
 }

@@ -3,7 +3,11 @@
 //! rule entries behind the engine's opaque handles, notify scripts, FIFOs,
 //! vrrp_scripts to run and VMACs to create.
 //!
-//! Pure code (no I/O but user-name lookups), unit-tested below.
+//! Pure code, unit-tested below. Script users and script files were
+//! resolved and checked when the config was read (kalive-config
+//! `script_check`): a script reaches the plan only with its identity and
+//! the exact file to execute; one without them is not run (no fallback to
+//! root).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -18,12 +22,14 @@ use kalive_vrrp::{
 };
 
 use crate::error::Error;
-use crate::notify::{NotifyConfig, NotifyScripts, Script, Subject};
+use crate::notify::{FifoSpec, NotifyConfig, NotifyScripts, Script, Subject};
 pub use crate::track_script::TrackScriptSpec;
+use kalive_config::system::{FileInfo, HostSystem, System, UserInfo};
+use kalive_sys::script::Identity;
 
 /// keepalived has no timeout on notify scripts (only STOP is waited for);
-/// kalive queues them per instance, so a hung script must not block the
-/// queue forever.
+/// kalive does not wait for them either, but kills a script's process
+/// group after this long so that hung scripts do not pile up.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything the runtime builds from one config.
@@ -86,50 +92,55 @@ pub struct VmacPlan {
     pub mac: [u8; 6],
 }
 
-/// Resolves user and group names (a seam for tests).
-pub trait UserLookup {
-    fn uid(&self, user: &str) -> Option<u32>;
-    fn gid(&self, group: &str) -> Option<u32>;
-    fn primary_gid(&self, user: &str) -> Option<u32>;
-}
+/// The machine kalive's config is read against (`-t`, start, reload):
+/// kalive-config's [`HostSystem`] for interfaces and files, with users and
+/// groups from the name service (`getpwnam` / `getgrnam`, as keepalived:
+/// users from LDAP or nss-systemd count, and `65534` is no user name).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostWithNss;
 
-/// The system's passwd/group databases.
-pub struct SystemUsers;
-
-impl UserLookup for SystemUsers {
-    fn uid(&self, user: &str) -> Option<u32> {
-        if let Ok(n) = user.parse() {
-            return Some(n);
-        }
-        nix::unistd::User::from_name(user)
+impl System for HostWithNss {
+    fn interface_exists(&self, name: &str) -> bool {
+        HostSystem.interface_exists(name)
+    }
+    fn user(&self, name: &str) -> Option<UserInfo> {
+        nix::unistd::User::from_name(name)
             .ok()
             .flatten()
-            .map(|u| u.uid.as_raw())
+            .map(|u| UserInfo {
+                uid: u.uid.as_raw(),
+                gid: u.gid.as_raw(),
+            })
     }
-    fn gid(&self, group: &str) -> Option<u32> {
-        if let Ok(n) = group.parse() {
-            return Some(n);
-        }
-        nix::unistd::Group::from_name(group)
+    fn group(&self, name: &str) -> Option<u32> {
+        nix::unistd::Group::from_name(name)
             .ok()
             .flatten()
             .map(|g| g.gid.as_raw())
     }
-    fn primary_gid(&self, user: &str) -> Option<u32> {
-        nix::unistd::User::from_name(user)
-            .ok()
-            .flatten()
-            .map(|u| u.gid.as_raw())
+    fn stat(&self, path: &std::path::Path, follow: bool) -> Option<FileInfo> {
+        HostSystem.stat(path, follow)
+    }
+    fn canonicalize(&self, path: &std::path::Path) -> Option<PathBuf> {
+        HostSystem.canonicalize(path)
+    }
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        HostSystem.path_dirs()
+    }
+    fn same_file(&self, a: &std::path::Path, b: &std::path::Path) -> bool {
+        HostSystem.same_file(a, b)
+    }
+    fn address_is_local(&self, addr: &IpAddr) -> bool {
+        HostSystem.address_is_local(addr)
+    }
+    fn resolves(&self, name: &str) -> bool {
+        HostSystem.resolves(name)
     }
 }
 
-/// keepalived's default script user when `script_user` is not set.
-const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
-
 /// Build the plan. Errors are things the runtime cannot do at all.
-pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
+pub fn plan(config: &Config) -> Result<Plan, Error> {
     let mut warnings = Vec::new();
-    let identity = ScriptIdentity::new(config, users);
     let mut instances = Vec::new();
     let mut resources = Vec::new();
     for inst in &config.vrrp_instances {
@@ -145,8 +156,8 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
             members: g.group.clone(),
         })
         .collect();
-    let notify = notify_config(config, &identity);
-    let track_scripts = track_scripts(config, &instances, &identity, &mut warnings);
+    let notify = notify_config(config, &mut warnings);
+    let track_scripts = track_scripts(config, &instances, &mut warnings);
     let track_files = config
         .track_files
         .iter()
@@ -181,18 +192,18 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
             .map(|i| i.name.clone())
             .collect(),
         track_files,
-        startup_script: config.global_defs.startup_script.as_ref().map(|s| {
-            (
-                identity.script(s),
-                config.global_defs.startup_script_timeout,
-            )
-        }),
-        shutdown_script: config.global_defs.shutdown_script.as_ref().map(|s| {
-            (
-                identity.script(s),
-                config.global_defs.shutdown_script_timeout,
-            )
-        }),
+        startup_script: config
+            .global_defs
+            .startup_script
+            .as_ref()
+            .and_then(|s| runnable(s, "startup_script", &mut warnings))
+            .map(|s| (s, config.global_defs.startup_script_timeout)),
+        shutdown_script: config
+            .global_defs
+            .shutdown_script
+            .as_ref()
+            .and_then(|s| runnable(s, "shutdown_script", &mut warnings))
+            .map(|s| (s, config.global_defs.shutdown_script_timeout)),
         startup_delay: startup_delay(
             config.global_defs.vrrp_startup_delay,
             config.global_defs.vrrp_delay_after_boot,
@@ -482,49 +493,43 @@ fn trackers(
     }
 }
 
-/// Who scripts run as: the script's own `user`, else `script_user`, else
-/// `keepalived_script` if it exists, else root (reference §1.11).
-struct ScriptIdentity<'a> {
-    users: &'a dyn UserLookup,
-    default: (Option<u32>, Option<u32>),
-}
-
-impl<'a> ScriptIdentity<'a> {
-    fn new(config: &Config, users: &'a dyn UserLookup) -> Self {
-        let default = match &config.global_defs.script_user {
-            Some(u) => resolve(users, u),
-            None => match users.uid(DEFAULT_SCRIPT_USER) {
-                Some(uid) => (Some(uid), users.primary_gid(DEFAULT_SCRIPT_USER)),
-                None => (None, None),
-            },
-        };
-        ScriptIdentity { users, default }
-    }
-
-    fn script(&self, s: &m::Script) -> Script {
-        let (uid, gid) = match &s.user {
-            Some(u) => resolve(self.users, u),
-            None => self.default,
-        };
-        Script {
-            argv: s.args.clone(),
-            uid,
-            gid,
-        }
-    }
-}
-
-fn resolve(users: &dyn UserLookup, u: &m::ScriptUser) -> (Option<u32>, Option<u32>) {
-    let uid = users.uid(&u.user);
-    let gid = match &u.group {
-        Some(g) => users.gid(g.trim_start_matches(':')),
-        None => users.primary_gid(&u.user),
+/// The script as the config resolved it: its identity and the file that
+/// was checked. `None` (with a warning) when either is missing: nothing
+/// runs as a default identity here.
+fn runnable(s: &m::Script, what: &str, warnings: &mut Vec<String>) -> Option<Script> {
+    let Some(run_as) = &s.run_as else {
+        warnings.push(format!(
+            "{what} {}: no script user was resolved; not run",
+            s.program()
+        ));
+        return None;
     };
-    (uid, gid)
+    let identity = Identity {
+        uid: run_as.uid,
+        gid: run_as.gid,
+        groups: run_as.groups.clone(),
+    };
+    let program = s.program();
+    // keepalived hands a `</file` test to the shell (`system()`): only the
+    // redirection is evaluated.
+    if program.starts_with('<') {
+        return Some(Script::new(
+            "/bin/sh",
+            ["-c".to_string(), s.args.join(" ")],
+            identity,
+        ));
+    }
+    let Some(path) = &s.exec_path else {
+        warnings.push(format!(
+            "{what} {program}: the file was not checked; not run"
+        ));
+        return None;
+    };
+    Some(Script::new(path.clone(), s.args[1..].to_vec(), identity))
 }
 
-fn notify_scripts(n: &m::Notify, id: &ScriptIdentity<'_>) -> NotifyScripts {
-    let conv = |s: &Option<m::Script>| s.as_ref().map(|s| id.script(s));
+fn notify_scripts(n: &m::Notify, warnings: &mut Vec<String>) -> NotifyScripts {
+    let mut conv = |s: &Option<m::Script>| s.as_ref().and_then(|s| runnable(s, "notify", warnings));
     NotifyScripts {
         master: conv(&n.master),
         backup: conv(&n.backup),
@@ -536,31 +541,38 @@ fn notify_scripts(n: &m::Notify, id: &ScriptIdentity<'_>) -> NotifyScripts {
     }
 }
 
-fn notify_config(config: &Config, id: &ScriptIdentity<'_>) -> NotifyConfig {
+fn notify_config(config: &Config, warnings: &mut Vec<String>) -> NotifyConfig {
     let mut scripts = HashMap::new();
     for inst in &config.vrrp_instances {
-        let s = notify_scripts(&inst.notify, id);
+        let s = notify_scripts(&inst.notify, warnings);
         if !s.is_empty() {
             scripts.insert((Subject::Instance, inst.name.clone()), s);
         }
     }
     for g in &config.vrrp_sync_groups {
-        let s = notify_scripts(&g.notify, id);
+        let s = notify_scripts(&g.notify, warnings);
         if !s.is_empty() {
             scripts.insert((Subject::Group, g.name.clone()), s);
         }
     }
-    let mut fifos: Vec<PathBuf> = Vec::new();
+    let mut fifos: Vec<FifoSpec> = Vec::new();
     let mut fifo_scripts = Vec::new();
     for fifo in [
         &config.global_defs.notify_fifo,
         &config.global_defs.vrrp_notify_fifo,
     ] {
         if let Some(path) = &fifo.path {
-            if !fifos.contains(path) {
-                fifos.push(path.clone());
-                if let Some(s) = &fifo.script {
-                    fifo_scripts.push((id.script(s), path.clone()));
+            if !fifos.iter().any(|f| &f.path == path) {
+                fifos.push(FifoSpec {
+                    path: path.clone(),
+                    owner: fifo.owner.as_ref().map(|o| (o.uid, o.gid)),
+                });
+                if let Some(s) = fifo
+                    .script
+                    .as_ref()
+                    .and_then(|s| runnable(s, "fifo script", warnings))
+                {
+                    fifo_scripts.push((s, path.clone()));
                 }
             }
         }
@@ -570,6 +582,7 @@ fn notify_config(config: &Config, id: &ScriptIdentity<'_>) -> NotifyConfig {
         fifos,
         fifo_scripts,
         timeout: NOTIFY_TIMEOUT,
+        ..NotifyConfig::default()
     }
 }
 
@@ -578,7 +591,6 @@ fn notify_config(config: &Config, id: &ScriptIdentity<'_>) -> NotifyConfig {
 fn track_scripts(
     config: &Config,
     instances: &[InstanceConfig],
-    id: &ScriptIdentity<'_>,
     warnings: &mut Vec<String>,
 ) -> Vec<TrackScriptSpec> {
     let mut out = Vec::new();
@@ -593,12 +605,9 @@ fn track_scripts(
             warnings.push(format!("vrrp_script {} has no script; ignored", s.name));
             continue;
         };
-        let mut script = id.script(cmd);
-        if let Some(u) = &s.user {
-            let (uid, gid) = resolve(id.users, u);
-            script.uid = uid;
-            script.gid = gid;
-        }
+        let Some(script) = runnable(cmd, &format!("vrrp_script {}", s.name), warnings) else {
+            continue;
+        };
         out.push(TrackScriptSpec {
             name: s.name.clone(),
             script,
@@ -642,33 +651,20 @@ mod tests {
     use super::*;
     use kalive_config::model::net::IpPrefix;
     use kalive_config::model::vrrp::{
-        Authentication as MAuth, ScriptUser, SyncGroup, TrackedInterface as MTrackIf, VmacSpec,
-        VrrpInstance, VrrpScript,
+        Authentication as MAuth, SyncGroup, TrackedInterface as MTrackIf, VmacSpec, VrrpInstance,
+        VrrpScript,
     };
 
-    struct FakeUsers;
-    impl UserLookup for FakeUsers {
-        fn uid(&self, user: &str) -> Option<u32> {
-            match user {
-                "nobody" => Some(65534),
-                "keepalived_script" => Some(998),
-                _ => None,
-            }
-        }
-        fn gid(&self, group: &str) -> Option<u32> {
-            (group == "nogroup").then_some(65534)
-        }
-        fn primary_gid(&self, user: &str) -> Option<u32> {
-            self.uid(user)
-        }
+    /// A script as kalive-config leaves it: resolved to `uid` and checked.
+    fn script_as(args: &[&str], uid: u32) -> m::Script {
+        let mut s = m::Script::new(args.iter().map(|s| s.to_string()).collect(), None, None);
+        s.run_as = Some(m::RunAs::new(uid, uid));
+        s.exec_path = Some(PathBuf::from(args[0]));
+        s
     }
 
     fn script(args: &[&str]) -> m::Script {
-        m::Script {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            user: None,
-            span: None,
-        }
+        script_as(args, 998)
     }
 
     fn vi_1() -> VrrpInstance {
@@ -704,7 +700,7 @@ mod tests {
     fn instance_maps_to_engine_config() {
         let mut config = Config::default();
         config.vrrp_instances.push(vi_1());
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         let ic = &plan.instances[0];
         assert_eq!((ic.name.as_str(), ic.vrid, ic.priority), ("VI_1", 51, 150));
         assert_eq!(ic.interface, "eth0");
@@ -738,7 +734,7 @@ mod tests {
             "fd00::16".parse().expect("ip"),
         ))];
         config.vrrp_instances.push(v6);
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         assert_eq!(plan.instances[0].authentication, Authentication::None);
         assert_eq!(plan.instances[1].version, Version::V3);
         assert_eq!(plan.instances[1].family, Family::V6);
@@ -754,7 +750,7 @@ mod tests {
         let mut i = vi_1();
         i.use_vmac = Some(VmacSpec::default());
         config.vrrp_instances.push(i);
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         let v = plan.resources[0].vmac.clone().expect("vmac");
         assert_eq!(v.name, "vrrp.51");
         assert_eq!(v.parent, "eth0");
@@ -768,14 +764,10 @@ mod tests {
     fn trackers_scripts_and_sync_group_weights() {
         let mut config = Config::default();
         let mut chk = VrrpScript::new("chk");
-        chk.script = Some(script(&["/bin/check", "arg"]));
+        chk.script = Some(script_as(&["/bin/check", "arg"], 65534));
         chk.weight = -20;
         chk.fall = 2;
         chk.rise = 3;
-        chk.user = Some(ScriptUser {
-            user: "nobody".into(),
-            group: Some("nogroup".into()),
-        });
         config.vrrp_scripts.push(chk);
         config.vrrp_scripts.push(VrrpScript::new("unused"));
         let mut i = vi_1();
@@ -806,7 +798,7 @@ mod tests {
             },
             ..Default::default()
         });
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         let t = &plan.instances[0].track_scripts[0];
         assert_eq!((t.weight, t.rise, t.fall), (-20, 3, 2));
         assert_eq!(plan.instances[0].track_interfaces[0].weight, 10);
@@ -814,8 +806,16 @@ mod tests {
         assert_eq!(plan.instances[1].track_scripts[0].weight, 0);
         assert_eq!(plan.track_scripts.len(), 1, "only tracked scripts run");
         let s = &plan.track_scripts[0];
-        assert_eq!(s.script.argv, ["/bin/check", "arg"]);
-        assert_eq!((s.script.uid, s.script.gid), (Some(65534), Some(65534)));
+        assert_eq!(s.script.command.program, PathBuf::from("/bin/check"));
+        assert_eq!(s.script.command.args, ["arg"]);
+        assert_eq!(
+            s.script.command.identity,
+            Identity {
+                uid: 65534,
+                gid: 65534,
+                groups: vec![65534]
+            }
+        );
         assert_eq!(
             (s.interval, s.timeout),
             (Duration::from_secs(1), Duration::from_secs(1))
@@ -836,18 +836,66 @@ mod tests {
         config.vrrp_instances.push(i);
         config.global_defs.vrrp_notify_fifo.path = Some("/run/k.fifo".into());
         config.global_defs.notify_fifo.path = Some("/run/k.fifo".into());
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         let s = &plan.notify.scripts[&(Subject::Instance, "VI_1".to_string())];
-        // Default user keepalived_script exists in FakeUsers.
-        assert_eq!(s.master.as_ref().map(|m| m.uid), Some(Some(998)));
+        assert_eq!(s.master.as_ref().map(|m| m.command.identity.uid), Some(998));
         assert_eq!(
-            s.generic.as_ref().map(|g| g.argv.clone()),
-            Some(vec!["/bin/n".to_string(), "x".into()])
+            s.generic.as_ref().map(|g| g.command.args.clone()),
+            Some(vec!["x".to_string()])
         );
         assert_eq!(
             plan.notify.fifos,
-            [PathBuf::from("/run/k.fifo")],
+            [FifoSpec::new("/run/k.fifo")],
             "same FIFO once"
         );
+    }
+
+    #[test]
+    fn a_script_the_config_did_not_resolve_is_never_run() {
+        // No identity (the config dropped it or never resolved it): it is
+        // not run as anyone, root least of all.
+        let mut config = Config::default();
+        let mut i = vi_1();
+        let mut unresolved = script(&["/bin/m"]);
+        unresolved.run_as = None;
+        i.notify.master = Some(unresolved);
+        let mut unchecked = script(&["/bin/b"]);
+        unchecked.exec_path = None;
+        i.notify.backup = Some(unchecked);
+        config.vrrp_instances.push(i);
+        let plan = plan(&config).expect("plan");
+        assert!(plan.notify.scripts.is_empty());
+        assert_eq!(plan.warnings.len(), 2, "{:?}", plan.warnings);
+    }
+
+    #[test]
+    fn the_checked_path_is_executed_and_file_tests_go_to_the_shell() {
+        let mut config = Config::default();
+        let mut i = vi_1();
+        let mut link = script(&["/tmp/ww/link.sh", "a"]);
+        link.exec_path = Some(PathBuf::from("/etc/keepalived/real.sh"));
+        i.notify.master = Some(link);
+        let mut test = script(&["</dev/tcp/127.0.0.1/80"]);
+        test.exec_path = None;
+        i.notify.backup = Some(test);
+        config.vrrp_instances.push(i);
+        let plan = plan(&config).expect("plan");
+        let s = &plan.notify.scripts[&(Subject::Instance, "VI_1".to_string())];
+        let master = &s.master.as_ref().expect("master").command;
+        assert_eq!(master.program, PathBuf::from("/etc/keepalived/real.sh"));
+        assert_eq!(master.args, ["a"]);
+        let backup = &s.backup.as_ref().expect("backup").command;
+        assert_eq!(backup.program, PathBuf::from("/bin/sh"));
+        assert_eq!(backup.args, ["-c", "</dev/tcp/127.0.0.1/80"]);
+    }
+
+    #[test]
+    fn users_come_from_the_name_service_by_name_only() {
+        let root = HostWithNss.user("root").expect("root exists");
+        assert_eq!((root.uid, root.gid), (0, 0));
+        assert_eq!(HostWithNss.group("root"), Some(0));
+        // getpwnam does not take numbers: keepalived refuses `script_user 0`.
+        assert_eq!(HostWithNss.user("0"), None);
+        assert_eq!(HostWithNss.user("65534"), None);
     }
 }

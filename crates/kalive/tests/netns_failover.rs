@@ -297,10 +297,22 @@ fn notify_scripts_and_fifo_in_order() {
     );
     lab.signal(1, nix::sys::signal::Signal::SIGTERM);
     assert!(lab.wait_exit(1, Duration::from_secs(10)));
-    let lines = fs::read_to_string(&out).unwrap_or_default();
+    let text = fs::read_to_string(&out).unwrap_or_default();
+    let mut lines: Vec<&str> = text.lines().collect();
+    // The two scripts of one notification start together and are not
+    // waited for (keepalived neither), so only the notifications are in
+    // order, not the two scripts of the MASTER one.
+    if lines.len() == 4 {
+        lines[1..3].sort_unstable();
+    }
     assert_eq!(
         lines,
-        "INSTANCE VI_1 BACKUP 150\nmaster\nINSTANCE VI_1 MASTER 150\nINSTANCE VI_1 STOP 150\n",
+        [
+            "INSTANCE VI_1 BACKUP 150",
+            "INSTANCE VI_1 MASTER 150",
+            "master",
+            "INSTANCE VI_1 STOP 150"
+        ],
         "{}",
         lab.log(1)
     );

@@ -280,6 +280,7 @@ fn iptables_not_supported(ctx: &mut Ctx, stmt: &Stmt) {
 fn fifo(ctx: &mut Ctx, stmt: &Stmt, f: &mut NotifyFifo) {
     f.path = Some(path(stmt, 0));
     f.user = script_user(ctx, stmt, 1);
+    f.span = Some(stmt.span().clone());
 }
 
 fn fifo_script(ctx: &mut Ctx, stmt: &Stmt, f: &mut NotifyFifo) {

@@ -57,11 +57,11 @@ pub fn notify_script(ctx: &mut Ctx, stmt: &Stmt) -> Option<Script> {
         ctx.error(&cmd.span, format!("{} script is empty", stmt.keyword.text));
         return None;
     }
-    Some(Script {
+    Some(Script::new(
         args,
-        user: script_user(ctx, stmt, 1),
-        span: Some(cmd.span.clone()),
-    })
+        script_user(ctx, stmt, 1),
+        Some(cmd.span.clone()),
+    ))
 }
 
 /// The whole rest of the line is the command (`vrrp_script`'s `script`,
@@ -79,11 +79,7 @@ pub fn command_script(ctx: &mut Ctx, stmt: &Stmt) -> Option<Script> {
         ctx.error(stmt.span(), format!("{} is empty", stmt.keyword.text));
         return None;
     }
-    Some(Script {
-        args,
-        user: None,
-        span: stmt.arg(0).map(|w| w.span.clone()),
-    })
+    Some(Script::new(args, None, stmt.arg(0).map(|w| w.span.clone())))
 }
 
 /// `USER [GROUP]` or `USER:GROUP` starting at argument `from`.
