@@ -64,10 +64,11 @@
 //! [`script::RunningScript`] to wait for later (dropping it kills the group).
 //!
 //! Everything is bound to the network namespace of the thread that
-//! created it. There are four `unsafe` blocks, each with a `// SAFETY:`
-//! comment: `IPV6_CHECKSUM` (setsockopt), the `sockaddr_ll` for AF_PACKET,
-//! registering a socket with tokio (`AsyncFd::register`), and the
-//! identity switch before a script's exec (`pre_exec`).
+//! created it. The `unsafe` blocks each have a `// SAFETY:` comment:
+//! `IPV6_CHECKSUM` (setsockopt), the `sockaddr_ll` for AF_PACKET,
+//! registering a socket with tokio (`AsyncFd::register`), the identity
+//! switch before a script's exec (`pre_exec`), and `kill(2)` with a
+//! real-time signal number ([`signal::send`]).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -81,6 +82,7 @@ pub mod packet;
 pub mod receive_set;
 pub mod safe_file;
 pub mod script;
+pub mod signal;
 pub mod sysctl;
 pub mod vrrp_socket;
 

@@ -22,13 +22,21 @@ use crate::vrrp::{VrrpActor, VrrpOptions};
 
 /// Everything up to the runtime; returns the exit code.
 pub fn start(cli: Cli) -> Result<u8, Error> {
-    if !cli.dont_fork && !process::is_detached_copy() {
+    let worker = process::is_worker();
+    if !cli.dont_fork && !process::is_detached_copy() && !worker {
         return process::detach_and_wait();
     }
-    if process::is_detached_copy() {
-        process::finish_detach()?;
-    }
-    let sd = SdNotify::from_env();
+    let sd = if worker {
+        match process::finish_worker()? {
+            Some(channel) => SdNotify::via_keeper(channel),
+            None => SdNotify::default(),
+        }
+    } else {
+        if process::is_detached_copy() {
+            process::finish_detach()?;
+        }
+        SdNotify::from_env()
+    };
     if let Some(text) = &cli.umask {
         let mask = process::parse_umask(text)
             .ok_or_else(|| Error::Config(format!("invalid umask '{text}'")))?;
@@ -49,18 +57,25 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
         syslog: !cli.no_syslog,
         file: cli.log_file.clone(),
     })?;
-    tracing::info!(
-        "Starting kalive v{} (keepalived {} compatible)",
-        env!("CARGO_PKG_VERSION"),
-        crate::KEEPALIVED_COMPAT
-    );
-    let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
-    tracing::info!("Command line: {}", args.join(" "));
-    for flag in cli.ignored_flags() {
-        tracing::warn!("{flag} has no effect in kalive");
+    if !worker {
+        tracing::info!(
+            "Starting kalive v{} (keepalived {} compatible)",
+            env!("CARGO_PKG_VERSION"),
+            crate::KEEPALIVED_COMPAT
+        );
+        let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
+        tracing::info!("Command line: {}", args.join(" "));
+        for flag in cli.ignored_flags() {
+            tracing::warn!("{flag} has no effect in kalive");
+        }
     }
     // From here on errors are logged (console, syslog) rather than returned.
-    let code = match run_with_pid_files(cli, sd) {
+    let outcome = if worker {
+        run_with_pid_files(cli, sd)
+    } else {
+        crate::keeper::run(&cli, sd)
+    };
+    let code = match outcome {
         Ok(code) => code,
         // keepalived logs this and exits 0 (main.c, reference §1.4).
         Err(e @ Error::AlreadyRunning { .. }) => {
@@ -77,11 +92,15 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
     Ok(code)
 }
 
+/// The worker: the actors, under the keeper (`keeper.rs`), which holds the
+/// `-p` pid file; ours is `-r` (keepalived's VRRP child's).
 fn run_with_pid_files(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
-    // One process plays keepalived's parent and VRRP child: both pid files
-    // name it, so scripts that signal either reach us.
-    let (pid_files, warnings) =
-        PidFiles::write(&[cli.pid_file.as_path(), cli.vrrp_pid_file.as_path()])?;
+    let own: Vec<&std::path::Path> = if cli.vrrp_pid_file == cli.pid_file {
+        Vec::new()
+    } else {
+        vec![cli.vrrp_pid_file.as_path()]
+    };
+    let (pid_files, warnings) = PidFiles::write(&own)?;
     for w in warnings {
         tracing::warn!("{w}");
     }

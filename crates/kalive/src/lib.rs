@@ -7,8 +7,10 @@
 //! `kalive -n -l -D -f /etc/keepalived/keepalived.conf`; without `-n` it
 //! detaches (re-executing itself in a new session). `-t[=LOGFILE]` checks a
 //! config (`file:line:col: severity: message`, keepalived's exit codes),
-//! `--dump-json` prints the parsed model. One process plays keepalived's
-//! parent and VRRP child: `-p` and `-r` pid files both name it. Debian's
+//! `--dump-json` prints the parsed model. As keepalived runs a parent and a
+//! VRRP child, kalive runs a keeper (`-p`; [`keeper`]) that restarts the
+//! worker (`-r`) if it dies, and a worker that stops cleanly if the keeper
+//! dies. Debian's
 //! `Type=notify` unit works (READY=1 via `$NOTIFY_SOCKET`).
 //!
 //! Signals (reference §1.3): HUP reloads (the same verdict as at start:
@@ -56,6 +58,7 @@ pub mod control;
 pub mod ctl;
 pub mod daemon;
 pub mod error;
+pub mod keeper;
 pub mod load;
 pub mod logging;
 pub mod net;

@@ -216,6 +216,61 @@ pub fn is_detached_copy() -> bool {
 /// thread is started (environment changes are not thread-safe).
 pub fn finish_detach() -> Result<(), Error> {
     std::env::remove_var(DETACHED_ENV);
+    take_verdict_pipe()?;
+    RELEASE_ON_READY.store(true, std::sync::atomic::Ordering::SeqCst);
+    nix::unistd::setsid().map_err(|e| Error::Io("setsid".into(), e.into()))?;
+    Ok(())
+}
+
+/// Whether a READY report also lets go of the terminal: in a process that
+/// runs in the background (the detached copy, or a worker whose keeper is
+/// one), not under `-n`.
+static RELEASE_ON_READY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process runs in the background (see [`RELEASE_ON_READY`]).
+pub fn is_background() -> bool {
+    RELEASE_ON_READY.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Set in the environment of the worker the keeper starts (`keeper.rs`):
+/// `fg` under a foreground keeper (`-n`), `bg` under a background one.
+/// Its stdin is the channel to the keeper.
+pub const WORKER_ENV: &str = "KALIVE_WORKER";
+/// The keeper's pid, in the worker's environment.
+pub const KEEPER_PID_ENV: &str = "KALIVE_KEEPER_PID";
+
+/// Are we the worker started by the keeper?
+pub fn is_worker() -> bool {
+    std::env::var_os(WORKER_ENV).is_some()
+}
+
+/// In the worker: forget the markers, take the channel to the keeper off
+/// stdin (the start-up verdict goes there first, then `SD` lines: the
+/// returned file), and die with the keeper: if the keeper is killed, the
+/// kernel sends us SIGTERM and we stop as on any TERM (priority 0, VIPs
+/// released). Must run before any thread is started.
+pub fn finish_worker() -> Result<Option<fs::File>, Error> {
+    let background = std::env::var(WORKER_ENV).is_ok_and(|v| v == "bg");
+    let keeper: Option<i32> = std::env::var(KEEPER_PID_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    std::env::remove_var(WORKER_ENV);
+    std::env::remove_var(KEEPER_PID_ENV);
+    nix::sys::prctl::set_pdeathsig(Some(nix::sys::signal::Signal::SIGTERM))
+        .map_err(|e| Error::Io("asking to die with the keeper".into(), e.into()))?;
+    // The keeper may have died before the request above took effect.
+    if keeper.is_some_and(|pid| nix::unistd::getppid().as_raw() != pid) {
+        return Err(Error::Sys("the keeper process is gone".into()));
+    }
+    let channel = take_verdict_pipe()?;
+    RELEASE_ON_READY.store(background, std::sync::atomic::Ordering::SeqCst);
+    Ok(channel)
+}
+
+/// Move the pipe on stdin (if it is one) to a close-on-exec descriptor held
+/// for the verdict; stdin becomes `/dev/null`. Returns a second handle on
+/// the pipe for later messages.
+fn take_verdict_pipe() -> Result<Option<fs::File>, Error> {
     let stdin = io::stdin();
     let is_pipe = nix::sys::stat::fstat(stdin.as_fd())
         .is_ok_and(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFIFO);
@@ -229,19 +284,22 @@ pub fn finish_detach() -> Result<(), Error> {
             fs::File::open("/dev/null").map_err(|e| Error::Io("opening /dev/null".into(), e))?;
         nix::unistd::dup2_stdin(&null)
             .map_err(|e| Error::Io("redirecting stdin".into(), e.into()))?;
+        let later = pipe
+            .try_clone()
+            .map_err(|e| Error::Io("taking the verdict pipe".into(), e))?;
         if let Ok(mut slot) = VERDICT_PIPE.lock() {
             *slot = Some(fs::File::from(pipe));
         }
+        return Ok(Some(fs::File::from(later)));
     }
-    nix::unistd::setsid().map_err(|e| Error::Io("setsid".into(), e.into()))?;
-    Ok(())
+    Ok(None)
 }
 
 /// Start-up is complete: the detaching parent exits 0. The background copy
 /// then lets go of the terminal (stdout and stderr to `/dev/null`, as
 /// keepalived's daemon does). A no-op with `-n` and after the first report.
 pub fn report_ready() {
-    if send_verdict("READY") {
+    if send_verdict("READY") && RELEASE_ON_READY.load(std::sync::atomic::Ordering::SeqCst) {
         release_terminal();
     }
 }
@@ -431,17 +489,47 @@ fn read_pid(path: &Path) -> Result<Option<i32>, String> {
     }
 }
 
+/// A process that exists and has not exited: a zombie (killed, not yet
+/// reaped — a worker killed together with its keeper is reparented and
+/// waits for its new parent) holds no pid file any more.
 fn process_alive(pid: i32) -> bool {
     pid > 0
         && matches!(
             kill(Pid::from_raw(pid), None),
             Ok(()) | Err(nix::errno::Errno::EPERM)
         )
+        && !is_zombie(pid)
+}
+
+fn is_zombie(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The state follows the command name in parentheses, which may
+            // itself hold spaces and parentheses.
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().next().map(|state| state == "Z")
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zombie_is_not_alive() {
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = child.id() as i32;
+        // Exited but not reaped: a zombie until wait().
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !is_zombie(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!process_alive(pid));
+        child.wait().expect("reap");
+        assert!(process_alive(std::process::id() as i32));
+    }
 
     #[test]
     fn umask_forms() {
