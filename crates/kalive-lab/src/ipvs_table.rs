@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use kalive_lb::ipvs::{self, IpvsTable, ServiceId};
-use kalive_lb::LbState;
+use kalive_lb::{Dest, LbState, RsKey, Service, ServiceSpec, VsKey};
 use kalive_sys::IpvsSocket;
 
 use crate::error::{LabError, Result};
@@ -55,13 +55,51 @@ pub fn apply(socket: &IpvsSocket, desired: &LbState, owned: &BTreeSet<ServiceId>
     Ok(requests.len())
 }
 
+/// JSON maps need string keys; the file holds the state as lists:
+/// `[[vs, spec, [[rs, dest], ...]], ...]`.
+type StateFile = Vec<(VsKey, ServiceSpec, Vec<(RsKey, Dest)>)>;
+
+/// A state as `ipvs-apply` reads it.
+pub fn state_to_json(state: &LbState) -> String {
+    let file: StateFile = state
+        .services
+        .iter()
+        .map(|(vs, s)| {
+            (
+                vs.clone(),
+                s.spec.clone(),
+                s.dests.iter().map(|(k, d)| (*k, *d)).collect(),
+            )
+        })
+        .collect();
+    serde_json::to_string_pretty(&file).unwrap_or_default()
+}
+
+/// The inverse of [`state_to_json`].
+pub fn state_from_json(text: &str) -> std::result::Result<LbState, serde_json::Error> {
+    let file: StateFile = serde_json::from_str(text)?;
+    let services = file
+        .into_iter()
+        .map(|(vs, spec, dests)| {
+            (
+                vs,
+                Service {
+                    spec,
+                    dests: dests.into_iter().collect(),
+                },
+            )
+        })
+        .collect();
+    Ok(LbState { services })
+}
+
 /// `kalive-lab ipvs-apply --state FILE`: apply a JSON `LbState`, read the
 /// table back and check that nothing is left to do (which also proves the
 /// dump parser against the real kernel).
 pub fn apply_file(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| LabError::io(format!("read {}", path.display()), e))?;
-    let desired: LbState = serde_json::from_str(&text).map_err(|e| LabError::Parse {
+    let desired = state_from_json(&text).map_err(|e| LabError::Parse {
         what: path.display().to_string(),
         detail: e.to_string(),
     })?;
