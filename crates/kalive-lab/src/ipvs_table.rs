@@ -96,18 +96,23 @@ pub fn state_from_json(text: &str) -> std::result::Result<LbState, serde_json::E
 /// `kalive-lab ipvs-apply --state FILE`: apply a JSON `LbState`, read the
 /// table back and check that nothing is left to do (which also proves the
 /// dump parser against the real kernel).
-pub fn apply_file(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LabError::io(format!("read {}", path.display()), e))?;
-    let desired = state_from_json(&text).map_err(|e| LabError::Parse {
-        what: path.display().to_string(),
-        detail: e.to_string(),
-    })?;
+///
+/// `owned_from`: a state file whose services kalive programmed before (they
+/// are removed if `path` no longer has them); without it kalive owns only
+/// what `path` names.
+pub fn apply_file(path: &Path, owned_from: Option<&Path>) -> Result<String> {
+    let desired = read_state(path)?;
+    let owned: BTreeSet<ServiceId> = match owned_from {
+        Some(p) => ipvs::expand(&read_state(p)?)
+            .map_err(|e| backend("expand owned state", e))?
+            .into_keys()
+            .collect(),
+        None => BTreeSet::new(),
+    };
     let socket = IpvsSocket::open().map_err(|e| backend("open IPVS", e))?;
-    let sent = apply(&socket, &desired, &BTreeSet::new())?;
+    let sent = apply(&socket, &desired, &owned)?;
     let after = read_table(&socket)?;
-    let left =
-        ipvs::reconcile(&after, &desired, &BTreeSet::new()).map_err(|e| backend("reconcile", e))?;
+    let left = ipvs::reconcile(&after, &desired, &owned).map_err(|e| backend("reconcile", e))?;
     if !left.is_empty() {
         return Err(backend(
             "read back",
@@ -121,4 +126,37 @@ pub fn apply_file(path: &Path) -> Result<String> {
         "ipvs-apply: {sent} requests sent; table read back: {} services, nothing left to do",
         after.len()
     ))
+}
+
+fn read_state(path: &Path) -> Result<LbState> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LabError::io(format!("read {}", path.display()), e))?;
+    state_from_json(&text).map_err(|e| LabError::Parse {
+        what: path.display().to_string(),
+        detail: e.to_string(),
+    })
+}
+
+/// `kalive-lab ipvs-timeouts`: the kernel's TCP, TCP FIN and UDP
+/// timeouts in seconds (0 keeps a value).
+pub fn set_timeouts(tcp: u32, tcp_fin: u32, udp: u32) -> Result<()> {
+    let socket = IpvsSocket::open().map_err(|e| backend("open IPVS", e))?;
+    let req = ipvs::set_timeouts(tcp, tcp_fin, udp);
+    socket
+        .request(req.cmd, &req.attrs)
+        .map_err(|e| backend("set timeouts", e))
+}
+
+/// `kalive-lab ipvs-sync-daemon`: start (or stop) a connection sync
+/// daemon as `lvs_sync_daemon` does.
+pub fn sync_daemon(daemon: &ipvs::SyncDaemon, stop: bool) -> Result<()> {
+    let socket = IpvsSocket::open().map_err(|e| backend("open IPVS", e))?;
+    let req = if stop {
+        ipvs::del_daemon(daemon.role)
+    } else {
+        ipvs::new_daemon(daemon)
+    };
+    socket
+        .request(req.cmd, &req.attrs)
+        .map_err(|e| backend("sync daemon", e))
 }

@@ -68,6 +68,31 @@ enum Command {
     IpvsApply {
         #[arg(long)]
         state: PathBuf,
+        /// State kalive programmed before: its services that `--state`
+        /// lacks are removed (others' services never are).
+        #[arg(long)]
+        owned_from: Option<PathBuf>,
+    },
+    /// Sets IPVS's TCP, TCP FIN and UDP timeouts (seconds; 0 keeps one).
+    IpvsTimeouts {
+        #[arg(long, default_value_t = 0)]
+        tcp: u32,
+        #[arg(long, default_value_t = 0)]
+        tcpfin: u32,
+        #[arg(long, default_value_t = 0)]
+        udp: u32,
+    },
+    /// Starts (or with --stop stops) an IPVS connection sync daemon.
+    IpvsSyncDaemon {
+        /// master or backup.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        interface: String,
+        #[arg(long, default_value_t = 0)]
+        sync_id: u32,
+        #[arg(long)]
+        stop: bool,
     },
     /// kalive and keepalived side by side; figures printed, never asserted.
     Bench {
@@ -187,9 +212,19 @@ fn main() -> ExitCode {
             timeout,
             memory,
         } => return run_guest(script, out, timeout, memory),
-        Command::IpvsApply { state } => {
-            kalive_lab::ipvs_table::apply_file(&state).map(|report| println!("{report}"))
+        Command::IpvsApply { state, owned_from } => {
+            kalive_lab::ipvs_table::apply_file(&state, owned_from.as_deref())
+                .map(|report| println!("{report}"))
         }
+        Command::IpvsTimeouts { tcp, tcpfin, udp } => {
+            kalive_lab::ipvs_table::set_timeouts(tcp, tcpfin, udp)
+        }
+        Command::IpvsSyncDaemon {
+            role,
+            interface,
+            sync_id,
+            stop,
+        } => run_sync_daemon(&role, interface, sync_id, stop),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -204,6 +239,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_sync_daemon(
+    role: &str,
+    interface: String,
+    sync_id: u32,
+    stop: bool,
+) -> kalive_lab::Result<()> {
+    use kalive_lb::ipvs::{SyncDaemon, SyncRole};
+    let role = match role {
+        "master" => SyncRole::Master,
+        "backup" => SyncRole::Backup,
+        other => return Err(LabError::Usage(format!("--role {other}: master or backup"))),
+    };
+    let daemon = SyncDaemon {
+        role,
+        interface,
+        sync_id,
+        max_len: None,
+        group: None,
+        port: None,
+        ttl: None,
+    };
+    kalive_lab::ipvs_table::sync_daemon(&daemon, stop)
 }
 
 fn run_guest(script: PathBuf, out: PathBuf, timeout: u64, memory: u32) -> ExitCode {

@@ -197,6 +197,45 @@ fn desired() -> LbState {
     LbState { services }
 }
 
+/// [`desired`] after a reload: service fwmark 9 and server 10.1.0.8 gone,
+/// 10.1.0.1 weighted down to 0, 10.0.0.1:80 scheduled by wrr.
+fn desired_after_reload() -> LbState {
+    let mut state = desired();
+    state.services.remove(&VsKey::Fwmark {
+        mark: 9,
+        family: Family::V6,
+    });
+    for (vs, service) in state.services.iter_mut() {
+        if let VsKey::Ip { addr, .. } = vs {
+            if *addr == ip("10.0.0.1") {
+                service.spec.scheduler = Scheduler::Wrr;
+                if let Some(d) = service.dests.get_mut(&rs("10.1.0.1", Some(80))) {
+                    d.weight = 0;
+                }
+            }
+        }
+        service.dests.remove(&rs("10.1.0.8", Some(5060)));
+    }
+    state
+}
+
+/// [`EXPECTED`] (plus the foreign service) edited as [`desired_after_reload`].
+fn expected_after_reload(expected: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = expected
+        .iter()
+        .filter(|l| !l.contains("-f 9 ") && !l.contains("10.1.0.8"))
+        .map(|l| match l.as_str() {
+            "-A -t 10.0.0.1:80 -s rr" => "-A -t 10.0.0.1:80 -s wrr".to_string(),
+            "-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 1" => {
+                "-a -t 10.0.0.1:80 -r 10.1.0.1:80 -m -w 0".to_string()
+            }
+            other => other.to_string(),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// The same services as keepalived configuration (no checkers: every real
 /// server is up from the start).
 const KEEPALIVED_CONF: &str = r#"
@@ -320,9 +359,22 @@ fail() { echo "GUEST-FAIL: $*"; exit 1; }
 for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh ip_vs_sed ip_vs_pe_sip; do
     modprobe $m || fail "modprobe $m"
 done
+# Another tool's service: kalive must leave it alone.
+ipvsadm -A -t 192.0.2.1:25 -s rr || fail "foreign service"
 "$KALIVE_LAB" ipvs-apply --state state.json || fail "kalive-lab ipvs-apply"
 ipvsadm -S -n > kalive.txt || fail "ipvsadm -S -n (kalive)"
 ipvsadm -L -n --thresholds > kalive-thresholds.txt || fail "ipvsadm -L --thresholds (kalive)"
+# A reload: state2 drops a service and a server, edits a weight and a
+# scheduler; kalive owned state.json's services.
+"$KALIVE_LAB" ipvs-apply --state state2.json --owned-from state.json || fail "ipvs-apply state2"
+ipvsadm -S -n > kalive2.txt || fail "ipvsadm -S -n (kalive, state2)"
+"$KALIVE_LAB" ipvs-timeouts --tcp 900 --tcpfin 120 --udp 300 || fail "ipvs-timeouts"
+ipvsadm -L --timeout > timeouts.txt
+ip link add kd0 type dummy && ip link set kd0 multicast on up || fail "dummy interface"
+"$KALIVE_LAB" ipvs-sync-daemon --role master --interface kd0 --sync-id 51 || fail "sync daemon start"
+ipvsadm -L --daemon > daemon.txt
+"$KALIVE_LAB" ipvs-sync-daemon --role master --stop || fail "sync daemon stop"
+ipvsadm -L --daemon > daemon-stopped.txt
 ipvsadm -C
 keepalived -C -n -l -D -f "$PWD/keepalived.conf" -p /run/kd.pid -c /run/kd-checkers.pid \
     > keepalived.log 2>&1 &
@@ -388,6 +440,11 @@ fn kalive_programs_the_same_ipvs_table_as_keepalived() {
         kalive_lab::ipvs_table::state_to_json(&desired()),
     )
     .expect("write state");
+    std::fs::write(
+        out.join("state2.json"),
+        kalive_lab::ipvs_table::state_to_json(&desired_after_reload()),
+    )
+    .expect("write state2");
     std::fs::write(out.join("keepalived.conf"), KEEPALIVED_CONF).expect("write config");
     std::fs::write(out.join("expected-count"), EXPECTED).expect("write count");
     let lab = env!("CARGO_BIN_EXE_kalive-lab");
@@ -426,16 +483,44 @@ fn kalive_programs_the_same_ipvs_table_as_keepalived() {
         run.console
     );
 
-    let expected = sorted_lines(EXPECTED);
-    let kalive = sorted_lines(&read("kalive.txt"));
+    // kalive owns what it programmed; the foreign service stays through
+    // both applies.
+    let foreign = "-A -t 192.0.2.1:25 -s rr".to_string();
+    let mut expected = sorted_lines(EXPECTED);
+    expected.push(foreign.clone());
+    expected.sort();
+    let expected2 = expected_after_reload(&expected);
+    let mut kalive = sorted_lines(&read("kalive.txt"));
+    let kalive2 = sorted_lines(&read("kalive2.txt"));
+    let mut reload_differences = differences("kalive", &kalive2, "expected", &expected2);
+    let timeouts = read("timeouts.txt");
+    if !timeouts.contains("Timeout (tcp tcpfin udp): 900 120 300") {
+        reload_differences.push(format!("timeouts not set: {timeouts:?}"));
+    }
+    let daemon = read("daemon.txt");
+    if !daemon.contains("master sync daemon (mcast=kd0, syncid=51") {
+        reload_differences.push(format!("sync daemon not started: {daemon:?}"));
+    }
+    let stopped = read("daemon-stopped.txt");
+    if !stopped.trim().is_empty() {
+        reload_differences.push(format!("sync daemon not stopped: {stopped:?}"));
+    }
+    assert!(
+        reload_differences.is_empty(),
+        "reload / timeouts / sync daemon:\n{}",
+        reload_differences.join("\n")
+    );
     let keepalived = sorted_lines(&read("keepalived.txt"));
     let mut kalive_vs_expected = differences("kalive", &kalive, "expected", &expected);
+    // keepalived ran on a cleared table.
+    kalive.retain(|l| *l != foreign);
     let mut kalive_vs_keepalived = differences("kalive", &kalive, "keepalived", &keepalived);
     let squeeze = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
-    let kalive_thresholds: Vec<String> = sorted_lines(&read("kalive-thresholds.txt"))
+    let mut kalive_thresholds: Vec<String> = sorted_lines(&read("kalive-thresholds.txt"))
         .iter()
         .map(|l| squeeze(l))
         .collect();
+    kalive_thresholds.retain(|l| l != "TCP 192.0.2.1:25 rr");
     let keepalived_thresholds: Vec<String> = sorted_lines(&read("keepalived-thresholds.txt"))
         .iter()
         .map(|l| squeeze(l))
