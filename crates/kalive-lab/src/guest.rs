@@ -13,6 +13,10 @@
 //! that does not boot is an error that shows the console. One guest at a
 //! time on the machine (a lock file), because two would starve each other
 //! on two cores.
+//!
+//! Environment: `KALIVE_GUEST_ACCEL` replaces QEMU's `-accel` (default
+//! TCG); `KALIVE_GUEST_CACHE` where the extracted kernel and the initramfs
+//! are kept.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -114,18 +118,13 @@ pub fn run(spec: &GuestSpec) -> Result<GuestRun> {
     write_file(&out_dir.join(".guest-run.sh"), RUN_WRAPPER, 0o755)?;
     let _ = fs::remove_file(out_dir.join(".guest-rc"));
 
+    // TCG unless told otherwise: this machine's /dev/kvm (PVM) cannot run
+    // Debian's kernel, and a KVM that can is not detectable without trying.
+    let accel = std::env::var("KALIVE_GUEST_ACCEL")
+        .unwrap_or_else(|_| "tcg,thread=multi,tb-size=256".to_string());
     let mut command = Command::new(qemu);
     command
-        .args([
-            "-M",
-            "pc",
-            "-accel",
-            "tcg,thread=multi,tb-size=256",
-            "-cpu",
-            "max",
-            "-smp",
-            "2",
-        ])
+        .args(["-M", "pc", "-accel", &accel, "-cpu", "max", "-smp", "2"])
         .args(["-m", &spec.memory_mib.to_string()])
         .args([
             "-nodefaults",

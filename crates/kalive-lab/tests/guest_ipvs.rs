@@ -430,10 +430,23 @@ fn differences(
     out
 }
 
+/// The shared output folder, removed on every exit path (set
+/// `KALIVE_LAB_KEEP_LOGS=1` to keep it for a look).
+struct OutDir(PathBuf);
+
+impl Drop for OutDir {
+    fn drop(&mut self) {
+        if std::env::var_os("KALIVE_LAB_KEEP_LOGS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 #[test]
 fn kalive_programs_the_same_ipvs_table_as_keepalived() {
     let out = PathBuf::from(format!("/tmp/kalive-guest-ipvs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
+    let _cleanup = OutDir(out.clone());
     std::fs::create_dir_all(&out).expect("create output folder");
     std::fs::write(
         out.join("state.json"),
@@ -536,7 +549,6 @@ fn kalive_programs_the_same_ipvs_table_as_keepalived() {
         "keepalived --thresholds",
         &keepalived_thresholds,
     ));
-    let _ = std::fs::remove_dir_all(&out);
     assert!(
         kalive_vs_expected.is_empty(),
         "kalive's table is not the expected one:\n{}",
