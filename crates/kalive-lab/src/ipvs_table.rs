@@ -97,20 +97,31 @@ pub fn state_from_json(text: &str) -> std::result::Result<LbState, serde_json::E
 /// table back and check that nothing is left to do (which also proves the
 /// dump parser against the real kernel).
 ///
-/// `owned_from`: a state file whose services kalive programmed before (they
-/// are removed if `path` no longer has them); without it kalive owns only
-/// what `path` names.
+/// Without `owned_from` the table is reconciled (dump, compare, change).
+/// With it — the state kalive programmed before, as after a reload — the
+/// change is carried out as the daemon does between two known states:
+/// `render(before, diff(before, after))`, then checked the same way.
 pub fn apply_file(path: &Path, owned_from: Option<&Path>) -> Result<String> {
     let desired = read_state(path)?;
-    let owned: BTreeSet<ServiceId> = match owned_from {
-        Some(p) => ipvs::expand(&read_state(p)?)
-            .map_err(|e| backend("expand owned state", e))?
-            .into_keys()
-            .collect(),
-        None => BTreeSet::new(),
-    };
     let socket = IpvsSocket::open().map_err(|e| backend("open IPVS", e))?;
-    let sent = apply(&socket, &desired, &owned)?;
+    let (sent, owned) = match owned_from {
+        None => (apply(&socket, &desired, &BTreeSet::new())?, BTreeSet::new()),
+        Some(p) => {
+            let before = read_state(p)?;
+            let owned: BTreeSet<ServiceId> = ipvs::expand(&before)
+                .map_err(|e| backend("expand previous state", e))?
+                .into_keys()
+                .collect();
+            let ops = kalive_lb::diff(&before, &desired);
+            let requests = ipvs::render(&before, &ops).map_err(|e| backend("render", e))?;
+            for req in &requests {
+                socket
+                    .request(req.cmd, &req.attrs)
+                    .map_err(|e| backend("IPVS request", e))?;
+            }
+            (requests.len(), owned)
+        }
+    };
     let after = read_table(&socket)?;
     let left = ipvs::reconcile(&after, &desired, &owned).map_err(|e| backend("reconcile", e))?;
     if !left.is_empty() {

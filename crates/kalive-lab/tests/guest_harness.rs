@@ -11,7 +11,7 @@ use kalive_lab::guest::{self, GuestSpec};
 fn a_hanging_script_is_killed_at_the_bound_and_reported() {
     let out = format!("/tmp/kalive-guest-harness-{}", std::process::id());
     let started = Instant::now();
-    let bound = Duration::from_secs(60);
+    let bound = Duration::from_secs(40);
     let result = guest::run(&GuestSpec {
         timeout: bound,
         memory_mib: 256,
