@@ -54,6 +54,8 @@ pub struct GuestSpec {
     /// Bound on the whole run, boot included.
     pub timeout: Duration,
     pub memory_mib: u32,
+    /// Added to the kernel command line (e.g. `ip_vs.conn_tab_bits=12`).
+    pub kernel_args: String,
 }
 
 impl GuestSpec {
@@ -63,6 +65,7 @@ impl GuestSpec {
             out_dir: out_dir.into(),
             timeout: Duration::from_secs(240),
             memory_mib: 512,
+            kernel_args: String::new(),
         }
     }
 }
@@ -138,10 +141,11 @@ pub fn run(spec: &GuestSpec) -> Result<GuestRun> {
         .arg(&kernel)
         .arg("-initrd")
         .arg(&initramfs)
-        .args([
-            "-append",
-            "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init tsc=reliable",
-        ])
+        .arg("-append")
+        .arg(format!(
+            "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init tsc=reliable {}",
+            spec.kernel_args
+        ))
         .args([
             "-fsdev",
             "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",

@@ -29,3 +29,22 @@ fn a_hanging_script_is_killed_at_the_bound_and_reported() {
     // Bound plus the time to kill QEMU and collect its output.
     assert!(elapsed < bound + Duration::from_secs(20), "{elapsed:?}");
 }
+
+#[test]
+fn a_guest_that_cannot_boot_is_an_error_with_its_console() {
+    let out = format!("/tmp/kalive-guest-noboot-{}", std::process::id());
+    // No such init: the kernel panics, panic=-1 reboots, -no-reboot ends QEMU.
+    let result = guest::run(&GuestSpec {
+        timeout: Duration::from_secs(60),
+        memory_mib: 256,
+        kernel_args: "rdinit=/no-such-init".into(),
+        ..GuestSpec::new("exit 0\n", &out)
+    });
+    let _ = std::fs::remove_dir_all(&out);
+    let err = match result {
+        Ok(run) => panic!("a guest without init ran: {run:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("did not boot"), "{err}");
+    assert!(err.contains("init"), "the console is shown: {err}");
+}

@@ -373,7 +373,10 @@ ipvsadm -L --timeout > timeouts.txt
 ip link add kd0 type dummy && ip link set kd0 multicast on up || fail "dummy interface"
 "$KALIVE_LAB" ipvs-sync-daemon --role master --interface kd0 --sync-id 51 || fail "sync daemon start"
 ipvsadm -L --daemon > daemon.txt
+"$KALIVE_LAB" ipvs-sync-daemon --role backup --interface kd0 --sync-id 52 || fail "backup sync daemon start"
+ipvsadm -L --daemon > daemon-both.txt
 "$KALIVE_LAB" ipvs-sync-daemon --role master --stop || fail "sync daemon stop"
+"$KALIVE_LAB" ipvs-sync-daemon --role backup --stop || fail "backup sync daemon stop"
 ipvsadm -L --daemon > daemon-stopped.txt
 ipvsadm -C
 keepalived -C -n -l -D -f "$PWD/keepalived.conf" -p /run/kd.pid -c /run/kd-checkers.pid \
@@ -513,6 +516,10 @@ fn kalive_programs_the_same_ipvs_table_as_keepalived() {
     let daemon = read("daemon.txt");
     if !daemon.contains("master sync daemon (mcast=kd0, syncid=51") {
         reload_differences.push(format!("sync daemon not started: {daemon:?}"));
+    }
+    let both = read("daemon-both.txt");
+    if !both.contains("backup sync daemon (mcast=kd0, syncid=52") {
+        reload_differences.push(format!("backup sync daemon not started: {both:?}"));
     }
     let stopped = read("daemon-stopped.txt");
     if !stopped.trim().is_empty() {
