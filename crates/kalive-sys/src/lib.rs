@@ -43,6 +43,13 @@
 //! Frames — [`packet`]: `FrameSender::open()?.send_garp(ifindex, &frame)`
 //! / `send_na` (whole Ethernet frames, any source MAC, e.g. the VMAC).
 //!
+//! IPVS — [`ipvs`] (transport only; `kalive_lb::ipvs` builds the bytes):
+//! ```ignore
+//! let ipvs = IpvsSocket::open()?;           // SysError::IpvsUnavailable without ip_vs
+//! ipvs.request(req.cmd, &req.attrs)?;       // acknowledged; errno kept (EEXIST, ENOENT…)
+//! let replies: Vec<Vec<u8>> = ipvs.dump(req.cmd, &req.attrs)?; // attributes per message
+//! ```
+//!
 //! Sysctls — [`sysctl`]: `read`/`write` under `/proc/sys/net`, and
 //! [`SysctlSaver`] which remembers and restores old values;
 //! `sysctl::configure_vmac_v4` (keepalived's VMAC/parent sysctls) and
@@ -74,6 +81,7 @@
 
 mod async_socket;
 pub mod error;
+pub mod ipvs;
 mod link_index;
 pub mod netlink;
 pub mod netns;
@@ -87,6 +95,7 @@ pub mod sysctl;
 pub mod vrrp_socket;
 
 pub use error::{Result, SysError};
+pub use ipvs::IpvsSocket;
 pub use link_index::if_index;
 pub use netlink::{
     vmac_address, AddrEvent, AddressInfo, AddressSpec, LinkEvent, LinkInfo, Monitor, NetEvent,
