@@ -48,6 +48,11 @@
 //! `sysctl::configure_vmac_v4` (keepalived's VMAC/parent sysctls) and
 //! `sysctl::neutralise_all_rp_filter`, `sysctl::set_ipv6_enabled`.
 //!
+//! Processes — [`proc_events`]: `ProcEvents::open()?.recv(&mut batch)`
+//! (fork / exec / comm / exit from the proc connector, opened in the
+//! initial network namespace when needed), `read_process(pid)`,
+//! `proc_pids()`: what `track_process` watches.
+//!
 //! Namespaces — [`netns`]: `in_netns(name, || …)` runs a closure on a
 //! thread inside a namespace; `in_netns_tokio` also enters the caller's
 //! tokio runtime, to open sockets there and use them from the caller.
@@ -66,6 +71,7 @@ pub mod netlink;
 pub mod netns;
 pub mod nft;
 pub mod packet;
+pub mod proc_events;
 pub mod receive_set;
 pub mod sysctl;
 pub mod vrrp_socket;

@@ -14,11 +14,14 @@ use kalive_config::model::vrrp::{self as m, AuthType, TrackRef, VrrpVersion};
 use kalive_config::model::{Config, IpAddressSpec, RouteSpec, RuleSpec};
 use kalive_vrrp::{
     Authentication, Family, GarpConfig, InitialState, InstanceConfig, SyncGroupConfig, TrackedFile,
-    TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress, VirtualEntry,
+    TrackedInterface, TrackedProcess, TrackedScript, UnicastPeer, Version, VirtualAddress,
+    VirtualEntry,
 };
 
 use crate::error::Error;
 use crate::notify::{NotifyConfig, NotifyScripts, Script, Subject};
+use crate::track_process::ParamMatch;
+pub use crate::track_process::ProcessSpec;
 pub use crate::track_script::TrackScriptSpec;
 
 /// keepalived has no timeout on notify scripts (only STOP is waited for);
@@ -46,6 +49,8 @@ pub struct Plan {
     pub priority_change_fifo: Vec<String>,
     /// `track_file`s some instance tracks: (name, path).
     pub track_files: Vec<(String, PathBuf)>,
+    /// `vrrp_track_process`es some instance tracks.
+    pub track_processes: Vec<ProcessSpec>,
     /// `startup_script` / `shutdown_script` with their timeouts.
     pub startup_script: Option<(Script, Duration)>,
     pub shutdown_script: Option<(Script, Duration)>,
@@ -126,8 +131,46 @@ impl UserLookup for SystemUsers {
 /// keepalived's default script user when `script_user` is not set.
 const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 
+/// What kalive refuses to run although keepalived runs it, one line
+/// each (`file:line:col: error: message`). `-t` prints them and start and
+/// reload refuse the config with them.
+///
+/// `auth_type AH` (reference §1.9: IPsec AH, HMAC-MD5-96 over the IP
+/// header, v2/IPv4 only) is not implemented: kalive would neither send
+/// nor accept what keepalived's AH routers exchange, so both would end up
+/// MASTER. Refusing says so at once instead.
+pub fn unsupported(config: &Config) -> Vec<String> {
+    config
+        .vrrp_instances
+        .iter()
+        .filter(|i| {
+            let v2 = !i.ipv6 && i.version == VrrpVersion::V2;
+            v2 && i
+                .authentication
+                .as_ref()
+                .is_some_and(|a| a.auth_type == AuthType::Ah)
+        })
+        .map(|i| {
+            let at = i
+                .span
+                .as_ref()
+                .map(|s| format!("{s}: "))
+                .unwrap_or_default();
+            format!(
+                "{at}error: ({}) auth_type AH (IPsec AH authentication) is not supported by \
+                 kalive; use auth_type PASS or no authentication",
+                i.name
+            )
+        })
+        .collect()
+}
+
 /// Build the plan. Errors are things the runtime cannot do at all.
 pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
+    let refused = unsupported(config);
+    if !refused.is_empty() {
+        return Err(Error::Config(refused.join("; ")));
+    }
     let mut warnings = Vec::new();
     let identity = ScriptIdentity::new(config, users);
     let mut instances = Vec::new();
@@ -157,7 +200,18 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
         })
         .filter_map(|f| f.file.clone().map(|p| (f.name.clone(), p)))
         .collect();
+    let track_processes = config
+        .track_processes
+        .iter()
+        .filter(|p| {
+            instances
+                .iter()
+                .any(|i| i.track_processes.iter().any(|t| t.name == p.name))
+        })
+        .filter_map(process_spec)
+        .collect();
     Ok(Plan {
+        track_processes,
         instances,
         sync_groups,
         resources,
@@ -274,8 +328,13 @@ fn instance(
             .unicast_peers
             .iter()
             .any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
-    let (vips, vip_specs) = addresses(&inst.virtual_ipaddresses, &interface);
-    let (excluded, excluded_specs) = addresses(&inst.virtual_ipaddresses_excluded, &interface);
+    let homes = AddressHomes {
+        base: &base_interface,
+        instance: &interface,
+        family,
+    };
+    let (vips, vip_specs) = addresses(&inst.virtual_ipaddresses, &homes);
+    let (excluded, excluded_specs) = addresses(&inst.virtual_ipaddresses_excluded, &homes);
     ic.vips = vips;
     ic.excluded_vips = excluded;
     ic.virtual_routes = entries(&inst.virtual_routes);
@@ -331,14 +390,46 @@ fn authentication(inst: &m::VrrpInstance, version: Version) -> Authentication {
     }
 }
 
+/// Where an instance's addresses go: its configured interface, and the
+/// interface it runs on (the VMAC with `use_vmac`, else the same).
+struct AddressHomes<'a> {
+    base: &'a str,
+    instance: &'a str,
+    family: Family,
+}
+
+impl AddressHomes<'_> {
+    /// keepalived (vrrp.c, vrrp_complete_instance): an address without
+    /// `dev`, or with `dev` naming the configured interface (the guide's
+    /// `192.168.1.100/24 dev eth0`), goes on the VMAC when it is of the
+    /// instance's family; one of the other family stays on the configured
+    /// interface; any other `dev` is kept.
+    fn device(&self, spec: &IpAddressSpec) -> String {
+        let on_base = spec.dev.as_deref().is_none_or(|d| d == self.base);
+        if !on_base {
+            return spec.dev.clone().unwrap_or_default();
+        }
+        let same_family = matches!(
+            (self.family, spec.address.addr),
+            (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))
+        );
+        if same_family {
+            self.instance
+        } else {
+            self.base
+        }
+        .to_string()
+    }
+}
+
 fn addresses(
     specs: &[IpAddressSpec],
-    interface: &str,
+    homes: &AddressHomes,
 ) -> (Vec<VirtualAddress>, Vec<IpAddressSpec>) {
     let mut vas = Vec::new();
     let mut full = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
-        let dev = spec.dev.clone().unwrap_or_else(|| interface.to_string());
+        let dev = homes.device(spec);
         vas.push(VirtualAddress {
             addr: spec.address.addr,
             prefix_len: spec.address.len,
@@ -468,18 +559,62 @@ fn trackers(
             })
         })
         .collect();
-    if !processes.is_empty() {
-        warnings.push(format!(
-            "({}) track_process is not supported by kalive yet; ignored",
-            inst.name
-        ));
-    }
+    ic.track_processes = processes
+        .into_iter()
+        .filter_map(|r| {
+            let Some(p) = config.track_processes.iter().find(|p| p.name == r.name) else {
+                warnings.push(format!(
+                    "({}) track_process {} is not defined; ignored",
+                    inst.name, r.name
+                ));
+                return None;
+            };
+            Some(TrackedProcess {
+                name: p.name.clone(),
+                weight: weight(r.weight.unwrap_or(p.weight)),
+                reverse: r.reverse.unwrap_or(p.weight_reverse),
+            })
+        })
+        .collect();
     if !inst.track_bfds.is_empty() {
         warnings.push(format!(
             "({}) track_bfd is not supported by kalive yet; ignored",
             inst.name
         ));
     }
+}
+
+/// A `vrrp_track_process` as the tracker runs it (keepalived's parser,
+/// vrrp_parser.c: parameters or `param_match` imply `full_command`).
+///
+/// The model has no "exact" `param_match` (keepalived's default when
+/// parameters are given without `param_match`): its default, `initial`,
+/// is used then.
+fn process_spec(p: &m::TrackProcess) -> Option<ProcessSpec> {
+    let process = p.process.clone()?;
+    let params: Vec<u8> = p
+        .parameters
+        .iter()
+        .flatten()
+        .flat_map(|a| a.bytes().chain(std::iter::once(0)))
+        .collect();
+    let has_params = p.parameters.as_ref().is_some_and(|v| !v.is_empty());
+    let param_match = match (has_params, p.param_match) {
+        (false, _) => ParamMatch::Any,
+        (true, m::ParamMatch::Initial) => ParamMatch::Initial,
+        (true, m::ParamMatch::Partial) => ParamMatch::Partial,
+    };
+    Some(ProcessSpec {
+        name: p.name.clone(),
+        process,
+        params,
+        param_match,
+        full_command: p.full_command || has_params,
+        quorum: p.quorum.max(1),
+        quorum_max: p.quorum_max.unwrap_or(u32::MAX),
+        fork_delay: p.fork_delay.unwrap_or_default(),
+        terminate_delay: p.terminate_delay.unwrap_or_default(),
+    })
 }
 
 /// Who scripts run as: the script's own `user`, else `script_user`, else
@@ -762,6 +897,55 @@ mod tests {
         assert_eq!(plan.instances[0].interface, "vrrp.51");
         assert_eq!(plan.instances[0].vips[0].interface, "vrrp.51");
         assert_eq!(plan.resources[0].base_interface, "eth0");
+    }
+
+    #[test]
+    fn auth_type_ah_is_refused_with_a_reason() {
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.authentication = Some(MAuth {
+            auth_type: AuthType::Ah,
+            password: b"secret".to_vec(),
+        });
+        config.vrrp_instances.push(i.clone());
+        let err = plan(&config, &FakeUsers).expect_err("AH refused");
+        assert!(err.to_string().contains("(VI_1) auth_type AH"), "{err}");
+        // v3 ignores authentication (reference §1.9): nothing to refuse.
+        i.version = VrrpVersion::V3;
+        config.vrrp_instances[0] = i;
+        assert!(unsupported(&config).is_empty());
+        assert!(plan(&config, &FakeUsers).is_ok());
+    }
+
+    #[test]
+    fn vmac_takes_vips_written_on_the_configured_interface() {
+        // The guide's form: `192.168.200.17/24 dev eth0` with use_vmac.
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.use_vmac = Some(VmacSpec::default());
+        i.virtual_ipaddresses[1].dev = Some("eth0".into());
+        let mut other = IpAddressSpec::new(IpPrefix::host("10.9.9.9".parse().expect("ip")));
+        other.dev = Some("eth1".into());
+        i.virtual_ipaddresses.push(other);
+        i.virtual_ipaddresses_excluded = vec![
+            IpAddressSpec::new(IpPrefix::host("fd00::9".parse().expect("ip"))),
+            IpAddressSpec::new(IpPrefix::host("192.168.200.99".parse().expect("ip"))),
+        ];
+        config.vrrp_instances.push(i);
+        let plan = plan(&config, &FakeUsers).expect("plan");
+        let vips: Vec<&str> = plan.instances[0]
+            .vips
+            .iter()
+            .map(|v| v.interface.as_str())
+            .collect();
+        assert_eq!(vips, ["vrrp.51", "vrrp.51", "eth1"]);
+        assert_eq!(plan.resources[0].vips[1].dev.as_deref(), Some("vrrp.51"));
+        let evips: Vec<&str> = plan.instances[0]
+            .excluded_vips
+            .iter()
+            .map(|v| v.interface.as_str())
+            .collect();
+        assert_eq!(evips, ["eth0", "vrrp.51"], "another family stays on eth0");
     }
 
     #[test]

@@ -130,3 +130,40 @@ fn signum_and_version() {
     let out = Command::new(BIN).arg("-v").output().expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("kalive v"));
 }
+
+/// `auth_type AH` is refused at `-t` with a reason (kalive does not speak
+/// IPsec AH): "other config errors", exit 5, the instance's position.
+#[test]
+fn config_test_refuses_auth_type_ah_with_a_reason() {
+    let s = Scratch::new("ah");
+    let conf = s.file(
+        "ah.conf",
+        "vrrp_instance VI_AH {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  authentication {\n    auth_type AH\n    auth_pass secret\n  }\n  virtual_ipaddress {\n    192.0.2.10\n  }\n}\n",
+    );
+    let out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(&conf)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    let line = format!(
+        "{}:1:1: error: (VI_AH) auth_type AH (IPsec AH authentication) is not supported by kalive",
+        conf.display()
+    );
+    assert!(err.contains(&line), "{err}");
+    // The same instance with PASS passes.
+    let pass = s.file(
+        "pass.conf",
+        &std::fs::read_to_string(&conf)
+            .expect("read")
+            .replace("auth_type AH", "auth_type PASS"),
+    );
+    let out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(&pass)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("auth_type AH"), "{err}");
+}

@@ -31,6 +31,7 @@ use crate::net::{ops as netops, Change, Frame, NetHandle};
 use crate::notify::{Notification, Notifier, NotifyState, Subject};
 use crate::setup::{Plan, VmacPlan};
 use crate::timer::PreciseTimer;
+use crate::track_process::{self, ProcessStatus};
 use crate::track_script::{self, FileValue, ScriptResult};
 
 mod control;
@@ -49,6 +50,8 @@ pub struct VrrpOptions {
     pub dont_release_vrrp: bool,
     /// `-a`: log every address change.
     pub address_monitoring: bool,
+    /// `-D`: keepalived's detail lines (`(VI_1) setting Virtual Routes`).
+    pub log_detail: bool,
 }
 
 /// A packet from a receive task, with the interface and family it came on.
@@ -94,6 +97,8 @@ pub struct VrrpActor {
     script_rx: mpsc::UnboundedReceiver<ScriptResult>,
     file_tx: mpsc::UnboundedSender<FileValue>,
     file_rx: mpsc::UnboundedReceiver<FileValue>,
+    process_tx: mpsc::Sender<ProcessStatus>,
+    process_rx: mpsc::Receiver<ProcessStatus>,
     run: Option<Run>,
     /// When each (instance, interface) last logged a GARP burst.
     garp_logged: HashMap<(u32, String), Instant>,
@@ -131,6 +136,7 @@ impl VrrpActor {
         tokio::spawn(monitor_task(monitor, net_tx));
         let (script_tx, script_rx) = mpsc::unbounded_channel();
         let (file_tx, file_rx) = mpsc::unbounded_channel();
+        let (process_tx, process_rx) = mpsc::channel(track_process::STATUS_QUEUE);
         Ok(VrrpActor {
             options,
             origin: Instant::now(),
@@ -143,6 +149,8 @@ impl VrrpActor {
             script_rx,
             file_tx,
             file_rx,
+            process_tx,
+            process_rx,
             run: None,
             garp_logged: HashMap::new(),
             drop_log: RateLimit::new(Duration::from_secs(1), 256),
@@ -205,6 +213,7 @@ impl VrrpActor {
             &plan.track_files,
             self.file_tx.clone(),
         ));
+        script_tasks.extend(self.track_processes(&plan, &mut vrrp));
         match &mut self.notifier {
             Some(n) => n.set_scripts(plan.notify.scripts.clone()),
             None => self.notifier = Some(Notifier::new(plan.notify.clone())),
@@ -230,6 +239,46 @@ impl VrrpActor {
         });
         self.carry_out().await;
         Ok(())
+    }
+
+    /// Start `track_process` (before `Input::Start`, so that an instance
+    /// whose process is missing starts in FAULT rather than flapping): the
+    /// first count goes to the engine now, changes arrive on `process_rx`.
+    fn track_processes(&mut self, plan: &Plan, vrrp: &mut Vrrp) -> Option<JoinHandle<()>> {
+        // Statuses of a previous run's task are stale.
+        while self.process_rx.try_recv().is_ok() {}
+        match track_process::spawn(&plan.track_processes, self.process_tx.clone()) {
+            Ok(Some(track_process::Started { initial, task })) => {
+                let now = self.now();
+                for ProcessStatus { name, up } in initial {
+                    vrrp.handle_input(now, Input::Process { name, up });
+                }
+                Some(task)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(
+                    "track_process will not work (tracked processes count as down): {e}"
+                );
+                None
+            }
+        }
+    }
+
+    fn on_process_status(&mut self, status: ProcessStatus) {
+        // keepalived's words (vrrp_track.c, process_update_track_process_status).
+        let word = if status.up { "gained" } else { "lost" };
+        tracing::info!("Quorum {word} for tracked process {}", status.name);
+        let now = self.now();
+        if let Some(run) = &mut self.run {
+            run.vrrp.handle_input(
+                now,
+                Input::Process {
+                    name: status.name,
+                    up: status.up,
+                },
+            );
+        }
     }
 
     /// The plan's instances as the engine runs them: the source address
@@ -532,12 +581,8 @@ impl VrrpActor {
                     if let Some(run) = &mut self.run { run.vrrp.handle_input(now, Input::Start); }
                 }
                 Some(ev) = self.net_rx.recv() => self.on_net_event(ev),
-                Some(r) = self.script_rx.recv() => {
-                    let now = self.now();
-                    if let Some(run) = &mut self.run {
-                        run.vrrp.handle_input(now, Input::ScriptResult { name: r.name, success: r.success });
-                    }
-                }
+                Some(r) = self.script_rx.recv() => self.on_script_result(r),
+                Some(p) = self.process_rx.recv() => self.on_process_status(p),
                 Some(f) = self.file_rx.recv() => {
                     let now = self.now();
                     if let Some(run) = &mut self.run {
@@ -752,6 +797,27 @@ impl VrrpActor {
             if let Some(run) = &mut self.run {
                 run.vrrp.handle_input(now, Input::Link { interface, up });
             }
+        }
+    }
+
+    /// One run of a `vrrp_script`; keepalived's `VRRP_Script(NAME)
+    /// succeeded` / `failed` when rise/fall turns its verdict
+    /// (vrrp_scheduler.c, vrrp_script_child_thread; LOG_INFO).
+    fn on_script_result(&mut self, r: ScriptResult) {
+        let now = self.now();
+        let Some(run) = &mut self.run else { return };
+        let before = run.vrrp.script_ok(&r.name);
+        let name = r.name.clone();
+        run.vrrp.handle_input(
+            now,
+            Input::ScriptResult {
+                name: r.name,
+                success: r.success,
+            },
+        );
+        let after = run.vrrp.script_ok(&name);
+        if let Some(line) = script_verdict_line(&name, before, after) {
+            tracing::info!("{line}");
         }
     }
 
@@ -1039,6 +1105,9 @@ impl VrrpActor {
         let Some(res) = run.plan.resources.get(instance.0 as usize) else {
             return;
         };
+        if self.options.log_detail {
+            log_virtual_entries(&instance_name(run, instance), "Routes", add);
+        }
         for h in handles {
             let Some(spec) = res.routes.get(*h as usize) else {
                 continue;
@@ -1068,6 +1137,9 @@ impl VrrpActor {
         let Some(res) = run.plan.resources.get(instance.0 as usize) else {
             return;
         };
+        if self.options.log_detail {
+            log_virtual_entries(&instance_name(run, instance), "Rules", add);
+        }
         for h in handles {
             if let Some(spec) = res.rules.get(*h as usize) {
                 let r = netops::rule(spec);
@@ -1286,12 +1358,36 @@ fn instance_name(run: &Run, id: InstanceId) -> String {
         .unwrap_or_else(|| format!("#{}", id.0))
 }
 
+/// The line keepalived logs when a script's verdict turns, if it turned.
+fn script_verdict_line(name: &str, before: Option<bool>, after: Option<bool>) -> Option<String> {
+    match after {
+        Some(ok) if before != after => Some(format!(
+            "VRRP_Script({name}) {}",
+            if ok { "succeeded" } else { "failed" }
+        )),
+        _ => None,
+    }
+}
+
+/// `(VI_1) setting Virtual Routes` / `(VI_1) removing Virtual Rules`:
+/// keepalived 2.2.7 prints these only with `-D` (vrrp.c,
+/// vrrp_handle_iproutes / vrrp_handle_iprules), at LOG_INFO.
+fn log_virtual_entries(name: &str, what: &str, add: bool) {
+    tracing::info!("{}", virtual_entries_line(name, what, add));
+}
+
+fn virtual_entries_line(name: &str, what: &str, add: bool) -> String {
+    let verb = if add { "setting" } else { "removing" };
+    format!("({name}) {verb} Virtual {what}")
+}
+
 /// keepalived's words for the drops it logs (vrrp.c), ours for the rest.
 fn log_drop(name: Option<&str>, vrid: u8, src: IpAddr, reason: kalive_vrrp::RxDrop) {
     use kalive_vrrp::RxDrop;
     let name = name.unwrap_or("-");
     match reason {
-        RxDrop::AuthFailure => tracing::warn!("({name}) received an invalid passwd!"),
+        // LOG_INFO in keepalived 2.2.7 (vrrp.c, vrrp_check_packet).
+        RxDrop::AuthFailure => tracing::info!("({name}) received an invalid passwd!"),
         RxDrop::AddressList => tracing::info!(
             "({name}) ip address associated with VRID {vrid} not present in MASTER advert from {src}"
         ),
@@ -1452,6 +1548,28 @@ mod tests {
         assert!(
             !still_arriving(Some(burst_ago), slack),
             "a burst that ended"
+        );
+    }
+
+    #[test]
+    fn keepalived_script_and_route_wording() {
+        assert_eq!(
+            script_verdict_line("chk", None, Some(true)).as_deref(),
+            Some("VRRP_Script(chk) succeeded")
+        );
+        assert_eq!(
+            script_verdict_line("chk", Some(true), Some(false)).as_deref(),
+            Some("VRRP_Script(chk) failed")
+        );
+        assert_eq!(script_verdict_line("chk", Some(true), Some(true)), None);
+        assert_eq!(script_verdict_line("chk", None, None), None);
+        assert_eq!(
+            virtual_entries_line("VI_1", "Routes", true),
+            "(VI_1) setting Virtual Routes"
+        );
+        assert_eq!(
+            virtual_entries_line("VI_1", "Rules", false),
+            "(VI_1) removing Virtual Rules"
         );
     }
 
