@@ -315,33 +315,83 @@ fn guide_route_and_log_lines_match_keepalived() {
     }
 }
 
-/// `auth_type AH` is not implemented: kalive refuses to start with it
-/// (keepalived's config exit code, a reason in the log) rather than run an
-/// instance that would never agree with keepalived's AH routers.
-#[test]
-fn start_with_auth_type_ah_is_refused_with_a_reason() {
-    let mut shape = Shape::uniform("kalive", &[100], Duration::from_secs(1));
+/// A VRRPv2 group with `auth_type AH` of keepalived and kalive: the
+/// master's adverts are accepted by the other (one holder, no takeover,
+/// no AH complaint in the backup's log), and a SIGKILLed master is
+/// replaced. Run with each in each role.
+fn ah_group(kinds: [&'static str; 2]) {
+    let mut shape = Shape::of(&kinds, &[150, 100], Duration::from_secs(1));
     shape.version = 2;
     let mut g = Group::build(&shape);
-    g.instances[0]
-        .extra
-        .push("authentication {\n        auth_type AH\n        auth_pass secret\n    }".into());
-    g.start(0);
-    let stopped = wait_for(
-        "kalive to refuse the config",
-        Duration::from_secs(5),
-        Duration::from_millis(50),
-        || Ok((!g.lab.daemon_running(0)).then_some(())),
-    );
-    stopped.unwrap_or_else(|e| panic!("{e}\n{}", g.lab.all_logs()));
-    let log = g.lab.daemon_log(0);
+    for instance in &mut g.instances {
+        instance.auth_pass = None;
+        instance
+            .extra
+            .push("authentication {\n        auth_type AH\n        auth_pass s3cret\n    }".into());
+    }
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    // Several master-down intervals: a backup that rejected the adverts
+    // would take over within one.
+    let steady = Duration::from_secs(5);
+    let started = std::time::Instant::now();
+    while started.elapsed() < steady {
+        let holders = g.live_holders();
+        assert_eq!(
+            holders,
+            [0],
+            "{kinds:?}: the backup did not accept the master's AH adverts\n{}",
+            g.lab.all_logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let backup_log = g.lab.daemon_log(1);
     assert!(
-        log.contains("(VI_42) auth_type AH (IPsec AH authentication) is not supported by kalive"),
-        "{log}"
+        !backup_log.contains("IPSEC-AH") && !backup_log.contains("Entering MASTER STATE"),
+        "{kinds:?}: {backup_log}"
     );
-    assert!(
-        g.lab.holders(g.vip).unwrap().is_empty(),
-        "a refused config set the VIP"
+    g.lab.kill_daemon(0).unwrap();
+    g.wait_master(1, Duration::from_secs(6));
+    g.finish();
+}
+
+#[test]
+fn auth_type_ah_keepalived_master_kalive_backup() {
+    ah_group(["keepalived", "kalive"]);
+}
+
+#[test]
+fn auth_type_ah_kalive_master_keepalived_backup() {
+    ah_group(["kalive", "keepalived"]);
+}
+
+/// Negative control: with different AH passwords, each rejects the
+/// other's adverts in keepalived's words, and both end up master.
+#[test]
+fn auth_type_ah_with_another_password_is_rejected_by_both() {
+    let mut shape = Shape::of(
+        &["keepalived", "kalive"],
+        &[150, 100],
+        Duration::from_secs(1),
     );
+    shape.version = 2;
+    let mut g = Group::build(&shape);
+    for (index, instance) in g.instances.iter_mut().enumerate() {
+        instance.auth_pass = None;
+        instance.extra.push(format!(
+            "authentication {{\n        auth_type AH\n        auth_pass pass{index}\n    }}"
+        ));
+    }
+    g.start_all();
+    let invalid =
+        "(VI_42) IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !";
+    wait_log(&g, 1, invalid, Duration::from_secs(10));
+    wait_log(
+        &g,
+        1,
+        "(VI_42) Entering MASTER STATE",
+        Duration::from_secs(10),
+    );
+    wait_log(&g, 0, invalid, Duration::from_secs(10));
     g.finish();
 }

@@ -25,16 +25,6 @@ pub fn run(cli: &Cli) -> u8 {
     for d in &outcome.diagnostics {
         text.push_str(&format!("{d}\n"));
     }
-    // What keepalived runs but kalive refuses to (the daemon refuses it at
-    // start and reload with the same lines).
-    let refused = crate::setup::unsupported(&outcome.model);
-    for line in &refused {
-        text.push_str(&format!("{line}\n"));
-    }
-    let exit_code = match outcome.exit_code {
-        0 if !refused.is_empty() => UNSUPPORTED_EXIT,
-        code => code,
-    };
     let written = match cli.config_test_log() {
         Some(path) => std::fs::OpenOptions::new()
             .create(true)
@@ -52,12 +42,8 @@ pub fn run(cli: &Cli) -> u8 {
             Err(e) => eprintln!("kalive: cannot serialise the model: {e}"),
         }
     }
-    u8::try_from(exit_code).unwrap_or(crate::exit::FATAL)
+    u8::try_from(outcome.exit_code).unwrap_or(crate::exit::FATAL)
 }
-
-/// `-t`'s code for "other config errors" (reference §1.2), used when only
-/// kalive refuses the config.
-const UNSUPPORTED_EXIT: i32 = 5;
 
 /// `global_defs { net_namespace NAME }`: read before anything else starts,
 /// because entering a namespace must happen before threads exist

@@ -81,6 +81,9 @@ pub struct InstanceResources {
     pub vmac: Option<VmacPlan>,
     /// `unicast_ttl` (IPv4 unicast TTL; default 255).
     pub unicast_ttl: u8,
+    /// `auth_type AH` (v2): the HMAC key, `auth_pass` zero padded to 8
+    /// bytes (reference §1.9).
+    pub ah_key: Option<[u8; 8]>,
 }
 
 /// A macvlan VMAC to create (reference §1.8 `use_vmac`).
@@ -131,46 +134,8 @@ impl UserLookup for SystemUsers {
 /// keepalived's default script user when `script_user` is not set.
 const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 
-/// What kalive refuses to run although keepalived runs it, one line
-/// each (`file:line:col: error: message`). `-t` prints them and start and
-/// reload refuse the config with them.
-///
-/// `auth_type AH` (reference §1.9: IPsec AH, HMAC-MD5-96 over the IP
-/// header, v2/IPv4 only) is not implemented: kalive would neither send
-/// nor accept what keepalived's AH routers exchange, so both would end up
-/// MASTER. Refusing says so at once instead.
-pub fn unsupported(config: &Config) -> Vec<String> {
-    config
-        .vrrp_instances
-        .iter()
-        .filter(|i| {
-            let v2 = !i.ipv6 && i.version == VrrpVersion::V2;
-            v2 && i
-                .authentication
-                .as_ref()
-                .is_some_and(|a| a.auth_type == AuthType::Ah)
-        })
-        .map(|i| {
-            let at = i
-                .span
-                .as_ref()
-                .map(|s| format!("{s}: "))
-                .unwrap_or_default();
-            format!(
-                "{at}error: ({}) auth_type AH (IPsec AH authentication) is not supported by \
-                 kalive; use auth_type PASS or no authentication",
-                i.name
-            )
-        })
-        .collect()
-}
-
 /// Build the plan. Errors are things the runtime cannot do at all.
 pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
-    let refused = unsupported(config);
-    if !refused.is_empty() {
-        return Err(Error::Config(refused.join("; ")));
-    }
     let mut warnings = Vec::new();
     let identity = ScriptIdentity::new(config, users);
     let mut instances = Vec::new();
@@ -369,6 +334,10 @@ fn instance(
         base_interface,
         vmac,
         unicast_ttl: inst.unicast_ttl.unwrap_or(255),
+        ah_key: match (ic.authentication, &inst.authentication) {
+            (Authentication::Ah, Some(a)) => Some(padded_password(&a.password)),
+            _ => None,
+        },
     };
     Ok((ic, res))
 }
@@ -377,13 +346,7 @@ fn instance(
 fn authentication(inst: &m::VrrpInstance, version: Version) -> Authentication {
     match (&inst.authentication, version) {
         (Some(a), Version::V2) => match a.auth_type {
-            AuthType::Pass => {
-                let mut field = [0u8; 8];
-                for (dst, src) in field.iter_mut().zip(&a.password) {
-                    *dst = *src;
-                }
-                Authentication::Pass(field)
-            }
+            AuthType::Pass => Authentication::Pass(padded_password(&a.password)),
             AuthType::Ah => Authentication::Ah,
         },
         _ => Authentication::None,
@@ -420,6 +383,15 @@ impl AddressHomes<'_> {
         }
         .to_string()
     }
+}
+
+/// `auth_pass` as keepalived uses it: 8 bytes, zero padded.
+fn padded_password(password: &[u8]) -> [u8; 8] {
+    let mut field = [0u8; 8];
+    for (dst, src) in field.iter_mut().zip(password) {
+        *dst = *src;
+    }
+    field
 }
 
 fn addresses(
@@ -900,7 +872,7 @@ mod tests {
     }
 
     #[test]
-    fn auth_type_ah_is_refused_with_a_reason() {
+    fn auth_type_ah_carries_its_key() {
         let mut config = Config::default();
         let mut i = vi_1();
         i.authentication = Some(MAuth {
@@ -908,13 +880,14 @@ mod tests {
             password: b"secret".to_vec(),
         });
         config.vrrp_instances.push(i.clone());
-        let err = plan(&config, &FakeUsers).expect_err("AH refused");
-        assert!(err.to_string().contains("(VI_1) auth_type AH"), "{err}");
-        // v3 ignores authentication (reference §1.9): nothing to refuse.
+        let p = plan(&config, &FakeUsers).expect("plan");
+        assert_eq!(p.instances[0].authentication, Authentication::Ah);
+        assert_eq!(p.resources[0].ah_key, Some(*b"secret\0\0"));
+        // v3 ignores authentication (reference §1.9).
         i.version = VrrpVersion::V3;
         config.vrrp_instances[0] = i;
-        assert!(unsupported(&config).is_empty());
-        assert!(plan(&config, &FakeUsers).is_ok());
+        let p = plan(&config, &FakeUsers).expect("plan");
+        assert_eq!(p.resources[0].ah_key, None);
     }
 
     #[test]

@@ -34,6 +34,7 @@ use crate::timer::PreciseTimer;
 use crate::track_process::{self, ProcessStatus};
 use crate::track_script::{self, FileValue, ScriptResult};
 
+mod ah;
 mod control;
 mod dumps;
 mod links;
@@ -58,6 +59,8 @@ pub struct VrrpOptions {
 struct RxEvent {
     interface: Arc<str>,
     family: Family,
+    /// From an `auth_type AH` socket: AH to open before the engine.
+    ah: bool,
     at: Instant,
     packet: kalive_sys::RxPacket,
 }
@@ -66,8 +69,8 @@ pub(crate) fn sys_err(e: kalive_sys::SysError) -> Error {
     Error::Sys(e.to_string())
 }
 
-/// Socket key: interface, family, unicast.
-type SockKey = (String, Family, bool);
+/// Socket key: interface, family, unicast, AH (IP protocol 51).
+type SockKey = (String, Family, bool, bool);
 
 /// Everything that lives as long as one config runs.
 struct Run {
@@ -107,6 +110,10 @@ pub struct VrrpActor {
     drop_log: RateLimit<(Option<InstanceId>, kalive_vrrp::RxDrop)>,
     /// Set while the final stop runs (`-V` then keeps VIPs).
     stopping_flag: bool,
+    /// `auth_type AH` sequence numbers per (interface, VRID): the highest
+    /// sent or accepted (keepalived keeps one counter for both, so a new
+    /// master goes on from the count it heard).
+    ah_seq: HashMap<(String, u8), u32>,
     /// A delayed `Input::Start` (vrrp_startup_delay).
     start_at: Option<Instant>,
     /// Buffers of received packets, kept between batches: the packets of
@@ -155,6 +162,7 @@ impl VrrpActor {
             garp_logged: HashMap::new(),
             drop_log: RateLimit::new(Duration::from_secs(1), 256),
             stopping_flag: false,
+            ah_seq: HashMap::new(),
             start_at: None,
             rx_buffers: RxBuffers::default(),
         })
@@ -656,7 +664,7 @@ impl VrrpActor {
             mut packets,
             mut spare_payloads,
         } = std::mem::take(&mut self.rx_buffers);
-        for ((interface, family, _), sock) in &run.sockets {
+        for ((interface, family, _, ah), sock) in &run.sockets {
             let read = sock.try_recv_many(&mut packets, MAX_PER_SOCKET, &mut spare_payloads);
             if let Err(e) = read {
                 tracing::debug!("receive on {interface}: {e}");
@@ -668,6 +676,7 @@ impl VrrpActor {
             batch.extend(packets.drain(..).map(|packet| RxEvent {
                 interface: interface.clone(),
                 family: *family,
+                ah: *ah,
                 at: packet.received_at,
                 packet,
             }));
@@ -714,7 +723,16 @@ impl VrrpActor {
     /// back for the next read.
     fn on_packet(&mut self, ev: RxEvent) -> Vec<u8> {
         let at = self.stamp(ev.at);
-        let p = ev.packet;
+        let mut p = ev.packet;
+        if ev.ah {
+            match self.open_ah(&ev.interface, &p) {
+                Some(vrrp_len) => {
+                    p.payload.drain(..ah::AH_LEN);
+                    p.ip_total_len = p.ip_header_len + vrrp_len;
+                }
+                None => return p.payload,
+            }
+        }
         let Some(run) = &mut self.run else {
             return p.payload;
         };
@@ -732,6 +750,78 @@ impl VrrpActor {
         };
         run.vrrp.handle_packet(at, &packet);
         packet.bytes
+    }
+
+    /// The next sequence number to send for (interface, VRID).
+    fn next_ah_seq(&mut self, interface: &str, vrid: u8) -> u32 {
+        let seq = self
+            .ah_seq
+            .entry((interface.to_string(), vrid))
+            .or_insert(0);
+        *seq = seq.saturating_add(1);
+        *seq
+    }
+
+    /// Check a packet from an AH socket: ICV, SPI and sequence number, as
+    /// keepalived does before anything else (vrrp.c, vrrp_in_chk_ipsecah).
+    /// The VRRP message's length if it may go on to the engine.
+    fn open_ah(&mut self, interface: &str, p: &kalive_sys::RxPacket) -> Option<usize> {
+        let run = self.run.as_ref()?;
+        let vrid = *p.payload.get(ah::AH_LEN + 1)?;
+        let (id, res) = (0..run.plan.instances.len()).find_map(|i| {
+            let ic = run.vrrp.config(InstanceId(i as u32))?;
+            let res = run.plan.resources.get(i)?;
+            (ic.interface == interface && ic.vrid == vrid && res.ah_key.is_some())
+                .then_some((InstanceId(i as u32), res))
+        })?;
+        let key = res.ah_key?;
+        let unicast = run.vrrp.config(id).is_some_and(|c| c.is_unicast());
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (p.src, p.dst) else {
+            return None;
+        };
+        let name = instance_name(run, id);
+        if p.ip_header_len != 20 {
+            return None;
+        }
+        let header = ah::received_header(p.ip_total_len, p.ip_id, p.ttl_or_hoplimit, src, dst)?;
+        match ah::open(&header, &p.payload, &key, unicast) {
+            Ok((seq, vrrp)) => {
+                let vrrp_len = vrrp.len();
+                let last = self
+                    .ah_seq
+                    .entry((interface.to_string(), vrid))
+                    .or_insert(0);
+                if seq > *last {
+                    *last = seq;
+                    Some(vrrp_len)
+                } else {
+                    let last = *last;
+                    if self
+                        .drop_log
+                        .allow((Some(id), kalive_vrrp::RxDrop::AuthFailure), Instant::now())
+                    {
+                        tracing::info!(
+                            "({name}) IPSEC-AH : sequence number {seq} already processed. Packet dropped. Local({last})"
+                        );
+                    }
+                    None
+                }
+            }
+            Err(why) => {
+                if self
+                    .drop_log
+                    .allow((Some(id), kalive_vrrp::RxDrop::AuthFailure), Instant::now())
+                {
+                    match why {
+                        ah::AhDrop::BadIcv => tracing::info!(
+                            "({name}) IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !"
+                        ),
+                        other => tracing::info!("({name}) IPSEC-AH : packet from {src} dropped: {other:?}"),
+                    }
+                }
+                None
+            }
+        }
     }
 
     fn on_net_event(&mut self, ev: NetEvent) {
@@ -860,7 +950,12 @@ impl VrrpActor {
                 bytes,
             } => {
                 let unicast = !dst.is_multicast();
-                let key = (interface, family, unicast);
+                let ah_key = run
+                    .plan
+                    .resources
+                    .get(instance.0 as usize)
+                    .and_then(|r| r.ah_key);
+                let key = (interface, family, unicast, ah_key.is_some());
                 let Some(sock) = run.sockets.get(&key).cloned() else {
                     tracing::warn!("no VRRP socket for {}", key.0);
                     return;
@@ -877,9 +972,21 @@ impl VrrpActor {
                 } else {
                     255
                 };
+                let sent = match (ah_key, src, dst) {
+                    (Some(secret), IpAddr::V4(src4), IpAddr::V4(dst4)) => {
+                        let vrid = bytes.get(1).copied().unwrap_or(0);
+                        let seq = self.next_ah_seq(&key.0, vrid);
+                        sock.send_v4_sealed(src4, dst4, ttl, ah::AH_LEN + bytes.len(), |ip| {
+                            ah::seal(ip, &bytes, &secret, seq, unicast)
+                        })
+                        .await
+                    }
+                    _ => sock.send(src, dst, ttl, &bytes).await,
+                };
+                let Some(run) = &self.run else { return };
                 // The instance's name only for a log line: a busy master
                 // sends thousands of adverts a second.
-                if let Err(e) = sock.send(src, dst, ttl, &bytes).await {
+                if let Err(e) = sent {
                     let name = instance_name(run, instance);
                     tracing::warn!("({name}) cannot send advert to {dst}: {e}");
                 }
@@ -1279,7 +1386,11 @@ fn undo(change: Change) -> Change {
 }
 
 fn sock_key(ic: &kalive_vrrp::InstanceConfig) -> SockKey {
-    (ic.interface.clone(), ic.family, ic.is_unicast())
+    (ic.interface.clone(), ic.family, ic.is_unicast(), is_ah(ic))
+}
+
+fn is_ah(ic: &kalive_vrrp::InstanceConfig) -> bool {
+    ic.family == Family::V4 && ic.authentication == kalive_vrrp::Authentication::Ah
 }
 
 /// Receive buffer of a VRRP socket: room for every VRID of an interface to
@@ -1299,6 +1410,11 @@ fn open_socket(ic: &kalive_vrrp::InstanceConfig) -> Option<VrrpSocket> {
     };
     let options = kalive_sys::SocketOptions {
         receive_buffer: Some(RECEIVE_BUFFER),
+        ip_protocol: if is_ah(ic) {
+            kalive_sys::IPPROTO_AH
+        } else {
+            kalive_sys::IPPROTO_VRRP
+        },
         // Waited on with the run's ReceiveSet, read in batches.
         wake_on_receive: false,
         ..Default::default()
@@ -1312,13 +1428,14 @@ fn open_socket(ic: &kalive_vrrp::InstanceConfig) -> Option<VrrpSocket> {
         }
     };
     tracing::info!(
-        "VRRP sockpool: [ifindex({:3}), family({}), proto(112), {}, address({})]",
+        "VRRP sockpool: [ifindex({:3}), family({}), proto({}), {}, address({})]",
         sock.ifindex(),
         if ic.family == Family::V4 {
             "IPv4"
         } else {
             "IPv6"
         },
+        if is_ah(ic) { 51 } else { 112 },
         if unicast { "unicast" } else { "multicast" },
         if unicast {
             ic.source.map(|s| s.to_string()).unwrap_or_default()
