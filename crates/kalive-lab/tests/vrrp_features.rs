@@ -395,3 +395,36 @@ fn auth_type_ah_with_another_password_is_rejected_by_both() {
     wait_log(&g, 0, invalid, Duration::from_secs(10));
     g.finish();
 }
+
+/// A route the kernel refuses (its gateway is on no connected network) is
+/// logged with the kernel's reason instead of vanishing silently.
+#[test]
+fn a_refused_route_is_logged_with_the_kernels_reason() {
+    let mut g = Group::build(&Shape::uniform(
+        "kalive",
+        &[150],
+        Duration::from_millis(200),
+    ));
+    g.instances[0]
+        .extra
+        .push("virtual_routes {\n        10.77.0.0/24 via 172.31.9.9 dev eth0\n    }".into());
+    g.start_all();
+    g.wait_master(0, Duration::from_secs(10));
+    wait_log(
+        &g,
+        0,
+        "adding route 10.77.0.0/24 failed: ",
+        Duration::from_secs(3),
+    );
+    let log = g.lab.daemon_log(0);
+    let line = log
+        .lines()
+        .find(|l| l.contains("adding route 10.77.0.0/24 failed: "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("Network is unreachable (os error 101)"),
+        "no kernel reason in {line:?}"
+    );
+    g.finish();
+}
