@@ -403,8 +403,12 @@ pub fn spawn(
                             tracker.resync(now, &proc_events::proc_pids(), &proc_events::read_process);
                         }
                         Err(e) => {
-                            tracing::error!("track_process: {e}");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            // Not a lost event but a broken socket: say so
+                            // once rather than every turn.
+                            tracing::error!(
+                                "track_process stopped ({e}); tracked processes keep their last state"
+                            );
+                            return;
                         }
                     }
                     for ev in batch.drain(..) {
