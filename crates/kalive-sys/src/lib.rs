@@ -60,6 +60,11 @@
 //! exclusively, renamed over the name: a planted symlink is replaced, never
 //! followed), `read_nofollow`, `remove_if_same(path, file_id)`.
 //!
+//! Processes — [`proc_events`]: `ProcEvents::open()?.recv(&mut batch)`
+//! (fork / exec / comm / exit from the proc connector, opened in the
+//! initial network namespace when needed), `read_process(pid)`,
+//! `proc_pids()`: what `track_process` watches.
+//!
 //! Namespaces — [`netns`]: `in_netns(name, || …)` runs a closure on a
 //! thread inside a namespace; `in_netns_tokio` also enters the caller's
 //! tokio runtime, to open sockets there and use them from the caller.
@@ -87,6 +92,7 @@ pub mod netlink;
 pub mod netns;
 pub mod nft;
 pub mod packet;
+pub mod proc_events;
 pub mod receive_set;
 pub mod safe_file;
 pub mod script;

@@ -251,6 +251,19 @@ impl Vrrp {
         self.get(id).map(|i| i.master_adver_interval)
     }
 
+    /// A tracked script's verdict after rise/fall: `Some(true)` OK,
+    /// `Some(false)` KO, `None` before its first result (or for a script no
+    /// instance tracks). The daemon compares it around an
+    /// [`Input::ScriptResult`] to log keepalived's `VRRP_Script(NAME)
+    /// succeeded` / `failed` at the transition.
+    pub fn script_ok(&self, name: &str) -> Option<bool> {
+        match self.world.scripts.get(name)?.status() {
+            crate::track::ScriptStatus::Init => None,
+            crate::track::ScriptStatus::Good => Some(true),
+            crate::track::ScriptStatus::Bad => Some(false),
+        }
+    }
+
     /// An instance's counters.
     pub fn stats(&self, id: InstanceId) -> Option<&Stats> {
         self.get(id).map(|i| &i.stats)

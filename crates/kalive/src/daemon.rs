@@ -133,6 +133,7 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
     let options = VrrpOptions {
         dont_release_vrrp: cli.dont_release_vrrp,
         address_monitoring: cli.address_monitoring,
+        log_detail: cli.log_detail > 0,
     };
     if let Some((script, timeout)) = &plan.startup_script {
         run_global_script("startup_script", script, *timeout).await;

@@ -46,7 +46,8 @@
 //!   own thread, behind bounded, coalescing queues.
 //! - [`notify`]: the notify owner (scripts, FIFOs).
 //! - [`control`]: the root-only control socket; [`ctl`]: `kalive ctl`.
-//! - [`cli`], [`config_test`], [`setup`], [`track_script`], [`timer`],
+//! - [`cli`], [`config_test`], [`setup`], [`track_script`],
+//!   [`track_process`], [`timer`],
 //!   [`signals`], [`logging`], [`process`], [`sdnotify`]: command line,
 //!   `-t`, model → engine configs, trackers, the actor's timerfd, signal
 //!   stream, logging, detaching and pid files, systemd readiness.
@@ -69,6 +70,7 @@ pub mod setup;
 pub mod signals;
 pub mod supervisor;
 pub mod timer;
+pub mod track_process;
 pub mod track_script;
 pub mod vrrp;
 

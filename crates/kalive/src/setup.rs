@@ -18,11 +18,14 @@ use kalive_config::model::vrrp::{self as m, AuthType, TrackRef, VrrpVersion};
 use kalive_config::model::{Config, IpAddressSpec, RouteSpec, RuleSpec};
 use kalive_vrrp::{
     Authentication, Family, GarpConfig, InitialState, InstanceConfig, SyncGroupConfig, TrackedFile,
-    TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress, VirtualEntry,
+    TrackedInterface, TrackedProcess, TrackedScript, UnicastPeer, Version, VirtualAddress,
+    VirtualEntry,
 };
 
 use crate::error::Error;
 use crate::notify::{FifoSpec, NotifyConfig, NotifyScripts, Script, Subject};
+use crate::track_process::ParamMatch;
+pub use crate::track_process::ProcessSpec;
 pub use crate::track_script::TrackScriptSpec;
 use kalive_config::system::{FileInfo, HostSystem, System, UserInfo};
 use kalive_sys::script::Identity;
@@ -52,6 +55,8 @@ pub struct Plan {
     pub priority_change_fifo: Vec<String>,
     /// `track_file`s some instance tracks: (name, path).
     pub track_files: Vec<(String, PathBuf)>,
+    /// `vrrp_track_process`es some instance tracks.
+    pub track_processes: Vec<ProcessSpec>,
     /// `startup_script` / `shutdown_script` with their timeouts.
     pub startup_script: Option<(Script, Duration)>,
     pub shutdown_script: Option<(Script, Duration)>,
@@ -82,6 +87,9 @@ pub struct InstanceResources {
     pub vmac: Option<VmacPlan>,
     /// `unicast_ttl` (IPv4 unicast TTL; default 255).
     pub unicast_ttl: u8,
+    /// `auth_type AH` (v2): the HMAC key, `auth_pass` zero padded to 8
+    /// bytes (reference §1.9).
+    pub ah_key: Option<[u8; 8]>,
 }
 
 /// A macvlan VMAC to create (reference §1.8 `use_vmac`).
@@ -168,7 +176,18 @@ pub fn plan(config: &Config) -> Result<Plan, Error> {
         })
         .filter_map(|f| f.file.clone().map(|p| (f.name.clone(), p)))
         .collect();
+    let track_processes = config
+        .track_processes
+        .iter()
+        .filter(|p| {
+            instances
+                .iter()
+                .any(|i| i.track_processes.iter().any(|t| t.name == p.name))
+        })
+        .filter_map(process_spec)
+        .collect();
     Ok(Plan {
+        track_processes,
         instances,
         sync_groups,
         resources,
@@ -285,8 +304,13 @@ fn instance(
             .unicast_peers
             .iter()
             .any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
-    let (vips, vip_specs) = addresses(&inst.virtual_ipaddresses, &interface);
-    let (excluded, excluded_specs) = addresses(&inst.virtual_ipaddresses_excluded, &interface);
+    let homes = AddressHomes {
+        base: &base_interface,
+        instance: &interface,
+        family,
+    };
+    let (vips, vip_specs) = addresses(&inst.virtual_ipaddresses, &homes);
+    let (excluded, excluded_specs) = addresses(&inst.virtual_ipaddresses_excluded, &homes);
     ic.vips = vips;
     ic.excluded_vips = excluded;
     ic.virtual_routes = entries(&inst.virtual_routes);
@@ -321,6 +345,10 @@ fn instance(
         base_interface,
         vmac,
         unicast_ttl: inst.unicast_ttl.unwrap_or(255),
+        ah_key: match (ic.authentication, &inst.authentication) {
+            (Authentication::Ah, Some(a)) => Some(padded_password(&a.password)),
+            _ => None,
+        },
     };
     Ok((ic, res))
 }
@@ -329,27 +357,62 @@ fn instance(
 fn authentication(inst: &m::VrrpInstance, version: Version) -> Authentication {
     match (&inst.authentication, version) {
         (Some(a), Version::V2) => match a.auth_type {
-            AuthType::Pass => {
-                let mut field = [0u8; 8];
-                for (dst, src) in field.iter_mut().zip(&a.password) {
-                    *dst = *src;
-                }
-                Authentication::Pass(field)
-            }
+            AuthType::Pass => Authentication::Pass(padded_password(&a.password)),
             AuthType::Ah => Authentication::Ah,
         },
         _ => Authentication::None,
     }
 }
 
+/// Where an instance's addresses go: its configured interface, and the
+/// interface it runs on (the VMAC with `use_vmac`, else the same).
+struct AddressHomes<'a> {
+    base: &'a str,
+    instance: &'a str,
+    family: Family,
+}
+
+impl AddressHomes<'_> {
+    /// keepalived (vrrp.c, vrrp_complete_instance): an address without
+    /// `dev`, or with `dev` naming the configured interface (the guide's
+    /// `192.168.1.100/24 dev eth0`), goes on the VMAC when it is of the
+    /// instance's family; one of the other family stays on the configured
+    /// interface; any other `dev` is kept.
+    fn device(&self, spec: &IpAddressSpec) -> String {
+        let on_base = spec.dev.as_deref().is_none_or(|d| d == self.base);
+        if !on_base {
+            return spec.dev.clone().unwrap_or_default();
+        }
+        let same_family = matches!(
+            (self.family, spec.address.addr),
+            (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))
+        );
+        if same_family {
+            self.instance
+        } else {
+            self.base
+        }
+        .to_string()
+    }
+}
+
+/// `auth_pass` as keepalived uses it: 8 bytes, zero padded.
+fn padded_password(password: &[u8]) -> [u8; 8] {
+    let mut field = [0u8; 8];
+    for (dst, src) in field.iter_mut().zip(password) {
+        *dst = *src;
+    }
+    field
+}
+
 fn addresses(
     specs: &[IpAddressSpec],
-    interface: &str,
+    homes: &AddressHomes,
 ) -> (Vec<VirtualAddress>, Vec<IpAddressSpec>) {
     let mut vas = Vec::new();
     let mut full = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
-        let dev = spec.dev.clone().unwrap_or_else(|| interface.to_string());
+        let dev = homes.device(spec);
         vas.push(VirtualAddress {
             addr: spec.address.addr,
             prefix_len: spec.address.len,
@@ -479,18 +542,62 @@ fn trackers(
             })
         })
         .collect();
-    if !processes.is_empty() {
-        warnings.push(format!(
-            "({}) track_process is not supported by kalive yet; ignored",
-            inst.name
-        ));
-    }
+    ic.track_processes = processes
+        .into_iter()
+        .filter_map(|r| {
+            let Some(p) = config.track_processes.iter().find(|p| p.name == r.name) else {
+                warnings.push(format!(
+                    "({}) track_process {} is not defined; ignored",
+                    inst.name, r.name
+                ));
+                return None;
+            };
+            Some(TrackedProcess {
+                name: p.name.clone(),
+                weight: weight(r.weight.unwrap_or(p.weight)),
+                reverse: r.reverse.unwrap_or(p.weight_reverse),
+            })
+        })
+        .collect();
     if !inst.track_bfds.is_empty() {
         warnings.push(format!(
             "({}) track_bfd is not supported by kalive yet; ignored",
             inst.name
         ));
     }
+}
+
+/// A `vrrp_track_process` as the tracker runs it (keepalived's parser,
+/// vrrp_parser.c: parameters or `param_match` imply `full_command`).
+///
+/// The model has no "exact" `param_match` (keepalived's default when
+/// parameters are given without `param_match`): its default, `initial`,
+/// is used then.
+fn process_spec(p: &m::TrackProcess) -> Option<ProcessSpec> {
+    let process = p.process.clone()?;
+    let params: Vec<u8> = p
+        .parameters
+        .iter()
+        .flatten()
+        .flat_map(|a| a.bytes().chain(std::iter::once(0)))
+        .collect();
+    let has_params = p.parameters.as_ref().is_some_and(|v| !v.is_empty());
+    let param_match = match (has_params, p.param_match) {
+        (false, _) => ParamMatch::Any,
+        (true, m::ParamMatch::Initial) => ParamMatch::Initial,
+        (true, m::ParamMatch::Partial) => ParamMatch::Partial,
+    };
+    Some(ProcessSpec {
+        name: p.name.clone(),
+        process,
+        params,
+        param_match,
+        full_command: p.full_command || has_params,
+        quorum: p.quorum.max(1),
+        quorum_max: p.quorum_max.unwrap_or(u32::MAX),
+        fork_delay: p.fork_delay.unwrap_or_default(),
+        terminate_delay: p.terminate_delay.unwrap_or_default(),
+    })
 }
 
 /// The script as the config resolved it: its identity and the file that
@@ -758,6 +865,56 @@ mod tests {
         assert_eq!(plan.instances[0].interface, "vrrp.51");
         assert_eq!(plan.instances[0].vips[0].interface, "vrrp.51");
         assert_eq!(plan.resources[0].base_interface, "eth0");
+    }
+
+    #[test]
+    fn auth_type_ah_carries_its_key() {
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.authentication = Some(MAuth {
+            auth_type: AuthType::Ah,
+            password: b"secret".to_vec(),
+        });
+        config.vrrp_instances.push(i.clone());
+        let p = plan(&config).expect("plan");
+        assert_eq!(p.instances[0].authentication, Authentication::Ah);
+        assert_eq!(p.resources[0].ah_key, Some(*b"secret\0\0"));
+        // v3 ignores authentication (reference §1.9).
+        i.version = VrrpVersion::V3;
+        config.vrrp_instances[0] = i;
+        let p = plan(&config).expect("plan");
+        assert_eq!(p.resources[0].ah_key, None);
+    }
+
+    #[test]
+    fn vmac_takes_vips_written_on_the_configured_interface() {
+        // The guide's form: `192.168.200.17/24 dev eth0` with use_vmac.
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.use_vmac = Some(VmacSpec::default());
+        i.virtual_ipaddresses[1].dev = Some("eth0".into());
+        let mut other = IpAddressSpec::new(IpPrefix::host("10.9.9.9".parse().expect("ip")));
+        other.dev = Some("eth1".into());
+        i.virtual_ipaddresses.push(other);
+        i.virtual_ipaddresses_excluded = vec![
+            IpAddressSpec::new(IpPrefix::host("fd00::9".parse().expect("ip"))),
+            IpAddressSpec::new(IpPrefix::host("192.168.200.99".parse().expect("ip"))),
+        ];
+        config.vrrp_instances.push(i);
+        let plan = plan(&config).expect("plan");
+        let vips: Vec<&str> = plan.instances[0]
+            .vips
+            .iter()
+            .map(|v| v.interface.as_str())
+            .collect();
+        assert_eq!(vips, ["vrrp.51", "vrrp.51", "eth1"]);
+        assert_eq!(plan.resources[0].vips[1].dev.as_deref(), Some("vrrp.51"));
+        let evips: Vec<&str> = plan.instances[0]
+            .excluded_vips
+            .iter()
+            .map(|v| v.interface.as_str())
+            .collect();
+        assert_eq!(evips, ["eth0", "vrrp.51"], "another family stays on eth0");
     }
 
     #[test]

@@ -130,3 +130,21 @@ fn signum_and_version() {
     let out = Command::new(BIN).arg("-v").output().expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("kalive v"));
 }
+
+/// `auth_type AH` passes `-t` as with keepalived (kalive speaks it).
+#[test]
+fn config_test_accepts_auth_type_ah() {
+    let s = Scratch::new("ah");
+    let conf = s.file(
+        "ah.conf",
+        "vrrp_instance VI_AH {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  authentication {\n    auth_type AH\n    auth_pass secret\n  }\n  virtual_ipaddress {\n    192.0.2.10\n  }\n}\n",
+    );
+    let out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(&conf)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("auth_type AH"), "{err}");
+    assert!(!err.contains("error"), "{err}");
+}
