@@ -59,6 +59,7 @@ pub mod control;
 pub mod ctl;
 pub mod daemon;
 pub mod error;
+pub mod genhash;
 pub mod keeper;
 pub mod load;
 pub mod logging;
@@ -94,9 +95,20 @@ pub mod exit {
 /// The whole program; `main` only turns the result into the process status.
 pub fn main_entry() -> ExitCode {
     let mut args = std::env::args();
-    let _program = args.next();
-    if let Some("ctl") = args.next().as_deref() {
-        return ctl::main(args.collect());
+    let program = args.next().unwrap_or_default();
+    // Run as `genhash` (a link named so), keepalived's genhash(1).
+    if std::path::Path::new(&program)
+        .file_name()
+        .is_some_and(|name| name == "genhash")
+    {
+        return genhash::main(&program, args.collect());
+    }
+    match args.next().as_deref() {
+        Some("ctl") => return ctl::main(args.collect()),
+        Some("genhash" | "--genhash" | "-T") => {
+            return genhash::main(&format!("{program} genhash"), args.collect())
+        }
+        _ => {}
     }
     let cli = cli::Cli::parse();
     if let Some(name) = &cli.signum {
