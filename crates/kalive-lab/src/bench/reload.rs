@@ -3,8 +3,11 @@
 //!
 //! Two routers run N instances (v3, 0.1 s adverts, one VIP each; r1 at
 //! priority 150 is master of all, r2 at 100 is backup). A client pings the
-//! first instance's VIP every 20 ms. For each case one router's config is
-//! edited and the daemon is sent SIGHUP; per case and implementation the
+//! first instance's VIP every 20 ms. For each case the configs are edited
+//! as an operator would, on every router whose config changes (the VIP
+//! list is in the adverts: a backup that expects another list drops them,
+//! and keepalived's then becomes a second master), and each of those
+//! daemons is sent SIGHUP, the master first; per case and implementation the
 //! table shows the pings lost, whether a VIP that stays was removed at any
 //! moment (`ip monitor` on the router), and the time from the SIGHUP to
 //! the change being visible in the kernel (the `ip monitor` line, stamped
@@ -95,7 +98,8 @@ impl Case {
         Case::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    /// The configs before and after, and which router is reloaded.
+    /// The configs before and after (both routers), and the router whose
+    /// kernel shows the change.
     fn shapes(self) -> (Shape, Shape, usize) {
         let base = Shape::default();
         let with = |f: fn(&mut Shape)| {
@@ -114,7 +118,7 @@ impl Case {
         }
     }
 
-    /// The `ip monitor` line (on the reloaded router) that shows the
+    /// The `ip monitor` line (on the watched router) that shows the
     /// change done; `None` when nothing should change.
     fn visible(self, line: &str) -> bool {
         let added =
@@ -181,7 +185,7 @@ fn render(router: usize, instances: usize, shape: Shape) -> String {
         }
         blocks.push(i.render());
     }
-    if shape.extra_instance && router == 0 {
+    if shape.extra_instance {
         let vrid = (instances + 1) as u8;
         let i = Instance::new(
             3,
@@ -294,7 +298,8 @@ impl Drop for Monitor {
 struct Run {
     lab: Lab,
     instances: usize,
-    shapes: [Shape; 2],
+    /// The shape both routers' configs are in.
+    shape: Shape,
     monitors: [Monitor; 2],
 }
 
@@ -336,13 +341,13 @@ impl Run {
         Ok(Run {
             lab,
             instances,
-            shapes: [shape; 2],
+            shape,
             monitors,
         })
     }
 
     /// Write router `router`'s config for `shape` and send SIGHUP.
-    fn reload(&mut self, router: usize, shape: Shape) -> Result<()> {
+    fn reload_one(&mut self, router: usize, shape: Shape) -> Result<()> {
         let path = self
             .lab
             .daemon_config(router)
@@ -351,24 +356,32 @@ impl Run {
         std::fs::write(&path, render(router, self.instances, shape))
             .map_err(|e| LabError::io(format!("write {}", path.display()), e))?;
         self.lab.signal_daemon(router, Signal::SIGHUP)?;
-        self.shapes[router] = shape;
         Ok(())
     }
 
-    fn measure(&mut self, implementation: &'static str, case: Case) -> Result<Outcome> {
-        let (before, after, router) = case.shapes();
-        // Bring the routers to the case's starting point (not measured):
-        // the reloaded router to `before`, the other to the base config.
-        for r in 0..2 {
-            let wanted = if r == router {
-                before
-            } else {
-                Shape::default()
-            };
-            if self.shapes[r] != wanted {
-                self.reload(r, wanted)?;
-                wait::sleep(SETTLE * 2)?;
+    /// Move both routers to `shape`: the routers whose config changes
+    /// (every router when `all`), master first. Returns when the first
+    /// SIGHUP was sent.
+    fn reload(&mut self, shape: Shape, all: bool) -> Result<Option<Instant>> {
+        let mut first = None;
+        for router in 0..2 {
+            let changes =
+                render(router, self.instances, self.shape) != render(router, self.instances, shape);
+            if changes || all {
+                first.get_or_insert_with(Instant::now);
+                self.reload_one(router, shape)?;
             }
+        }
+        self.shape = shape;
+        Ok(first)
+    }
+
+    fn measure(&mut self, implementation: &'static str, case: Case) -> Result<Outcome> {
+        let (before, after, watched) = case.shapes();
+        // Bring the routers to the case's starting point (not measured).
+        if self.shape != before {
+            self.reload(before, false)?;
+            wait::sleep(SETTLE * 2)?;
         }
         let client = self.lab.client()?.ns.clone();
         let target: IpAddr = PINGED_VIP
@@ -376,11 +389,12 @@ impl Run {
             .map_err(|_| LabError::Usage("vip".into()))?;
         let pinger = Pinger::start(&client, target, PING_EVERY)?;
         wait::sleep(SETTLE)?;
-        let sighup = Instant::now();
-        self.reload(router, after)?;
+        let sighup = self
+            .reload(after, case == Case::Unchanged)?
+            .unwrap_or_else(Instant::now);
         let mut seen = None;
         if case != Case::Unchanged {
-            let monitor = &self.monitors[router];
+            let monitor = &self.monitors[watched];
             seen = wait::wait_for(
                 "the change in the kernel",
                 CHANGE_LIMIT,
@@ -400,7 +414,7 @@ impl Run {
         // VIPs on the master in both configs (in a switchover the pinged
         // VIP moves away by design).
         let before_vips = master_vips(self.instances, before);
-        let after_vips = master_vips(self.instances, if router == 0 { after } else { before });
+        let after_vips = master_vips(self.instances, after);
         let pinged: IpAddr = target;
         let stays: Vec<IpAddr> = before_vips
             .into_iter()
@@ -532,12 +546,17 @@ mod tests {
 
     #[test]
     fn cases_change_what_they_say() {
-        let (before, after, router) = Case::AddVip.shapes();
-        assert_eq!(router, 0);
+        let (before, after, watched) = Case::AddVip.shapes();
+        assert_eq!(watched, 0);
         assert!(!render(0, 2, before).contains(EXTRA_VIP));
         assert!(render(0, 2, after).contains(EXTRA_VIP));
-        let (_, after, router) = Case::Switchover.shapes();
-        assert_eq!(router, 1);
+        let (before, after, watched) = Case::Switchover.shapes();
+        assert_eq!(watched, 1);
+        assert_eq!(
+            render(0, 1, before),
+            render(0, 1, after),
+            "only the backup changes"
+        );
         assert!(render(1, 1, after).contains("priority 200"));
         assert!(render(0, 1, after).contains("priority 150"));
         let (before, after, _) = Case::ChangeRoute.shapes();
