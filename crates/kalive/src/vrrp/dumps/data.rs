@@ -387,6 +387,9 @@ fn global_section(s: &mut String, view: &DumpView) {
         1,
         format!("Script security {}", on_off(g.enable_script_security)),
     );
+    // The plan resolves script_user per script; a vrrp_script without its
+    // own `user` runs as the default, so the first one shows it (0:0, the
+    // daemon's own, when no script runs).
     let (uid, gid) = view.plan.track_scripts.first().map_or((0, 0), |t| {
         (t.script.uid.unwrap_or(0), t.script.gid.unwrap_or(0))
     });
