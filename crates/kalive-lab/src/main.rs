@@ -142,6 +142,24 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         reps: usize,
     },
+    /// SIGHUP cases (unchanged, add/remove a VIP, change a route,
+    /// add/remove an instance, switchover by priority) at 1 and 200
+    /// instances: pings lost, VIPs removed, time to the kernel.
+    Reload {
+        /// Which implementations (default both).
+        #[arg(long = "impl", value_enum, default_value_t = Which::Both)]
+        which: Which,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
+        /// Instance counts to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 200])]
+        instances: Vec<usize>,
+        /// Only these cases: unchanged, add-vip, remove-vip, change-route,
+        /// add-instance, remove-instance, switchover.
+        #[arg(long, value_delimiter = ',')]
+        case: Vec<String>,
+    },
     /// `kalive -t` against `keepalived -t` on a generated config of about
     /// 150,000 lines (2,000 vrrp_instances, 500 virtual_servers x 20
     /// real_servers): wall time and peak RSS, best of N, with ratios.
@@ -362,6 +380,31 @@ fn run_bench(what: BenchCommand) -> kalive_lab::Result<()> {
                 reps: reps.max(1),
             };
             bench::idle(&imps, &plan, &mut stdout)
+        }
+        BenchCommand::Reload {
+            which,
+            kalive,
+            instances,
+            case,
+        } => {
+            let imps = implementations(which, kalive)?;
+            let mut cases = Vec::new();
+            for name in &case {
+                match bench::reload::Case::from_name(name) {
+                    Some(c) => cases.push(c),
+                    None => {
+                        let names: Vec<&str> =
+                            bench::reload::Case::ALL.iter().map(|c| c.name()).collect();
+                        return Err(LabError::Usage(format!(
+                            "unknown case {name}; cases are {names:?}"
+                        )));
+                    }
+                }
+            }
+            if cases.is_empty() {
+                cases = bench::reload::Case::ALL.to_vec();
+            }
+            bench::reload::run(&imps, &instances, &cases, &mut stdout).map(drop)
         }
         BenchCommand::Config {
             file,

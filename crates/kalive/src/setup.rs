@@ -68,6 +68,10 @@ pub struct Plan {
     pub gna_interval: Duration,
     /// Non-fatal remarks for the log (unsupported features and the like).
     pub warnings: Vec<String>,
+    /// The parsed model this plan was built from: the state dumps print
+    /// keepalived's view of it (global_defs, vrrp_script, track_file,
+    /// instance keywords the engine does not need; reference §1.3).
+    pub config: std::sync::Arc<Config>,
 }
 
 /// The keyword details of one instance the engine does not need.
@@ -231,6 +235,7 @@ pub fn plan(config: &Config) -> Result<Plan, Error> {
         garp_interval: config.global_defs.vrrp_garp_interval,
         gna_interval: config.global_defs.vrrp_gna_interval,
         warnings,
+        config: std::sync::Arc::new(config.clone()),
     })
 }
 

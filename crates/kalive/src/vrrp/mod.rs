@@ -41,7 +41,7 @@ mod links;
 mod reload;
 
 pub use dumps::stats_block;
-use dumps::{data_text, json_value, stats_text, write_dump};
+use dumps::{data_text, json_value, stats_text, write_dump, DumpView, SocketView};
 use links::{Iface, Links};
 
 /// Options from the command line that change the actor's behaviour.
@@ -1320,26 +1320,55 @@ impl VrrpActor {
 
     fn dump(&mut self, kind: kalive_control::DumpKind) {
         use kalive_control::DumpKind;
-        match kind {
-            DumpKind::Data => {
-                let text = self
-                    .run
-                    .as_ref()
-                    .map(|r| data_text(&r.vrrp))
-                    .unwrap_or_default();
-                write_dump(kind.path(), &text);
-            }
-            DumpKind::Stats => self.dump_stats(false),
+        let text = match kind {
+            DumpKind::Stats => return self.dump_stats(false),
+            DumpKind::Data => self
+                .dump_view()
+                .map(|view| data_text(&view))
+                .unwrap_or_default(),
             DumpKind::Json => {
                 let json = self
-                    .run
-                    .as_ref()
-                    .map(|r| json_value(&r.vrrp))
+                    .dump_view()
+                    .map(|view| json_value(&view))
                     .unwrap_or(serde_json::Value::Array(vec![]));
-                let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-                write_dump(kind.path(), &text);
+                serde_json::to_string_pretty(&json).unwrap_or_default()
             }
+        };
+        write_dump(kind.path(), &text);
+    }
+
+    /// What the data and JSON dumps read, as of now; `None` without a run.
+    fn dump_view(&self) -> Option<DumpView<'_>> {
+        use std::os::fd::AsRawFd;
+        let run = self.run.as_ref()?;
+        // Sockets in the order of the first instance using each, as
+        // keepalived lists its socket pool.
+        let mut sockets: Vec<SocketView> = Vec::new();
+        for ic in &run.plan.instances {
+            let key = sock_key(ic);
+            let Some(sock) = run.sockets.get(&key) else {
+                continue;
+            };
+            if sockets.iter().any(|s| {
+                (s.interface.as_str(), s.family, s.unicast) == (key.0.as_str(), key.1, key.2)
+            }) {
+                continue;
+            }
+            sockets.push(SocketView {
+                interface: key.0,
+                family: key.1,
+                unicast: key.2,
+                fd: sock.as_raw_fd(),
+            });
         }
+        Some(DumpView {
+            vrrp: &run.vrrp,
+            plan: &run.plan,
+            links: &self.links,
+            sockets,
+            now: self.now(),
+            wall_now: std::time::SystemTime::now(),
+        })
     }
 
     fn dump_stats(&mut self, clear: bool) {
