@@ -40,6 +40,7 @@
 //! [`system::System`] the VRRP side uses ([`Ctx::sys`](parse::Ctx)).
 
 pub mod diag;
+pub mod fileread;
 pub mod lexer;
 pub mod model;
 pub mod parse;
