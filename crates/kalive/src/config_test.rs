@@ -20,6 +20,7 @@ pub fn run(cli: &Cli) -> u8 {
         config_file: cli.use_file.clone(),
         config_id: cli.config_id.clone(),
         all_config: cli.all_config,
+        namespace: cli.namespace.clone(),
         ..ConfigTestOptions::default()
     });
     let mut text = String::new();
@@ -90,6 +91,11 @@ pub fn load_for_daemon(cli: &Cli, strictness: Strictness) -> Result<Config, Erro
             cli.use_file.display()
         )));
     }
+    if !loaded.config.has_anything_to_run() {
+        // keepalived's wording; like keepalived, the daemon keeps running
+        // (a reload may bring a configuration).
+        tracing::warn!("Warning - keepalived has no configuration to run");
+    }
     if cli.dump_conf {
         if let Ok(json) = serde_json::to_string_pretty(&loaded.config) {
             for line in json.lines() {
@@ -100,7 +106,7 @@ pub fn load_for_daemon(cli: &Cli, strictness: Strictness) -> Result<Config, Erro
     Ok(loaded.config)
 }
 
-/// `global_defs { net_namespace NAME }`: read before anything else starts,
+/// `net_namespace NAME` (a top-level keyword): read before anything else starts,
 /// because entering a namespace must happen before threads exist
 /// (`-s` overrides it, reference §1.2).
 pub fn configured_namespace(cli: &Cli) -> Option<String> {
@@ -108,7 +114,13 @@ pub fn configured_namespace(cli: &Cli) -> Option<String> {
     // keyword (main file and includes alike) cannot set it. Includes are
     // rare enough that a plain text check of the main file decides when
     // it has no `include` either.
-    let text = std::fs::read_to_string(&cli.use_file).ok()?;
+    // Only a regular file of bounded size is read (a FIFO or /dev/zero
+    // named by -f must not hang or exhaust memory here).
+    let text = kalive_config::fileread::read_regular_text(
+        &cli.use_file,
+        kalive_config::fileread::MAX_CONFIG_FILE_BYTES,
+    )
+    .ok()?;
     if !text.contains("net_namespace") && !text.contains("include") {
         return None;
     }

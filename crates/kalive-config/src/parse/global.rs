@@ -12,6 +12,15 @@ use crate::syntax::Stmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// A global keyword outside any block ([`ROOT_GLOBAL`]).
+pub fn root_global(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
+    ctx.run_block(
+        std::slice::from_ref(stmt),
+        ROOT_GLOBAL,
+        &mut config.global_defs,
+    )
+}
+
 /// `global_defs { ... }`.
 pub fn global_defs(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     ctx.in_block("global_defs", |ctx| {
@@ -357,28 +366,76 @@ fn snmp_flag(_ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
     }
 }
 
-/// Every keyword of `global_defs`.
-pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
-    Kw::checked("router_id", 1, |_, g, s| g.router_id = Some(text(s, 0))),
-    Kw::checked("net_namespace", 1, |_, g, s| {
-        g.net_namespace = Some(text(s, 0))
+fn root_net_namespace(c: &mut Ctx, g: &mut GlobalDefs, s: &Stmt) {
+    if g.net_namespace.is_some() {
+        c.error(
+            &s.args[0].span,
+            format!(
+                "Duplicate net_namespace definition {} - ignoring",
+                s.args[0].text
+            ),
+        );
+    } else {
+        g.net_namespace = Some(text(s, 0));
+    }
+}
+
+fn root_instance(c: &mut Ctx, g: &mut GlobalDefs, s: &Stmt) {
+    if g.instance.is_some() {
+        c.error(
+            &s.args[0].span,
+            format!(
+                "Duplicate instance definition {} - ignoring",
+                s.args[0].text
+            ),
+        );
+    } else {
+        g.instance = Some(text(s, 0));
+    }
+}
+
+/// keepalived's global keywords that stand at the top level, outside any
+/// block (`core/global_parser.c:init_global_keywords`, installed with
+/// `install_keyword_root` before `global_defs`). Inside `global_defs`
+/// keepalived 2.2.7 calls them unknown keywords.
+pub const ROOT_GLOBAL: &[Kw<GlobalDefs>] = &[
+    Kw::new("linkbeat_use_polling", 0, |_, g, _| {
+        g.linkbeat_use_polling = true
     }),
-    Kw::new("net_namespace_ipvs", 0, |_, g, s| {
+    Kw::checked("net_namespace", 1, root_net_namespace)
+        .with_missing_message("net_namespace name missing - ignoring"),
+    Kw::new("net_namespace_ipvs", 0, |c, g, s| {
+        if g.net_namespace_ipvs.is_some() {
+            let name = s.arg(0).map(|w| w.text.as_str()).unwrap_or("(null)");
+            c.error(
+                s.span(),
+                format!("Duplicate net_namespace_ipvs definition {name} - ignoring"),
+            );
+            return;
+        }
+        // No name: the default namespace.
         g.net_namespace_ipvs = Some(s.arg(0).map(|w| w.text.clone()).unwrap_or_default())
     }),
     Kw::new("namespace_with_ipsets", 0, |_, g, _| {
         g.namespace_with_ipsets = true
     }),
-    Kw::checked("instance", 1, |_, g, s| g.instance = Some(text(s, 0))),
     Kw::new("use_pid_dir", 0, |_, g, _| g.use_pid_dir = true),
-    Kw::new("linkbeat_use_polling", 0, |_, g, _| {
-        g.linkbeat_use_polling = true
-    }),
-    Kw::checked("child_wait_time", 1, |c, g, s| {
-        if let Some(v) = u32_in(c, s, 0, u32::MAX as u64) {
-            g.child_wait_time = Duration::from_secs(v as u64)
+    Kw::checked("instance", 1, root_instance)
+        .with_missing_message("instance name missing - ignoring"),
+    Kw::new("child_wait_time", 1, |c, g, s| {
+        match s.arg(0).and_then(|w| c.uint(w, 0, u32::MAX as u64)) {
+            Some(v) => g.child_wait_time = Duration::from_secs(v),
+            None => c.error(
+                &s.args[0].span,
+                format!("Invalid child_wait_time {}", s.args[0].text),
+            ),
         }
     }),
+];
+
+/// Every keyword of `global_defs`.
+pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
+    Kw::checked("router_id", 1, |_, g, s| g.router_id = Some(text(s, 0))),
     Kw::checked("tmp_config_directory", 1, |_, g, s| {
         g.tmp_config_directory = Some(path(s, 0))
     }),

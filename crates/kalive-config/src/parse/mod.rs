@@ -73,6 +73,9 @@ pub struct Kw<T> {
     /// configuration block". List blocks (`virtual_ipaddress`) say nothing.
     pub needs_brace: bool,
     pub on_missing: OnMissing,
+    /// keepalived's own wording for [`OnMissing::Error`], when it is not
+    /// "`name` missing - ignoring".
+    pub missing_msg: Option<&'static str>,
 }
 
 impl<T> Kw<T> {
@@ -86,6 +89,7 @@ impl<T> Kw<T> {
             block_only: false,
             needs_brace: false,
             on_missing: OnMissing::Exit,
+            missing_msg: None,
         }
     }
     /// A keyword needing `min_args` words after it; fewer is keepalived's
@@ -139,6 +143,12 @@ impl<T> Kw<T> {
         let mut k = Self::alias(name, new_name, min_args, handler);
         k.alias_level = AliasLevel::Note;
         k
+    }
+    /// An ordinary error in keepalived's words when the words are missing.
+    pub const fn with_missing_message(mut self, msg: &'static str) -> Self {
+        self.on_missing = OnMissing::Error;
+        self.missing_msg = Some(msg);
+        self
     }
     /// Mark as a deprecated alias of `new_name`.
     pub const fn deprecated(mut self, new_name: &'static str) -> Self {
@@ -349,9 +359,10 @@ impl Ctx {
         if stmt.args.len() < kw.min_args {
             match kw.on_missing {
                 OnMissing::Exit => self.missing_parameter(stmt, stmt.args.len() + 2),
-                OnMissing::Error => {
-                    self.error(stmt.span(), format!("{} missing - ignoring", kw.name))
-                }
+                OnMissing::Error => match kw.missing_msg {
+                    Some(msg) => self.error(stmt.span(), msg),
+                    None => self.error(stmt.span(), format!("{} missing - ignoring", kw.name)),
+                },
                 OnMissing::Ignore => {}
             }
             return;
@@ -387,6 +398,13 @@ impl Ctx {
 
 /// The top-level keyword table of the VRRP side.
 pub const TOP_LEVEL: &[Kw<Config>] = &[
+    Kw::new("linkbeat_use_polling", 0, global::root_global),
+    Kw::new("net_namespace", 0, global::root_global),
+    Kw::new("net_namespace_ipvs", 0, global::root_global),
+    Kw::new("namespace_with_ipsets", 0, global::root_global),
+    Kw::new("use_pid_dir", 0, global::root_global),
+    Kw::new("instance", 0, global::root_global),
+    Kw::new("child_wait_time", 0, global::root_global),
     Kw::new("global_defs", 0, global::global_defs),
     Kw::block("static_ipaddress", vrrp::static_ipaddress),
     Kw::block("static_routes", vrrp::static_routes),
