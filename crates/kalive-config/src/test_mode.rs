@@ -81,13 +81,17 @@ pub fn exit_code_for(loaded: &Loaded) -> i32 {
         6
     } else if counted
         .iter()
-        .any(|d| d.kind == DiagKind::Fatal || d.severity == Severity::Fatal)
+        .any(|d| d.kind != DiagKind::Fatal && d.severity != Severity::Fatal)
     {
-        4
+        // keepalived keeps the highest `config_err_t` reported, and the
+        // ordinary errors and warnings rank above the fatal ones
+        // (lib/parser.h): one of them makes the verdict 5 even when a
+        // fatal error (exit 4 alone) was reported too.
+        5
     } else if counted.is_empty() {
         0
     } else {
-        5
+        4
     }
 }
 

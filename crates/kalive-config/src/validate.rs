@@ -539,7 +539,7 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
     check_doubly_tracked_interfaces(ctx, config);
     if let Some(n) = quiet_from {
         ctx.diags.truncate(n);
-        ctx.error_nospan("Non-existent interface specified in configuration");
+        ctx.bad_interface_nospan("Non-existent interface specified in configuration");
     }
 }
 

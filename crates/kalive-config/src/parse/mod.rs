@@ -104,6 +104,28 @@ impl<T> Kw<T> {
         k.on_missing = OnMissing::Error;
         k
     }
+    /// As [`Kw::checked`], with keepalived's own wording for the error.
+    pub const fn checked_msg(
+        name: &'static str,
+        min_args: usize,
+        msg: &'static str,
+        handler: Handler<T>,
+    ) -> Self {
+        let mut k = Self::checked(name, min_args, handler);
+        k.missing_msg = Some(msg);
+        k
+    }
+    /// A deprecated alias (warned about) whose handler checks its words.
+    pub const fn checked_alias(
+        name: &'static str,
+        new_name: &'static str,
+        min_args: usize,
+        handler: Handler<T>,
+    ) -> Self {
+        let mut k = Self::alias(name, new_name, min_args, handler);
+        k.on_missing = OnMissing::Error;
+        k
+    }
     /// A keyword ignored silently when its words are missing.
     pub const fn lenient(name: &'static str, min_args: usize, handler: Handler<T>) -> Self {
         let mut k = Self::base(name, min_args, handler);
@@ -254,6 +276,12 @@ impl Ctx {
     /// Fatal (`-t` exit 4): missing file, bad interface.
     pub fn fatal(&mut self, span: Option<&Span>, msg: impl Into<String>) {
         self.push(Severity::Fatal, DiagKind::Fatal, span, msg.into());
+    }
+    /// keepalived's `CONFIG_BAD_IF`: printed as an error, ranked with the
+    /// fatal ones for the `-t` verdict (exit 4 unless an ordinary error
+    /// or warning was reported too).
+    pub fn bad_interface_nospan(&mut self, msg: impl Into<String>) {
+        self.push(Severity::Error, DiagKind::Fatal, None, msg.into());
     }
     /// Script security violation (`-t` exit 6).
     pub fn security(&mut self, span: Option<&Span>, msg: impl Into<String>) {
