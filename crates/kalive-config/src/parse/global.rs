@@ -579,7 +579,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::checked("vrrp_garp_extra_if", 1, |c, g, s| {
         g.vrrp_garp_extra_if = garp_extra_if(c, s)
     }),
-    Kw::alias(
+    Kw::checked_alias(
         "vrrp_vmac_garp_intvl",
         "vrrp_garp_extra_if",
         1,

@@ -166,13 +166,20 @@ fn weight_reverse(ctx: &mut Ctx, stmt: &Stmt, min: i64, max: i64) -> Option<(i32
 }
 
 const TRACK_FILE: &[Kw<TrackFile>] = &[
-    Kw::new("file", 1, |_, t, s| t.file = Some(text(s, 0).into())),
-    Kw::new("weight", 1, |c, t, s| {
-        if let Some((w, r)) = weight_reverse(c, s, -254, 254) {
-            t.weight = w;
-            t.weight_reverse = r;
-        }
+    Kw::checked_msg("file", 1, "track file file name missing", |_, t, s| {
+        t.file = Some(text(s, 0).into())
     }),
+    Kw::checked_msg(
+        "weight",
+        1,
+        "No weight specified for track file - ignoring",
+        |c, t, s| {
+            if let Some((w, r)) = weight_reverse(c, s, -254, 254) {
+                t.weight = w;
+                t.weight_reverse = r;
+            }
+        },
+    ),
     Kw::new("init_file", 0, |c, t, s| {
         let mut init = InitFile {
             value: 0,
@@ -218,7 +225,9 @@ const TRACK_PROCESS: &[Kw<TrackProcess>] = &[
             t.parameters = Some(s.args[1..].iter().map(|w| w.text.clone()).collect());
         }
     }),
-    Kw::new("param_match", 1, |c, t, s| {
+    // Without a word keepalived says nothing here (the end of the block
+    // then reports what is missing).
+    Kw::lenient("param_match", 1, |c, t, s| {
         t.param_match = match text(s, 0).as_str() {
             "initial" => ParamMatch::Initial,
             "partial" => ParamMatch::Partial,
@@ -228,12 +237,17 @@ const TRACK_PROCESS: &[Kw<TrackProcess>] = &[
             }
         }
     }),
-    Kw::new("weight", 1, |c, t, s| {
-        if let Some((w, r)) = weight_reverse(c, s, -254, 254) {
-            t.weight = w;
-            t.weight_reverse = r;
-        }
-    }),
+    Kw::checked_msg(
+        "weight",
+        1,
+        "No weight specified for track process - ignoring",
+        |c, t, s| {
+            if let Some((w, r)) = weight_reverse(c, s, -254, 254) {
+                t.weight = w;
+                t.weight_reverse = r;
+            }
+        },
+    ),
     Kw::new("quorum", 1, |c, t, s| {
         if let Some(v) = s.arg(0).and_then(|w| c.uint(w, 1, u32::MAX as u64)) {
             t.quorum = v as u32
@@ -288,7 +302,8 @@ pub fn track_process(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 }
 
 const VRRP_SCRIPT: &[Kw<VrrpScript>] = &[
-    Kw::new("script", 1, |c, v, s| v.script = command_script(c, s)),
+    // No words: nothing set; the end of the block says "No script set".
+    Kw::lenient("script", 1, |c, v, s| v.script = command_script(c, s)),
     // keepalived 2.2.7 reads whole seconds here (a fraction is an error).
     Kw::new("interval", 1, |c, v, s| {
         if let Some(n) = c.uint(&s.args[0], 1, u64::from(u32::MAX) / 1_000_000) {
