@@ -14,11 +14,11 @@ use std::time::Duration;
 
 /// A global keyword outside any block ([`ROOT_GLOBAL`]).
 pub fn root_global(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
-    ctx.run_block(
-        std::slice::from_ref(stmt),
-        ROOT_GLOBAL,
-        &mut config.global_defs,
-    )
+    // Dispatched here directly (not through a block of its own): these
+    // keywords stand at the top level.
+    if let Some(kw) = ROOT_GLOBAL.iter().find(|k| k.name == stmt.keyword.text) {
+        ctx.dispatch(kw, stmt, &mut config.global_defs);
+    }
 }
 
 /// `global_defs { ... }`.

@@ -215,6 +215,11 @@ pub struct Ctx {
     pub sys: Arc<dyn System + Send + Sync>,
     /// Cross-block parse state (default script user, missing interfaces).
     pub(crate) state: crate::validate::ParseState,
+    /// Nesting of [`Ctx::run_tables`] calls: 1 is the top level.
+    depth: usize,
+    /// Statements that keepalived reads at the enclosing level because a
+    /// `}` ended the current block early (see [`Ctx::run_tables`]).
+    spill: Option<Vec<Stmt>>,
 }
 
 impl Default for Ctx {
@@ -245,6 +250,8 @@ impl Ctx {
             stopped: false,
             sys,
             state: Default::default(),
+            depth: 0,
+            spill: None,
         }
     }
 
@@ -332,27 +339,86 @@ impl Ctx {
 
     /// As [`Ctx::run_block`], looking keywords up in several tables in turn
     /// (the top level combines the VRRP side and [`lvs::TOP_LEVEL`]).
+    ///
+    /// keepalived reads its config as a stream of lines (`lib/parser.c:
+    /// process_stream`), where only a keyword with a sub-level (or a value
+    /// block) takes the `{` after it. Any other `{`, after an unknown
+    /// keyword or one that takes no block, is "Unexpected '{' - ignoring":
+    /// the block's lines are read at the current level, and its `}` ends the
+    /// current block, so what followed it belongs to the enclosing block
+    /// (at the top level that `}` is an unknown keyword). The statement tree
+    /// matches braces, so here such a block is unfolded into the current
+    /// level with its `}` as a statement of its own, and a `}` that ends a
+    /// block early hands the rest to the enclosing level.
     pub fn run_tables<T>(&mut self, stmts: &[Stmt], tables: &[&[Kw<T>]], target: &mut T) {
-        for stmt in stmts {
+        self.depth += 1;
+        self.run_level(stmts, tables, target);
+        self.depth -= 1;
+    }
+
+    fn run_level<T>(&mut self, stmts: &[Stmt], tables: &[&[Kw<T>]], target: &mut T) {
+        for (i, stmt) in stmts.iter().enumerate() {
             if self.stopped {
                 return;
+            }
+            if stmt.is_close_brace() {
+                if self.depth > 1 {
+                    self.spill = Some(stmts[i + 1..].to_vec());
+                    return;
+                }
+                self.error(stmt.span(), "Unknown keyword '}'");
+                continue;
             }
             let name = stmt.keyword.text.as_str();
             let kw = tables
                 .iter()
                 .flat_map(|t| t.iter())
                 .find(|k| k.name == name);
-            match kw {
+            let unexpected = match kw {
                 None => {
                     self.unknown_keyword(stmt);
-                    if let Some(b) = &stmt.block {
-                        self.run_tables(&b.stmts, tables, target);
-                        if let Some(close) = &b.close {
-                            self.error(close, "Unknown keyword '}'");
+                    stmt.block.as_ref()
+                }
+                Some(kw) => {
+                    if stmt.block.as_ref().is_some_and(|b| b.missing_open) {
+                        self.error(
+                            stmt.span(),
+                            "Missing '{' at beginning of configuration block",
+                        );
+                    }
+                    let reported = self.diags.len();
+                    self.dispatch(kw, stmt, target);
+                    if let Some(mut rest) = self.spill.take() {
+                        // The block of `stmt` ended early: the rest of it,
+                        // then its own `}` (which now ends this level), then
+                        // this level's remaining statements.
+                        if let Some(close) = stmt.block.as_ref().and_then(|b| b.close.clone()) {
+                            rest.push(Stmt::close_brace(close));
                         }
+                        rest.extend(stmts[i + 1..].iter().cloned());
+                        self.run_level(&rest, tables, target);
+                        return;
+                    }
+                    // A handler that refused the statement (it reported
+                    // why) skipped its block, as keepalived's skip_block().
+                    let refused = self.diags.len() > reported;
+                    match &stmt.block {
+                        Some(b) if !stmt.block_taken.get() && !refused && !self.stopped => {
+                            self.error(&b.open, "Unexpected '{' - ignoring");
+                            Some(b)
+                        }
+                        _ => None,
                     }
                 }
-                Some(kw) => self.dispatch(kw, stmt, target),
+            };
+            if let Some(b) = unexpected {
+                let mut rest = b.stmts.clone();
+                if let Some(close) = &b.close {
+                    rest.push(Stmt::close_brace(close.clone()));
+                }
+                rest.extend(stmts[i + 1..].iter().cloned());
+                self.run_level(&rest, tables, target);
+                return;
             }
         }
     }
@@ -399,9 +465,8 @@ impl Ctx {
     }
 
     /// keepalived: `Unknown keyword 'x'`. keepalived does not skip the
-    /// block of an unknown keyword: it says "Unexpected '{'", reads the
-    /// block's lines at the current level, and calls the closing brace an
-    /// unknown keyword too; the caller does the same with the children.
+    /// block of an unknown keyword: it says "Unexpected '{'" and reads the
+    /// block's lines at the current level ([`Ctx::run_tables`]).
     pub fn unknown_keyword(&mut self, stmt: &Stmt) {
         self.error(
             stmt.span(),
@@ -450,12 +515,38 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::new("vrrp_instance", 0, vrrp::vrrp_instance),
 ];
 
+/// The top-level keywords that have a sub-level of keywords in keepalived
+/// 2.2.7 (`install_keyword_root` followed by `install_keyword`s): written
+/// without their `{`, the lines after them up to a `}` are their block
+/// ([`crate::syntax::adopt_unbraced_blocks`]). The list blocks
+/// (`static_ipaddress`, `virtual_server_group`, ...) have none.
+pub fn top_level_has_sublevel(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "global_defs"
+            | "vrrp_instance"
+            | "vrrp_sync_group"
+            | "vrrp_script"
+            | "vrrp_track_process"
+            | "track_file"
+            | "vrrp_track_file"
+            | "garp_group"
+            | "track_group"
+            | "bfd_instance"
+            | "virtual_server"
+            | "SSL"
+    )
+}
+
 /// Parse a whole statement tree into a [`Config`]; cross-block validation
 /// (defaults that depend on other blocks, references between blocks) runs
 /// afterwards in [`crate::validate`].
 pub fn parse_config(ctx: &mut Ctx, stmts: &[Stmt]) -> Config {
     let mut config = Config::default();
-    parse_top_level(ctx, stmts, &mut config);
+    let stmts: Vec<Stmt> =
+        crate::syntax::adopt_unbraced_blocks(stmts.iter().cloned(), top_level_has_sublevel)
+            .collect();
+    parse_top_level(ctx, &stmts, &mut config);
     config
 }
 
