@@ -127,6 +127,15 @@ fn dummy_span() -> Span {
 
 // -------------------------------------------------- parse-time, instance
 
+/// keepalived's `if_get_by_ifname(name, global_data->dynamic_interfaces)`
+/// (linkbeat_interfaces, interface_up_down_delays): without
+/// `dynamic_interfaces` that is `IF_NO_CREATE`, which does not mark a
+/// non-existent interface, so keepalived goes on validating
+/// (`vrrp/vrrp_if.c`, 2.2.7).
+fn interface_absent_unmarked(ctx: &Ctx, config: &Config, name: &str) -> bool {
+    config.global_defs.dynamic_interfaces.is_none() && !ctx.sys.interface_exists(name)
+}
+
 fn interface_missing(ctx: &mut Ctx, config: &Config, name: &str) -> bool {
     if config.global_defs.dynamic_interfaces.is_some() || ctx.sys.interface_exists(name) {
         return false;
@@ -401,7 +410,7 @@ pub fn check_top_level_interfaces(ctx: &mut Ctx, config: &mut Config) {
         }
     }
     for l in &config.linkbeat_interfaces {
-        if interface_missing(ctx, config, &l.name) {
+        if interface_absent_unmarked(ctx, config, &l.name) {
             ctx.fatal(
                 None,
                 format!(
@@ -412,7 +421,7 @@ pub fn check_top_level_interfaces(ctx: &mut Ctx, config: &mut Config) {
         }
     }
     for d in &config.interface_up_down_delays {
-        if interface_missing(ctx, config, &d.interface) {
+        if interface_absent_unmarked(ctx, config, &d.interface) {
             ctx.fatal(
                 None,
                 format!(
