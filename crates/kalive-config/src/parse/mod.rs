@@ -399,11 +399,12 @@ impl Ctx {
                         self.run_level(&rest, tables, target);
                         return;
                     }
-                    // A handler that refused the statement (it reported
-                    // why) skipped its block, as keepalived's skip_block().
-                    let refused = self.diags.len() > reported;
+                    // A keyword with a sub-level whose handler refused the
+                    // statement (and reported why) skipped its block, as
+                    // keepalived's skip_block() does.
+                    let skipped = self.diags.len() > reported && has_sublevel(name);
                     match &stmt.block {
-                        Some(b) if !stmt.block_taken.get() && !refused && !self.stopped => {
+                        Some(b) if !stmt.block_taken.get() && !skipped && !self.stopped => {
                             self.error(&b.open, "Unexpected '{' - ignoring");
                             Some(b)
                         }
@@ -514,6 +515,30 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::new("vrrp_sync_group", 0, vrrp::sync_group),
     Kw::new("vrrp_instance", 0, vrrp::vrrp_instance),
 ];
+
+/// Keywords below the top level that have a sub-level of their own in
+/// keepalived 2.2.7 (`check/check_parser.c`, `check/check_*.c`,
+/// `vrrp/vrrp_parser.c`).
+fn has_sublevel(keyword: &str) -> bool {
+    top_level_has_sublevel(keyword)
+        || matches!(
+            keyword,
+            "real_server"
+                | "HTTP_GET"
+                | "SSL_GET"
+                | "TCP_CHECK"
+                | "SMTP_CHECK"
+                | "DNS_CHECK"
+                | "MISC_CHECK"
+                | "UDP_CHECK"
+                | "PING_CHECK"
+                | "FILE_CHECK"
+                | "BFD_CHECK"
+                | "url"
+                | "host"
+                | "authentication"
+        )
+}
 
 /// The top-level keywords that have a sub-level of keywords in keepalived
 /// 2.2.7 (`install_keyword_root` followed by `install_keyword`s): written
