@@ -520,13 +520,20 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
     }
     check_static(ctx, config);
     check_top_level_interfaces(ctx, config);
+    // The parent checks start/shutdown scripts itself (`core/main.c`),
+    // whatever the VRRP child thinks of the interfaces.
+    check_start_stop_scripts(ctx, config);
     // keepalived stops after reading the config when an interface it names
     // does not exist: nothing of the completion below is reported then. The
     // model still gets the completed defaults, silently.
     let quiet_from = ctx.state.missing_interface.then_some(ctx.diags.len());
-    resolve_sync_groups(ctx, config);
-    check_start_stop_scripts(ctx, config);
+    // keepalived checks script security before it resolves the sync
+    // groups' members: the scripts of a group whose members all turn out
+    // not to exist still count (`vrrp/vrrp_daemon.c`, 2.2.7: the
+    // violation is reported before "Virtual router X specified in sync
+    // group G doesn't exist").
     check_script_security(ctx, config);
+    resolve_sync_groups(ctx, config);
     let globals = config.global_defs.clone();
     let sync_weighted: Vec<(String, bool)> = config
         .vrrp_sync_groups
