@@ -39,6 +39,11 @@ impl Stmt {
             block_taken: Default::default(),
         }
     }
+    /// Whether this is a block without a keyword (see
+    /// [`crate::parse::Ctx::run_tables`]).
+    pub fn is_keywordless_block(&self) -> bool {
+        self.keyword.text == "{" && !self.keyword.quoted
+    }
     /// Whether this is such a `}`.
     pub fn is_close_brace(&self) -> bool {
         self.keyword.text == "}"
@@ -260,22 +265,31 @@ impl<T: Iterator<Item = Tok>> Builder<T> {
                     .push(Diagnostic::error(Some(span.clone()), "Extra '}' found"));
                 Some(Stmt::close_brace(span))
             }
-            Tok::T(Token::Open(span)) => {
-                self.skip_keywordless_block(span);
-                None
-            }
+            Tok::T(Token::Open(span)) => Some(self.keywordless_block(span)),
             Tok::T(Token::Word(w)) => Some(self.statement(w)),
         }
     }
 
-    /// A block with no keyword: keepalived has nothing to hang it on, so it
-    /// is skipped.
-    fn skip_keywordless_block(&mut self, span: Span) {
-        self.diags.push(Diagnostic::error(
-            Some(span.clone()),
-            "unexpected '{' without a keyword, block skipped",
-        ));
-        let _ = self.body_with_close(Some(&span));
+    /// A block with no keyword: a statement whose keyword is the `{`
+    /// itself. keepalived says "Unexpected '{'" and reads its lines at the
+    /// current level ([`crate::parse::Ctx::run_tables`]).
+    fn keywordless_block(&mut self, span: Span) -> Stmt {
+        let (stmts, close) = self.body_with_close(Some(&span));
+        Stmt {
+            keyword: Word {
+                text: "{".into(),
+                span: span.clone(),
+                quoted: false,
+            },
+            args: Vec::new(),
+            block: Some(Block {
+                open: span,
+                stmts,
+                close,
+                missing_open: false,
+            }),
+            block_taken: Default::default(),
+        }
     }
 
     fn body_with_close(&mut self, opened: Option<&Span>) -> (Vec<Stmt>, Option<Span>) {

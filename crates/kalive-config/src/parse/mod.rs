@@ -375,6 +375,10 @@ impl Ctx {
                 .flat_map(|t| t.iter())
                 .find(|k| k.name == name);
             let unexpected = match kw {
+                None if stmt.is_keywordless_block() => {
+                    self.error(stmt.span(), "Unexpected '{' - ignoring");
+                    stmt.block.as_ref()
+                }
                 None => {
                     self.unknown_keyword(stmt);
                     stmt.block.as_ref()
