@@ -89,6 +89,16 @@ pub fn track_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
         name: name_of(stmt),
         group: Vec::new(),
     };
+    // keepalived: "track_group NAME already defined", and the block is
+    // skipped (`vrrp/vrrp_parser.c:static_track_group_handler`).
+    if config.track_groups.iter().any(|g| g.name == tg.name) {
+        stmt.block_taken.set(true);
+        ctx.error(
+            stmt.span(),
+            format!("track_group {} already defined", tg.name),
+        );
+        return;
+    }
     ctx.in_block(format!("track_group {}", tg.name), |ctx| {
         ctx.run_block(
             stmt.children(),
