@@ -220,6 +220,9 @@ pub struct Ctx {
     /// Statements that keepalived reads at the enclosing level because a
     /// `}` ended the current block early (see [`Ctx::run_tables`]).
     spill: Option<Vec<Stmt>>,
+    /// The keepalived passes reading the current top-level statements
+    /// ([`passes_of`]).
+    passes: u8,
 }
 
 impl Default for Ctx {
@@ -252,6 +255,7 @@ impl Ctx {
             state: Default::default(),
             depth: 0,
             spill: None,
+            passes: PASS_ALL,
         }
     }
 
@@ -370,6 +374,11 @@ impl Ctx {
                 continue;
             }
             let name = stmt.keyword.text.as_str();
+            if self.depth == 1 && self.passes & passes_of(name) == 0 {
+                // Inside a block that every pass reading this keyword
+                // skips whole.
+                continue;
+            }
             let kw = tables
                 .iter()
                 .flat_map(|t| t.iter())
@@ -398,6 +407,23 @@ impl Ctx {
                         // this level's remaining statements.
                         if let Some(close) = stmt.block.as_ref().and_then(|b| b.close.clone()) {
                             rest.push(Stmt::close_brace(close));
+                        }
+                        if self.depth == 1 {
+                            // Back at the top level: what came out of the
+                            // block is read only by the passes that read the
+                            // block (see `passes_of`), and a keyword with a
+                            // sub-level there may lack its `{`.
+                            let rest: Vec<Stmt> = crate::syntax::adopt_unbraced_blocks(
+                                rest.into_iter(),
+                                top_level_has_sublevel,
+                            )
+                            .collect();
+                            let outer = self.passes;
+                            self.passes &= passes_of(name);
+                            self.run_level(&rest, tables, target);
+                            self.passes = outer;
+                            self.run_level(&stmts[i + 1..], tables, target);
+                            return;
                         }
                         rest.extend(stmts[i + 1..].iter().cloned());
                         self.run_level(&rest, tables, target);
@@ -519,6 +545,48 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::new("vrrp_sync_group", 0, vrrp::sync_group),
     Kw::new("vrrp_instance", 0, vrrp::vrrp_instance),
 ];
+
+const PASS_PARENT: u8 = 1;
+const PASS_VRRP: u8 = 2;
+const PASS_CHECKER: u8 = 4;
+const PASS_BFD: u8 = 8;
+const PASS_ALL: u8 = PASS_PARENT | PASS_VRRP | PASS_CHECKER | PASS_BFD;
+
+/// Which of keepalived's reads of the config act on a top-level keyword.
+/// keepalived `-t` reads the file once per process (the parent with the
+/// global keywords active, then the VRRP, checker and BFD children with
+/// theirs, `core/main.c:validate_config`); a keyword inactive in a read
+/// has its block skipped by counting braces, so whatever a `}` that ended
+/// another block early brought to the top level is seen only by the reads
+/// in which that block was active too. Unknown keywords and stray braces
+/// are seen by every read.
+fn passes_of(keyword: &str) -> u8 {
+    match keyword {
+        "global_defs"
+        | "linkbeat_use_polling"
+        | "net_namespace"
+        | "net_namespace_ipvs"
+        | "namespace_with_ipsets"
+        | "use_pid_dir"
+        | "instance"
+        | "child_wait_time" => PASS_PARENT,
+        "vrrp_instance"
+        | "vrrp_sync_group"
+        | "vrrp_script"
+        | "vrrp_track_process"
+        | "static_ipaddress"
+        | "static_routes"
+        | "static_rules"
+        | "track_group"
+        | "garp_group"
+        | "linkbeat_interfaces"
+        | "interface_up_down_delays" => PASS_VRRP,
+        "virtual_server" | "virtual_server_group" | "SSL" => PASS_CHECKER,
+        "track_file" | "vrrp_track_file" => PASS_VRRP | PASS_CHECKER,
+        "bfd_instance" => PASS_VRRP | PASS_CHECKER | PASS_BFD,
+        _ => PASS_ALL,
+    }
+}
 
 /// Keywords below the top level that have a sub-level of their own in
 /// keepalived 2.2.7 (`check/check_parser.c`, `check/check_*.c`,
