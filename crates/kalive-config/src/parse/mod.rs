@@ -492,6 +492,34 @@ impl Ctx {
             }
             return;
         }
+        if kw.block_only && !kw.needs_brace && !has_sublevel(kw.name) {
+            if let Some(b) = &stmt.block {
+                if b.stmts
+                    .iter()
+                    .any(|c| c.block.is_some() || c.is_close_brace())
+                {
+                    // keepalived reads a list block (`alloc_value_block`)
+                    // line by line up to the first `}`: a `{` inside is an
+                    // item of the list, and the first `}` ends the list;
+                    // what followed it is read at this level.
+                    let mut items = Vec::new();
+                    let rest = flatten_value_block(&b.stmts, &mut items);
+                    let flat = Stmt {
+                        block: Some(crate::syntax::Block {
+                            stmts: items,
+                            ..b.clone()
+                        }),
+                        ..stmt.clone()
+                    };
+                    stmt.block_taken.set(true);
+                    (kw.handler)(self, target, &flat);
+                    if rest.is_some() {
+                        self.spill = rest;
+                    }
+                    return;
+                }
+            }
+        }
         (kw.handler)(self, target, stmt);
     }
 
@@ -545,6 +573,50 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::new("vrrp_sync_group", 0, vrrp::sync_group),
     Kw::new("vrrp_instance", 0, vrrp::vrrp_instance),
 ];
+
+/// The lines of a list block as keepalived reads them: every statement is
+/// an item (a `{` too), up to the first `}`. Returns what came after that
+/// `}` when it was not the block's own (`None` when the block's own `}`
+/// ended it).
+fn flatten_value_block(stmts: &[Stmt], items: &mut Vec<Stmt>) -> Option<Vec<Stmt>> {
+    for (i, c) in stmts.iter().enumerate() {
+        if c.is_close_brace() {
+            return Some(stmts[i + 1..].to_vec());
+        }
+        let mut item = c.clone();
+        item.block = None;
+        items.push(item);
+        if let Some(b) = &c.block {
+            if !c.is_keywordless_block() {
+                items.push(Stmt {
+                    keyword: crate::lexer::Word {
+                        text: "{".into(),
+                        span: b.open.clone(),
+                        quoted: false,
+                    },
+                    args: Vec::new(),
+                    block: None,
+                    block_taken: Default::default(),
+                });
+            }
+            let mut rest = match flatten_value_block(&b.stmts, items) {
+                // A `}` inside ended the list: the nested block's own `}`
+                // comes after what followed it.
+                Some(mut inner) => {
+                    inner.extend(b.close.clone().map(Stmt::close_brace));
+                    inner
+                }
+                // The nested block's `}` ended the list.
+                None => Vec::new(),
+            };
+            // An unterminated block: the file ended inside the list.
+            b.close.as_ref()?;
+            rest.extend(stmts[i + 1..].iter().cloned());
+            return Some(rest);
+        }
+    }
+    None
+}
 
 const PASS_PARENT: u8 = 1;
 const PASS_VRRP: u8 = 2;
