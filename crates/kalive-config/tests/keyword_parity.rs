@@ -47,6 +47,17 @@ const EXPECTED_DIFFERENT_SNIPPETS: &[(&str, &str)] = &[(
 const BASE: &str = "global_defs {\n@G@\n}\n@T@\nvrrp_instance VI_1 {\n interface d0\n virtual_router_id 51\n priority 100\n advert_int 1\n virtual_ipaddress {\n  10.0.0.1/24\n }\n@I@\n}\n";
 
 const GLOBAL: &[&str] = &[
+    // Extra words, users that do not exist, CPUs beyond the machine's
+    // (found by sweeping keepalived 2.2.7's keyword tables).
+    "startup_script /bin/true nosuchuser",
+    "shutdown_script /bin/true root",
+    "vrrp_cpu_affinity 0 4095",
+    "checker_cpu_affinity 0",
+    "checker_rlimit_rtime 1",
+    "snmp_socket udp:1.2.3.4:705 x",
+    "vrrp_rx_bufs_multiplier 1 2",
+    "umask 0077 x",
+    "reload_time_file /tmp/rt x",
     "router_id r1",
     "router_id",
     "vrrp_mcast_group4 224.0.0.19",
@@ -219,6 +230,8 @@ const GLOBAL: &[&str] = &[
 ];
 
 const INSTANCE: &[&str] = &[
+    "kernel_rx_buf_size 1 2",
+    "kernel_rx_buf_size 65536",
     " virtual_ipaddress_excluded {\n 10.0.0.2/24 dev d0 mngtmpaddr\n }",
     " virtual_ipaddress_excluded {\n 10.0.0.3/24 dev d0 brd 10.0.0.255\n }",
     " virtual_ipaddress_excluded {\n 10.0.0.4/24 dev d0 brd -\n }",
@@ -422,6 +435,13 @@ const INSTANCE: &[&str] = &[
 ];
 
 const TOP: &[&str] = &[
+    "vrrp_track_process tp {\n process sshd\n process crond\n}",
+    "track_file tf {\n file /tmp/tfile\n file /tmp/tfile\n}",
+    "garp_group {\n interface d0\n interface d0\n}",
+    "garp_group {\n interface d0\n interfaces {\n }\n}",
+    "bfd_instance b1 {\n neighbor_ip 192.168.1.2\n idle_tx 1\n}",
+    "bfd_instance b1 {\n neighbor_ip 192.168.1.2\n idle_tx 1000\n}",
+    "vrrp_sync_group G {\n group {\n VI_1\n }\n group {\n VI_1\n }\n}",
     // keepalived's global keywords outside any block (install_keyword_root
     // in core/global_parser.c); inside global_defs (GLOBAL above) they are
     // unknown. A net_namespace that does not exist ends `-t` with 0.

@@ -85,11 +85,58 @@ fn no_swap(_ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
     sched(g, prefix_of(stmt)).no_swap = true;
 }
 
+/// `startup_script` / `shutdown_script`: a user that does not exist makes
+/// keepalived drop the script ("Invalid startup script",
+/// `core/global_parser.c`).
+fn start_stop_script(ctx: &mut Ctx, stmt: &Stmt) -> Option<crate::model::vrrp::Script> {
+    let script = notify_script(ctx, stmt)?;
+    if let Some(u) = &script.user {
+        let user_ok = ctx.sys.user(&u.user).is_some();
+        let group_ok = u.group.as_ref().is_none_or(|g| ctx.sys.group(g).is_some());
+        if !user_ok || !group_ok {
+            let which = stmt.keyword.text.trim_end_matches("_script");
+            ctx.error(stmt.span(), format!("Invalid {which} script"));
+            return None;
+        }
+    }
+    Some(script)
+}
+
+/// More words than keepalived's handler takes: its error, and the value
+/// is not used.
+fn too_many(ctx: &mut Ctx, stmt: &Stmt, max: usize, msg: &str) -> bool {
+    if stmt.args.len() > max {
+        ctx.error(&stmt.args[max].span, msg.to_string());
+        return true;
+    }
+    false
+}
+
+/// The CPUs keepalived can bind to (it checks against the configured
+/// count, `get_nprocs_conf()`).
+fn cpus_configured() -> u64 {
+    std::fs::read_dir("/sys/devices/system/cpu")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| {
+                    let n = e.file_name();
+                    let n = n.to_string_lossy();
+                    n.strip_prefix("cpu")
+                        .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .count() as u64
+        })
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or(4096)
+}
+
 fn cpu_affinity(ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
+    let max = cpus_configured() - 1;
     let cpus: Vec<u32> = stmt
         .args
         .iter()
-        .filter_map(|w| ctx.uint(w, 0, 4095).map(|v| v as u32))
+        .filter_map(|w| ctx.uint(w, 0, max).map(|v| v as u32))
         .collect();
     sched(g, prefix_of(stmt)).cpu_affinity = cpus;
 }
@@ -312,6 +359,9 @@ fn version(ctx: &mut Ctx, stmt: &Stmt) -> Option<VrrpVersion> {
 }
 
 fn umask(ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
+    if too_many(ctx, stmt, 1, "Extra parameter(s) to umask option") {
+        return;
+    }
     // keepalived accepts a number (strtol base 0) or an expression of
     // IRUSR-style names joined by '|'.
     let text: String = stmt.args.iter().map(|w| w.text.as_str()).collect();
@@ -457,7 +507,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
         g.set_supplementary_groups = true
     }),
     Kw::checked("startup_script", 1, |c, g, s| {
-        g.startup_script = notify_script(c, s)
+        g.startup_script = start_stop_script(c, s)
     }),
     Kw::checked("startup_script_timeout", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 1, 1000) {
@@ -465,7 +515,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
         }
     }),
     Kw::checked("shutdown_script", 1, |c, g, s| {
-        g.shutdown_script = notify_script(c, s)
+        g.shutdown_script = start_stop_script(c, s)
     }),
     Kw::checked("shutdown_script_timeout", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 1, 1000) {
@@ -695,14 +745,23 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("checker_rlimit_rttime", 1, rlimit_rttime),
     Kw::new("bfd_rlimit_rttime", 1, rlimit_rttime),
     Kw::quiet_alias("vrrp_rlimit_rtime", "vrrp_rlimit_rttime", 1, rlimit_rttime),
-    Kw::alias(
+    Kw::quiet_alias(
         "checker_rlimit_rtime",
         "checker_rlimit_rttime",
         1,
         rlimit_rttime,
     ),
     Kw::quiet_alias("bfd_rlimit_rtime", "bfd_rlimit_rttime", 1, rlimit_rttime),
-    Kw::checked("snmp_socket", 1, |_, g, s| g.snmp_socket = Some(text(s, 0))),
+    Kw::checked("snmp_socket", 1, |c, g, s| {
+        if !too_many(
+            c,
+            s,
+            1,
+            "Too many parameters specified for snmp_socket - ignoring",
+        ) {
+            g.snmp_socket = Some(text(s, 0))
+        }
+    }),
     Kw::new("enable_snmp_vrrp", 0, snmp_flag),
     Kw::quiet_alias("enable_snmp_keepalived", "enable_snmp_vrrp", 0, snmp_flag),
     Kw::new("enable_snmp_checker", 0, snmp_flag),
@@ -777,7 +836,9 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("process_monitor_rcv_bufs_force", 0, netlink_buf),
     Kw::checked("vrrp_rx_bufs_policy", 1, rx_bufs_policy),
     Kw::checked("vrrp_rx_bufs_multiplier", 1, |c, g, s| {
-        g.vrrp_rx_bufs_multiplier = u32_in(c, s, 1, u32::MAX as u64)
+        if !too_many(c, s, 1, "Invalid vrrp_rx_bufs_multiplier") {
+            g.vrrp_rx_bufs_multiplier = u32_in(c, s, 1, u32::MAX as u64)
+        }
     }),
     Kw::new("umask", 1, umask),
     Kw::new("vrrp_startup_delay", 1, |c, g, s| {
@@ -797,8 +858,10 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("reload_check_config", 0, |_, g, s| {
         g.reload_check_config = Some(s.arg(0).map(|w| PathBuf::from(&w.text)))
     }),
-    Kw::checked("reload_time_file", 1, |_, g, s| {
-        g.reload_time_file = Some(path(s, 0))
+    Kw::checked("reload_time_file", 1, |c, g, s| {
+        if !too_many(c, s, 1, "reload_time_file invalid") {
+            g.reload_time_file = Some(path(s, 0))
+        }
     }),
     Kw::new("reload_repeat", 0, |_, g, _| g.reload_repeat = true),
     Kw::new("reload_file", 0, |_, g, s| {

@@ -146,8 +146,33 @@ const GARP_GROUP: &[Kw<GarpGroup>] = &[
     Kw::new("gna_interval", 1, |c, g, s| {
         g.gna_interval = s.arg(0).and_then(|w| c.timer_zero_ok(w))
     }),
-    Kw::new("interface", 1, |_, g, s| g.interfaces.push(text(s, 0))),
-    Kw::block("interfaces", |_, g, s| g.interfaces.extend(list_words(s))),
+    Kw::new("interface", 1, |c, g, s| {
+        let name = text(s, 0);
+        if g.interfaces.contains(&name) {
+            c.error(
+                s.span(),
+                format!("garp_group already specified for {name} - ignoring"),
+            );
+        } else {
+            g.interfaces.push(name)
+        }
+    }),
+    Kw::block("interfaces", |c, g, s| {
+        let names = list_words(s);
+        if names.is_empty() {
+            c.warning(s.span(), "Warning - empty garp_group interfaces block");
+        }
+        for name in names {
+            if g.interfaces.contains(&name) {
+                c.error(
+                    s.span(),
+                    format!("garp_group already specified for {name} - ignoring"),
+                );
+            } else {
+                g.interfaces.push(name)
+            }
+        }
+    }),
 ];
 
 pub fn garp_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
@@ -176,7 +201,14 @@ fn weight_reverse(ctx: &mut Ctx, stmt: &Stmt, min: i64, max: i64) -> Option<(i32
 }
 
 const TRACK_FILE: &[Kw<TrackFile>] = &[
-    Kw::checked_msg("file", 1, "track file file name missing", |_, t, s| {
+    Kw::checked_msg("file", 1, "track file file name missing", |c, t, s| {
+        if t.file.is_some() {
+            c.error(
+                s.span(),
+                format!("File already set for track file - ignoring {}", text(s, 0)),
+            );
+            return;
+        }
         t.file = Some(text(s, 0).into())
     }),
     Kw::checked_msg(
@@ -229,7 +261,17 @@ pub fn track_file(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 }
 
 const TRACK_PROCESS: &[Kw<TrackProcess>] = &[
-    Kw::new("process", 1, |_, t, s| {
+    Kw::new("process", 1, |c, t, s| {
+        if t.process.is_some() {
+            c.error(
+                s.span(),
+                format!(
+                    "Process already set for track process - ignoring {}",
+                    text(s, 0)
+                ),
+            );
+            return;
+        }
         t.process = Some(text(s, 0));
         if s.args.len() > 1 {
             t.parameters = Some(s.args[1..].iter().map(|w| w.text.clone()).collect());
@@ -379,8 +421,9 @@ const BFD: &[Kw<BfdInstance>] = &[
             b.min_tx = Duration::from_millis(v)
         }
     }),
+    // keepalived 2.2.7: idle_tx in [1000, 4294967] ms.
     Kw::new("idle_tx", 1, |c, b, s| {
-        if let Some(v) = s.arg(0).and_then(|w| c.uint(w, 1, 1000 * 1000)) {
+        if let Some(v) = s.arg(0).and_then(|w| c.uint(w, 1000, 4_294_967)) {
             b.idle_tx = Duration::from_millis(v)
         }
     }),
@@ -561,7 +604,13 @@ fn track_refs(ctx: &mut Ctx, stmt: &Stmt, kind: &str, min: i64, max: i64) -> Vec
 // ---------------------------------------------------------- sync group
 
 const SYNC_GROUP: &[Kw<SyncGroup>] = &[
-    Kw::block("group", |_, g, s| g.group.extend(list_words(s))),
+    Kw::block("group", |c, g, s| {
+        if !g.group.is_empty() {
+            c.error(s.span(), "Group list already specified for sync group");
+            return;
+        }
+        g.group.extend(list_words(s))
+    }),
     Kw::block("track_interface", |c, g, s| {
         g.track_interfaces.extend(tracked_interfaces(c, s))
     }),
@@ -779,13 +828,45 @@ fn use_vmac(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
                         v.mac = Some(out);
                     }
                 }
-                None if v.name.is_none() && v.mac.is_none() => v.name = Some(t.to_string()),
+                None if v.name.is_none() && v.mac.is_none() => {
+                    // keepalived will not take over an interface that
+                    // exists already and is not a macvlan: "already exists
+                    // and is not a private macvlan; ignoring vmac"
+                    // (`vrrp/vrrp_parser.c`). A macvlan (ours after a
+                    // reload) sits on a lower device; an interface that
+                    // sits on none is certainly not one.
+                    if ctx.sys.interface_exists(t) && !stacked_on_lower_device(t) {
+                        ctx.error(
+                            &w.span,
+                            format!(
+                                "({}) interface {t} already exists and is not a private macvlan; ignoring vmac if_name",
+                                d.name
+                            ),
+                        );
+                    } else {
+                        v.name = Some(t.to_string())
+                    }
+                }
                 None => ctx.error(&w.span, format!("({}) invalid use_vmac option {t}", d.name)),
             },
         }
         i += 1;
     }
     d.use_vmac = Some(v);
+}
+
+/// Whether `/sys/class/net/NAME` names a lower device (macvlan, ipvlan,
+/// vlan); unknown counts as stacked, so that nothing is refused on a guess.
+fn stacked_on_lower_device(name: &str) -> bool {
+    if name.contains('/') || name == "." || name == ".." {
+        return true;
+    }
+    match std::fs::read_dir(std::path::Path::new("/sys/class/net").join(name)) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with("lower_")),
+        Err(_) => true,
+    }
 }
 
 fn use_ipvlan(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
@@ -1214,6 +1295,10 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
         d.notify_priority_changes = opt_bool(c, s)
     }),
     Kw::checked("kernel_rx_buf_size", 1, |c, d, s| {
+        if s.args.len() > 1 {
+            c.error(s.span(), "invalid kernel_rx_buf_size specified");
+            return;
+        }
         d.kernel_rx_buf_size = c.uint(&s.args[0], 0, u32::MAX as u64)
     }),
     Kw::alias(
