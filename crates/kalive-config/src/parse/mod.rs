@@ -393,6 +393,15 @@ impl Ctx {
                     stmt.block.as_ref()
                 }
                 Some(kw) => {
+                    if NEWER_THAN_REFERENCE.contains(&kw.name) {
+                        self.warning(
+                            stmt.span(),
+                            format!(
+                                "'{}' is a keyword of keepalived after 2.2.7, which calls it unknown (kalive uses it)",
+                                kw.name
+                            ),
+                        );
+                    }
                     if stmt.block.as_ref().is_some_and(|b| b.missing_open) {
                         self.error(
                             stmt.span(),
@@ -572,6 +581,32 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::new("bfd_instance", 1, vrrp::bfd_instance),
     Kw::new("vrrp_sync_group", 0, vrrp::sync_group),
     Kw::new("vrrp_instance", 0, vrrp::vrrp_instance),
+];
+
+/// Keywords kalive accepts that keepalived added after 2.2.7, the version
+/// whose `-t` verdict kalive gives: 2.2.7 calls them unknown, so `-t`
+/// warns (exit 5, as keepalived), and the daemon uses them (a warning
+/// blocks neither start nor reload).
+pub const NEWER_THAN_REFERENCE: &[&str] = &[
+    "auth_hmac",
+    "dbus_no_interface_name",
+    "iproute_etc_dir",
+    "iproute_usr_dir",
+    "json_dump_file",
+    "json_version",
+    "multihop",
+    "no_virtual_ipaddress",
+    "owner_ignore_adverts",
+    "set_supplementary_groups",
+    "snmp_rs_stats_update_interval",
+    "snmp_vs_stats_update_interval",
+    "state_dump_file",
+    "stats_dump_file",
+    "timer_expired_backup",
+    "use_symlink_paths",
+    "v3_checksum_as_v2",
+    "vrrp_delay_after_boot",
+    "vrrp_owner_ignore_adverts",
 ];
 
 /// The lines of a list block as keepalived reads them: every statement is
