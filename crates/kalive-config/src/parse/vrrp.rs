@@ -999,7 +999,9 @@ fn auth_hmac(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
                     .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16).ok())
                     .collect::<Option<Vec<u8>>>()
             } else if let Some(path) = spec.strip_prefix("file:") {
-                std::fs::read(path.trim()).ok()
+                // A key file is small; a FIFO or device named here must
+                // neither block nor grow without bound.
+                crate::fileread::read_regular(std::path::Path::new(path.trim()), 64 << 10).ok()
             } else {
                 Some(spec.as_bytes().to_vec())
             };
