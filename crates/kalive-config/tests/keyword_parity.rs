@@ -212,6 +212,14 @@ const GLOBAL: &[&str] = &[
 ];
 
 const INSTANCE: &[&str] = &[
+    // Macros expanded inside a word, defined or not (issue 13).
+    "$INST=abc\n notify /bin/true.${INST}.sh",
+    "$INST=abc\n notify /bin/true.$INST.sh",
+    " notify /bin/true.${UNDEFINED_MACRO}.sh",
+    " notify \"/bin/true.${UNDEFINED_MACRO}.sh\"",
+    " notify ${_PWD}/scripts/notify_all.${UNDEFINED_MACRO}.sh",
+    // An unexpected block inside the instance ends it early.
+    " preempt_delay 5 {\n }\n priority 5",
     "kernel_rx_buf_size 1 2",
     "kernel_rx_buf_size 65536",
     " virtual_ipaddress_excluded {\n 10.0.0.2/24 dev d0 mngtmpaddr\n }",
@@ -417,6 +425,19 @@ const INSTANCE: &[&str] = &[
 ];
 
 const TOP: &[&str] = &[
+    // Comment lines ending in a backslash (issue 13): keepalived reads the
+    // next line as it is, and the backslash as a word of its own.
+    "#$SCRIPT= \\\nvrrp_script chk {\n script /bin/true\n}",
+    "$D= \\\n  router_id a \\\n#$SCRIPT= \\\n  router_id b\nglobal_defs {\n $D\n}",
+    "$D= \\\n  router_id a \\\n  #router_id c \\\n  router_id b\nglobal_defs {\n $D\n}",
+    "global_defs {\n  notification_email {\n#  a@b \\\n  c@d\n  }\n}",
+    "global_defs {\n  router_id r  #comment \\\n  vrrp_version 3\n}",
+    // Blocks read as keepalived's line stream reads them.
+    "global_defs {\n  reload_repeat {\n  }\n  vrrp_garp_master_delay\n}",
+    "global_defs {\n  {\n  router_id r\n  }\n}\n}",
+    "vrrp_script chk\n  script /bin/true\n  interval\n}",
+    "track_group TG {\n  group {\n    VI_1\n  }\n}\ntrack_group TG {\n  group {\n    VI_1\n  }\n}",
+    "linkbeat_interfaces {\n  d0\nvrrp_script chk {\n  script /bin/true\n}",
     "vrrp_track_process tp {\n process sshd\n process crond\n}",
     "track_file tf {\n file /tmp/tfile\n file /tmp/tfile\n}",
     "garp_group {\n interface d0\n interface d0\n}",

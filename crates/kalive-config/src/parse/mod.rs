@@ -5,8 +5,13 @@
 //! optional "deprecated, use X instead" marking. [`Ctx::run_block`] walks the
 //! statements of a block and dispatches them:
 //!
-//! * unknown keyword: `Unknown keyword 'x'` (an error; its block, if any, is
-//!   skipped; parsing goes on), as keepalived does (reference §1.1);
+//! * unknown keyword: `Unknown keyword 'x'` (an error; parsing goes on), as
+//!   keepalived does (reference §1.1); a block after it, or after any
+//!   keyword that takes none, is read as keepalived's line stream reads it
+//!   (see [`Ctx::run_tables`]: "Unexpected '{'", its lines at the current
+//!   level, its `}` ending the enclosing block), list blocks up to their
+//!   first `}`, and a top-level block keyword without `{` takes the lines
+//!   up to the next `}`;
 //! * too few words: keepalived's `*** Configuration line starting ... is
 //!   missing a parameter ...`, after which keepalived exits with status 2 at
 //!   once, so parsing stops ([`Ctx::stopped`]);
