@@ -212,6 +212,12 @@ const GLOBAL: &[&str] = &[
 ];
 
 const INSTANCE: &[&str] = &[
+    // A notify line whose comment ends in a backslash: the backslash stays
+    // glued to the command, and keepalived drops the script.
+    " notify_master /bin/true ! comment \\",
+    " notify_master /bin/true # comment \\",
+    " notify_master /bin/true \\",
+    " notify_backup /bin/true",
     // Macros expanded inside a word, defined or not (issue 13).
     "$INST=abc\n notify /bin/true.${INST}.sh",
     "$INST=abc\n notify /bin/true.$INST.sh",
