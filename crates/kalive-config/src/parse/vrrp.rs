@@ -59,7 +59,9 @@ pub fn static_rules(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 
 pub fn linkbeat_interfaces(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     for s in stmt.children() {
+        let unknown = entry_interface_unknown(ctx, config, &s.keyword.text);
         let method = match s.arg(0).map(|w| w.text.to_ascii_uppercase()) {
+            _ if unknown => LinkbeatMethod::Mii,
             None => LinkbeatMethod::Mii,
             Some(m) if m == "MII" => LinkbeatMethod::Mii,
             Some(m) if m == "ETHTOOL" => LinkbeatMethod::Ethtool,
@@ -111,9 +113,24 @@ pub fn track_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     config.track_groups.push(tg);
 }
 
+/// keepalived looks the interface of a linkbeat or up/down delay entry up
+/// first and skips the rest of the line when it does not exist (the
+/// "unknown interface" error comes from [`crate::validate`]).
+fn entry_interface_unknown(ctx: &Ctx, config: &Config, name: &str) -> bool {
+    config.global_defs.dynamic_interfaces.is_none() && !ctx.sys.interface_exists(name)
+}
+
 pub fn interface_up_down_delays(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     let max = Duration::from_secs(255);
     for s in stmt.children() {
+        if entry_interface_unknown(ctx, config, &s.keyword.text) {
+            config.interface_up_down_delays.push(InterfaceDelay {
+                interface: s.keyword.text.clone(),
+                down: Duration::ZERO,
+                up: Duration::ZERO,
+            });
+            continue;
+        }
         let Some(down) = s.arg(0) else {
             ctx.error(
                 s.span(),
