@@ -217,6 +217,7 @@ const INSTANCE: &[&str] = &[
     " notify_master /bin/true ! comment \\",
     " notify_master /bin/true # comment \\",
     " notify_master /bin/true \\",
+    " notify_master \"/bin/true arg\" ! comment \\",
     " notify_backup /bin/true",
     // Macros expanded inside a word, defined or not (issue 13).
     "$INST=abc\n notify /bin/true.${INST}.sh",

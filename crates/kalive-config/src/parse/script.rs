@@ -78,13 +78,13 @@ pub fn notify_script(ctx: &mut Ctx, stmt: &Stmt) -> Option<Script> {
     })
 }
 
-/// Whether the statement's last unquoted word ends in an odd number of
-/// backslashes.
+/// Whether the statement's last word ends in an odd number of
+/// backslashes. Outside quotes the lexer keeps a backslash as it is, so
+/// this is the line's end (`"cmd"\` too); an escaped backslash at the end
+/// of a quoted word (`"cmd\\\\"`) is taken for one as well, a rare case.
 fn ends_with_lone_backslash(stmt: &Stmt) -> bool {
     let last = stmt.words().last();
-    last.is_some_and(|w| {
-        !w.quoted && w.text.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1
-    })
+    last.is_some_and(|w| w.text.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1)
 }
 
 /// The whole rest of the line is the command (`vrrp_script`'s `script`,
