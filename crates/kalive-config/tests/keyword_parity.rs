@@ -450,6 +450,7 @@ const TOP: &[&str] = &[
     "garp_group {\n interface d0\n interface d0\n}",
     "garp_group {\n interface d0\n interfaces {\n }\n}",
     "bfd_instance b1 {\n neighbor_ip 192.168.1.2\n idle_tx 1\n}",
+    "bfd_instance b1 {\n neighbor_ip 192.168.1.2\n}\nbfd_instance b1 {\n ttl\n}",
     "bfd_instance b1 {\n neighbor_ip 192.168.1.2\n idle_tx 1000\n}",
     "vrrp_sync_group G {\n group {\n VI_1\n }\n group {\n VI_1\n }\n}",
     // keepalived's global keywords outside any block (install_keyword_root

@@ -477,6 +477,14 @@ const BFD: &[Kw<BfdInstance>] = &[
 ];
 
 pub fn bfd_instance(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
+    // keepalived: "BFD NAME already specified", and the block is skipped
+    // (`bfd/bfd_parser.c:bfd_handler`).
+    let name = name_of(stmt);
+    if config.bfd_instances.iter().any(|b| b.name == name) {
+        stmt.block_taken.set(true);
+        ctx.error(stmt.span(), format!("BFD {name} already specified"));
+        return;
+    }
     let mut b = BfdInstance {
         name: name_of(stmt),
         neighbor_ip: None,
