@@ -328,16 +328,23 @@ const TRACK_PROCESS: &[Kw<TrackProcess>] = &[
             .and_then(|w| c.uint(w, 0, u32::MAX as u64))
             .map(|v| v as u32)
     }),
+    // keepalived 2.2.7: each delay in [0.000001, 3600] s
+    // (`vrrp_tprocess_delay_general`); a bad value leaves the old one.
     Kw::new("fork_delay", 1, |c, t, s| {
-        t.fork_delay = s.arg(0).and_then(|w| c.timer_zero_ok(w))
+        if let Some(d) = process_delay(c, s) {
+            t.fork_delay = Some(d)
+        }
     }),
     Kw::new("terminate_delay", 1, |c, t, s| {
-        t.terminate_delay = s.arg(0).and_then(|w| c.timer_zero_ok(w))
+        if let Some(d) = process_delay(c, s) {
+            t.terminate_delay = Some(d)
+        }
     }),
     Kw::new("delay", 1, |c, t, s| {
-        let d = s.arg(0).and_then(|w| c.timer_zero_ok(w));
-        t.fork_delay = d;
-        t.terminate_delay = d;
+        if let Some(d) = process_delay(c, s) {
+            t.fork_delay = Some(d);
+            t.terminate_delay = Some(d);
+        }
     }),
     Kw::new("full_command", 0, |_, t, _| t.full_command = true),
 ];
@@ -475,6 +482,11 @@ const BFD: &[Kw<BfdInstance>] = &[
     Kw::new("vrrp", 0, |_, b, _| b.targets.vrrp = true),
     Kw::new("checker", 0, |_, b, _| b.targets.checker = true),
 ];
+
+fn process_delay(ctx: &mut Ctx, stmt: &Stmt) -> Option<Duration> {
+    let w = stmt.arg(0)?;
+    ctx.timer(w, Duration::from_micros(1), Duration::from_secs(3600))
+}
 
 pub fn bfd_instance(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     // keepalived: "BFD NAME already specified", and the block is skipped
