@@ -91,6 +91,15 @@ fn dummy_span() -> Span {
 
 // -------------------------------------------------- parse-time, instance
 
+/// keepalived's `if_get_by_ifname(name, global_data->dynamic_interfaces)`
+/// (linkbeat_interfaces, interface_up_down_delays): without
+/// `dynamic_interfaces` that is `IF_NO_CREATE`, which does not mark a
+/// non-existent interface, so keepalived goes on validating
+/// (`vrrp/vrrp_if.c`, 2.2.7).
+fn interface_absent_unmarked(ctx: &Ctx, config: &Config, name: &str) -> bool {
+    config.global_defs.dynamic_interfaces.is_none() && !ctx.sys.interface_exists(name)
+}
+
 fn interface_missing(ctx: &mut Ctx, config: &Config, name: &str) -> bool {
     if config.global_defs.dynamic_interfaces.is_some() || ctx.sys.interface_exists(name) {
         return false;
@@ -365,7 +374,7 @@ pub fn check_top_level_interfaces(ctx: &mut Ctx, config: &mut Config) {
         }
     }
     for l in &config.linkbeat_interfaces {
-        if interface_missing(ctx, config, &l.name) {
+        if interface_absent_unmarked(ctx, config, &l.name) {
             ctx.fatal(
                 None,
                 format!(
@@ -376,7 +385,7 @@ pub fn check_top_level_interfaces(ctx: &mut Ctx, config: &mut Config) {
         }
     }
     for d in &config.interface_up_down_delays {
-        if interface_missing(ctx, config, &d.interface) {
+        if interface_absent_unmarked(ctx, config, &d.interface) {
             ctx.fatal(
                 None,
                 format!(
@@ -475,13 +484,20 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
     }
     check_static(ctx, config);
     check_top_level_interfaces(ctx, config);
+    // The parent checks start/shutdown scripts itself (`core/main.c`),
+    // whatever the VRRP child thinks of the interfaces.
+    check_start_stop_scripts(ctx, config);
     // keepalived stops after reading the config when an interface it names
     // does not exist: nothing of the completion below is reported then. The
     // model still gets the completed defaults, silently.
     let quiet_from = ctx.state.missing_interface.then_some(ctx.diags.len());
-    resolve_sync_groups(ctx, config);
-    check_start_stop_scripts(ctx, config);
+    // keepalived checks script security before it resolves the sync
+    // groups' members: the scripts of a group whose members all turn out
+    // not to exist still count (`vrrp/vrrp_daemon.c`, 2.2.7: the
+    // violation is reported before "Virtual router X specified in sync
+    // group G doesn't exist").
     check_script_security(ctx, config);
+    resolve_sync_groups(ctx, config);
     let globals = config.global_defs.clone();
     let sync_weighted: Vec<(String, bool)> = config
         .vrrp_sync_groups
@@ -503,7 +519,7 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
     check_doubly_tracked_interfaces(ctx, config);
     if let Some(n) = quiet_from {
         ctx.diags.truncate(n);
-        ctx.refuse_start(None, "Non-existent interface specified in configuration");
+        ctx.bad_interface_nospan("Non-existent interface specified in configuration");
     }
 }
 

@@ -92,6 +92,20 @@ pub mod exit {
     pub const NO_CONFIG: u8 = 6;
 }
 
+/// A command line clap refused: `-h` prints the usage (exit 0); an unknown
+/// option or a missing option value exits 1 like keepalived
+/// (`core/main.c:parse_cmdline`), not clap's 2, which kalive's callers
+/// would read as keepalived's "config error".
+fn command_line_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    // Printing to a closed stdout/stderr is not worth a panic.
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(exit::FATAL),
+    }
+}
+
 /// The whole program; `main` only turns the result into the process status.
 pub fn main_entry() -> ExitCode {
     let mut args = std::env::args();
@@ -110,7 +124,10 @@ pub fn main_entry() -> ExitCode {
         }
         _ => {}
     }
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(&e),
+    };
     if let Some(name) = &cli.signum {
         return match cli::signum(name) {
             Some(n) => {
@@ -132,6 +149,14 @@ pub fn main_entry() -> ExitCode {
     }
     if cli.is_config_test() || cli.dump_json {
         return ExitCode::from(config_test::run(&cli));
+    }
+    // keepalived checks the main config file before it detaches: missing,
+    // a directory, a FIFO or a device means "no config" (exit 6).
+    if let Err(diagnostics) = kalive_config::preprocess::check_main_file(&cli.use_file) {
+        for d in &diagnostics {
+            eprintln!("{d}");
+        }
+        return ExitCode::from(exit::NO_CONFIG);
     }
     match daemon::start(cli) {
         Ok(code) => ExitCode::from(code),

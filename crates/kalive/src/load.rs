@@ -68,6 +68,11 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
             ),
         ));
     }
+    if !loaded.config.has_anything_to_run() {
+        // keepalived's wording; like keepalived, the daemon keeps running
+        // (a reload may bring a configuration).
+        tracing::warn!("Warning - keepalived has no configuration to run");
+    }
     if cli.dump_conf {
         if let Ok(json) = serde_json::to_string_pretty(&loaded.config) {
             for line in json.lines() {
