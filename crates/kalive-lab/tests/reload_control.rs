@@ -576,7 +576,11 @@ fn promote_demote_clear(master_kind: &str) {
     );
     std::thread::sleep(Duration::from_millis(500));
     let count = ping.stop().expect("ping");
-    assert!(count.lost() <= 1, "demote lost {count:?}");
+    // Between the priority-0 advert (the demoted master drops its VIP at
+    // once, RFC 5798 §6.4.3) and the backup's takeover lies its skew
+    // (41 ms): up to three 20 ms pings fall into it, with kalive and
+    // keepalived alike.
+    assert!(count.lost() <= 3, "demote lost {count:?}");
     let status = status_json(&lab, 1);
     assert_eq!(instance_field(&status, "VI_42", "state"), "BACKUP");
 

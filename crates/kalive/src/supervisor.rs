@@ -97,7 +97,9 @@ impl Supervisor {
         tracing::info!("Reloading");
         self.sd.reloading();
         let cli = self.cli.clone();
+        let started = std::time::Instant::now();
         let loaded = tokio::task::spawn_blocking(move || crate::load::load(&cli)).await;
+        let read = started.elapsed();
         let reply = match loaded {
             Err(e) => refused(format!("reading the configuration failed: {e}"), Vec::new()),
             Ok(Err(refusal)) => refused(refusal.reason, refusal.diagnostics),
@@ -113,6 +115,11 @@ impl Supervisor {
                 }
             }
         };
+        tracing::debug!(
+            "Reload: configuration read in {:.1} ms, applied in {:.1} ms",
+            read.as_secs_f64() * 1e3,
+            started.elapsed().saturating_sub(read).as_secs_f64() * 1e3
+        );
         if reply.applied {
             tracing::info!("Reload finished: {}", reply.summary);
             self.sd
