@@ -38,7 +38,9 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
         system: std::sync::Arc::new(setup::HostWithNss),
     };
     tracing::info!("Opening file '{}'.", cli.use_file.display());
+    let started = std::time::Instant::now();
     let loaded = load_config(&cli.use_file, &opts);
+    let parsed = started.elapsed();
     let mut diagnostics = Vec::with_capacity(loaded.diagnostics.len());
     for d in &loaded.diagnostics {
         match d.severity {
@@ -80,7 +82,13 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
             }
         }
     }
-    match setup::plan(&loaded.config) {
+    let planned = setup::plan(&loaded.config);
+    tracing::debug!(
+        "Configuration parsed and checked in {:.1} ms, lowered in {:.1} ms",
+        parsed.as_secs_f64() * 1e3,
+        started.elapsed().saturating_sub(parsed).as_secs_f64() * 1e3
+    );
+    match planned {
         Ok(plan) => Ok(Accepted { plan, diagnostics }),
         Err(e) => Err(refuse(crate::exit::CONFIG, e.to_string())),
     }
