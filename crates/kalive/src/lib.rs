@@ -51,6 +51,7 @@ pub mod daemon;
 pub mod error;
 pub mod load;
 pub mod logging;
+pub mod lower;
 pub mod net;
 pub mod notify;
 pub mod process;

@@ -57,6 +57,8 @@ pub struct Plan {
     pub gna_interval: Duration,
     /// Non-fatal remarks for the log (unsupported features and the like).
     pub warnings: Vec<String>,
+    /// The `virtual_server` half, for the check actor and the LB owner.
+    pub lvs: crate::lower::LvsPlan,
 }
 
 /// The keyword details of one instance the engine does not need.
@@ -146,6 +148,7 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
         })
         .collect();
     let notify = notify_config(config, &identity);
+    let lvs = crate::lower::lower(config, &|s| identity.script(s));
     let track_scripts = track_scripts(config, &instances, &identity, &mut warnings);
     let track_files = config
         .track_files
@@ -201,6 +204,7 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
         garp_interval: config.global_defs.vrrp_garp_interval,
         gna_interval: config.global_defs.vrrp_gna_interval,
         warnings,
+        lvs,
     })
 }
 
