@@ -36,6 +36,8 @@
 //! - [`net`]: the netlink owner (addresses, routes, rules, GARP/NA) on its
 //!   own thread, behind bounded, coalescing queues.
 //! - [`notify`]: the notify owner (scripts, FIFOs).
+//! - [`lvs`]: the LVS thread: the [`check`] actor (health checks) and the
+//!   [`lb`] owner (nftables load balancer), fed by [`lower`].
 //! - [`control`]: the root-only control socket; [`ctl`]: `kalive ctl`.
 //! - [`cli`], [`config_test`], [`setup`], [`track_script`], [`timer`],
 //!   [`signals`], [`logging`], [`process`], [`sdnotify`]: command line,
@@ -43,15 +45,18 @@
 //!   stream, logging, detaching and pid files, systemd readiness.
 
 pub mod bus;
+pub mod check;
 pub mod cli;
 pub mod config_test;
 pub mod control;
 pub mod ctl;
 pub mod daemon;
 pub mod error;
+pub mod lb;
 pub mod load;
 pub mod logging;
 pub mod lower;
+pub mod lvs;
 pub mod net;
 pub mod notify;
 pub mod process;

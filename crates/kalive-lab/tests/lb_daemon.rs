@@ -1,0 +1,622 @@
+//! kalive as a load balancer, end to end in network namespaces: a director
+//! running kalive with a NAT `virtual_server` (rr) on a VRRP VIP, three
+//! real servers running nginx, a sorry server, and a client fetching
+//! through the VIP. The nftables backend (no IPVS on this kernel).
+//!
+//! Needs root, iproute2, nftables and nginx (`apt-get install -y nginx`);
+//! fails with a clear message when one is missing.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kalive_lab::daemon::{Daemon, DaemonSpec};
+use kalive_lab::{netns, Implementation};
+use serde_json::Value;
+
+const VIP: &str = "10.77.1.100";
+const CLIENT: &str = "10.77.1.2";
+const SORRY: &str = "10.77.14.2";
+
+fn rs_addr(i: usize) -> String {
+    format!("10.77.1{i}.2")
+}
+
+/// Run a command; panic with its stderr when it fails.
+fn sh(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn preflight() {
+    for program in ["ip", "nft", "nginx"] {
+        assert!(
+            kalive_lab::cmd::find_program(program).is_some(),
+            "the load-balancer netns tests need {program} (apt-get install -y iproute2 nftables nginx)"
+        );
+    }
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the load-balancer netns tests need root"
+    );
+}
+
+/// Namespaces, processes and a directory, all removed on drop (panic
+/// included). Processes are killed by PID.
+struct World {
+    prefix: String,
+    namespaces: Vec<String>,
+    dir: PathBuf,
+    nginx: Vec<(String, Child)>,
+    daemons: Vec<Daemon>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for d in &mut self.daemons {
+            let _ = d.kill();
+        }
+        for (_, child) in &mut self.nginx {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in &self.namespaces {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl World {
+    fn new(tag: &str) -> World {
+        preflight();
+        let prefix = format!("lb{tag}{}", std::process::id());
+        let dir = std::env::temp_dir().join(&prefix);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        World {
+            prefix,
+            namespaces: Vec::new(),
+            dir,
+            nginx: Vec::new(),
+            daemons: Vec::new(),
+        }
+    }
+
+    fn ns(&mut self, name: &str) -> String {
+        let ns = format!("{}{name}", self.prefix);
+        sh("ip", &["netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        sh("ip", &["-n", &ns, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A veth pair between two namespaces, both ends up and addressed.
+    fn link(&self, a: &str, a_dev: &str, a_addr: &str, b: &str, b_dev: &str, b_addr: &str) {
+        sh(
+            "ip",
+            &[
+                "-n", a, "link", "add", a_dev, "type", "veth", "peer", "name", b_dev, "netns", b,
+            ],
+        );
+        for (ns, dev, addr) in [(a, a_dev, a_addr), (b, b_dev, b_addr)] {
+            if !addr.is_empty() {
+                sh("ip", &["-n", ns, "addr", "add", addr, "dev", dev]);
+            }
+            sh("ip", &["-n", ns, "link", "set", dev, "up"]);
+        }
+    }
+
+    /// nginx on `addr:80` in `ns`, answering every path with `name`.
+    fn start_nginx(&mut self, ns: &str, addr: &str, name: &str) {
+        let dir = self.dir.join(format!("nginx-{name}"));
+        std::fs::create_dir_all(&dir).expect("nginx dir");
+        let d = dir.display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+             error_log {d}/error.log;\nevents {{ worker_connections 256; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
+             server {{\n  listen {addr}:80;\n  location / {{ return 200 \"{name}\\n\"; }}\n }}\n}}\n"
+        );
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf).expect("nginx.conf");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "nginx", "-e"])
+            .arg(dir.join("error.log"))
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        self.nginx.push((name.to_string(), child));
+        // Listening within a few seconds.
+        let target: SocketAddr = format!("{addr}:80").parse().expect("addr");
+        let ns = ns.to_string();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let ns = ns.clone();
+            let up = netns::run_in(&ns, move || {
+                Ok(TcpStream::connect_timeout(&target, Duration::from_millis(300)).is_ok())
+            })
+            .unwrap_or(false);
+            if up {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("nginx {name} did not listen on {addr}:80");
+    }
+
+    fn kill_nginx(&mut self, name: &str) {
+        let i = self
+            .nginx
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("nginx running");
+        let (_, mut child) = self.nginx.remove(i);
+        child.kill().expect("kill nginx");
+        child.wait().expect("reap nginx");
+    }
+}
+
+/// One HTTP GET through the VIP from the client namespace: the body.
+fn get(client_ns: &str) -> Result<String, String> {
+    let target: SocketAddr = format!("{VIP}:80").parse().map_err(|e| format!("{e}"))?;
+    netns::run_in(client_ns, move || {
+        let fetch = || -> std::io::Result<String> {
+            let mut s = TcpStream::connect_timeout(&target, Duration::from_secs(1))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        };
+        Ok(fetch())
+    })
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())
+    .and_then(|text| {
+        text.split("\r\n\r\n")
+            .nth(1)
+            .map(|b| b.trim().to_string())
+            .ok_or_else(|| format!("no HTTP body in {text:?}"))
+    })
+}
+
+/// `n` requests: who answered each (errors as `ERR: ...`).
+fn answers(client_ns: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| get(client_ns).unwrap_or_else(|e| format!("ERR: {e}")))
+        .collect()
+}
+
+fn count(answers: &[String], who: &str) -> usize {
+    answers.iter().filter(|a| *a == who).count()
+}
+
+fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+fn nft_table(ns: &str) -> String {
+    let out = Command::new("ip")
+        .args([
+            "netns", "exec", ns, "nft", "list", "table", "inet", "kalive",
+        ])
+        .output()
+        .expect("nft");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn kalive_bin() -> PathBuf {
+    match Implementation::kalive() {
+        Ok(Implementation::Kalive(path)) => path,
+        other => panic!("kalive binary not found (cargo build -p kalive first): {other:?}"),
+    }
+}
+
+fn ctl(ns: &str, socket: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(kalive_bin())
+        .arg("ctl")
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("kalive ctl");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn status(ns: &str, socket: &Path) -> Value {
+    let (ok, text) = ctl(ns, socket, &["status", "--json"]);
+    assert!(ok, "ctl status: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("status JSON {e}: {text}"))
+}
+
+/// The status entry of real server `addr` of the first virtual server.
+fn real_server(status: &Value, addr: &str) -> Value {
+    let name = format!("[{addr}]:tcp:80");
+    status["virtual_servers"][0]["real_servers"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == name.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} in {status}"))
+}
+
+const DELAY_LOOP: u64 = 2;
+const RETRY: u64 = 1;
+const CONNECT_TIMEOUT: u64 = 1;
+const DELAY_BEFORE_RETRY: u64 = 1;
+
+fn director_config(dir: &Path, rs3_weight: u32, broken: bool) -> String {
+    let d = dir.display();
+    let checker = format!(
+        "connect_timeout {CONNECT_TIMEOUT}\n retry {RETRY}\n delay_before_retry {DELAY_BEFORE_RETRY}"
+    );
+    let http = format!("HTTP_GET {{\n url {{\n path /\n }}\n {checker}\n }}");
+    let broken = if broken { "delay_loop\n" } else { "" };
+    format!(
+        r#"global_defs {{
+    enable_script_security
+    script_user root
+    lvs_notify_fifo {d}/lvs-events
+}}
+vrrp_instance VI_1 {{
+    state MASTER
+    interface d0
+    virtual_router_id 77
+    priority 150
+    advert_int 1
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+}}
+virtual_server {VIP} 80 {{
+    {broken}delay_loop {DELAY_LOOP}
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum 2
+    ha_suspend
+    quorum_up "/usr/bin/touch {d}/quorum-up"
+    quorum_down "/usr/bin/touch {d}/quorum-down"
+    sorry_server {SORRY} 80
+    real_server {rs1} 80 {{
+        {http}
+    }}
+    real_server {rs2} 80 {{
+        {http}
+    }}
+    real_server {rs3} 80 {{
+        weight {rs3_weight}
+        inhibit_on_failure
+        TCP_CHECK {{
+            {checker}
+        }}
+    }}
+}}
+"#,
+        rs1 = rs_addr(1),
+        rs2 = rs_addr(2),
+        rs3 = rs_addr(3),
+    )
+}
+
+struct Director {
+    world: World,
+    client: String,
+    director: String,
+    servers: Vec<String>,
+    socket: PathBuf,
+    config: PathBuf,
+}
+
+/// client — director — rs1..rs3 and the sorry server, nginx everywhere,
+/// kalive on the director.
+fn director_world() -> Director {
+    let mut world = World::new("d");
+    let client = world.ns("c");
+    let director = world.ns("d");
+    world.link(
+        &director,
+        "d0",
+        "10.77.1.1/24",
+        &client,
+        "c0",
+        &format!("{CLIENT}/24"),
+    );
+    sh(
+        "ip",
+        &["-n", &client, "route", "add", "default", "via", "10.77.1.1"],
+    );
+    sh(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &director,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+        ],
+    );
+    let mut servers = Vec::new();
+    for i in 1..=4 {
+        let ns = world.ns(&format!("r{i}"));
+        world.link(
+            &director,
+            &format!("d{i}"),
+            &format!("10.77.1{i}.1/24"),
+            &ns,
+            "eth0",
+            &format!("10.77.1{i}.2/24"),
+        );
+        sh(
+            "ip",
+            &[
+                "-n",
+                &ns,
+                "route",
+                "add",
+                "default",
+                "via",
+                &format!("10.77.1{i}.1"),
+            ],
+        );
+        let name = if i == 4 {
+            "sorry".to_string()
+        } else {
+            format!("rs{i}")
+        };
+        world.start_nginx(&ns, &rs_addr(i), &name);
+        servers.push(ns);
+    }
+    let config = world.dir.join("keepalived.conf");
+    std::fs::write(&config, director_config(&world.dir, 1, false)).expect("config");
+    let socket = world.dir.join("kalive.ctl");
+    let daemon = Daemon::spawn(
+        &director,
+        "director",
+        &world.dir,
+        DaemonSpec {
+            implementation: Implementation::Kalive(kalive_bin()),
+            config: config.clone(),
+            extra_args: vec!["--control-socket".into(), socket.display().to_string()],
+        },
+    )
+    .expect("start kalive");
+    world.daemons.push(daemon);
+    Director {
+        world,
+        client,
+        director,
+        servers,
+        socket,
+        config,
+    }
+}
+
+#[test]
+fn health_checks_drive_the_nat_load_balancer() {
+    let mut d = director_world();
+    let log = |d: &Director| d.world.daemons[0].log_text();
+    // kalive creates lvs_notify_fifo; read it as a user's script would.
+    let fifo = d.world.dir.join("lvs-events");
+    wait_until("the LVS FIFO exists", Duration::from_secs(10), || {
+        fifo.exists()
+    });
+    let fifo_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = fifo_lines.clone();
+    std::thread::spawn(move || {
+        // Ends when kalive closes its end (stop).
+        if let Ok(mut f) = std::fs::File::open(&fifo) {
+            let mut buf = [0u8; 512];
+            while let Ok(n) = f.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("lines").extend_from_slice(&buf[..n]);
+            }
+        }
+    });
+    // Served by all three once the VIP is up and the table is written.
+    wait_until(
+        "all three real servers answer",
+        Duration::from_secs(20),
+        || {
+            let a = answers(&d.client, 6);
+            ["rs1", "rs2", "rs3"].iter().all(|n| count(&a, n) > 0)
+        },
+    );
+    let a = answers(&d.client, 30);
+    for n in ["rs1", "rs2", "rs3"] {
+        assert_eq!(count(&a, n), 10, "rr gives each a third: {a:?}");
+    }
+    let s = status(&d.director, &d.socket);
+    let vs = &s["virtual_servers"][0];
+    assert_eq!(vs["name"], format!("[{VIP}]:tcp:80"));
+    assert_eq!(vs["quorum_up"], true);
+    assert_eq!(vs["suspended"], false, "the VIP is here: checks run");
+    assert_eq!(
+        real_server(&s, &rs_addr(1))["checkers"][0]["kind"],
+        "HTTP_GET"
+    );
+    assert_eq!(
+        real_server(&s, &rs_addr(3))["checkers"][0]["kind"],
+        "TCP_CHECK"
+    );
+    let since_rs2 = real_server(&s, &rs_addr(2))["checkers"][0]["since"].clone();
+
+    // keepalived's worst case, plus 10%.
+    let bound = Duration::from_secs(DELAY_LOOP + RETRY * (CONNECT_TIMEOUT + DELAY_BEFORE_RETRY))
+        .mul_f64(1.1);
+
+    // HTTP_GET: rs1 down, taken out of the table, clients never reach it.
+    d.world.kill_nginx("rs1");
+    let took = wait_until("rs1 leaves the table", bound, || {
+        !nft_table(&d.director).contains(&rs_addr(1))
+    });
+    eprintln!("HTTP_GET detected rs1 down in {took:?} (bound {bound:?})");
+    let a = answers(&d.client, 20);
+    assert_eq!(count(&a, "rs2") + count(&a, "rs3"), 20, "{a:?}");
+    let rs1 = real_server(&status(&d.director, &d.socket), &rs_addr(1));
+    assert_eq!(rs1["up"], false);
+    assert_eq!(
+        rs1["lb_weight"],
+        Value::Null,
+        "removed without inhibit_on_failure"
+    );
+    assert!(
+        rs1["last_failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("HTTP_GET")),
+        "{rs1}"
+    );
+    assert!(log(&d).contains(&format!("Removing service [{}]:tcp:80", rs_addr(1))));
+
+    // Back: it gets its share again.
+    d.world.start_nginx(&d.servers[0], &rs_addr(1), "rs1");
+    wait_until("rs1 is back", Duration::from_secs(DELAY_LOOP + 5), || {
+        nft_table(&d.director).contains(&rs_addr(1))
+    });
+    let a = answers(&d.client, 30);
+    assert_eq!(count(&a, "rs1"), 10, "{a:?}");
+
+    // TCP_CHECK with inhibit_on_failure: rs3 stays in the table at weight
+    // 0 (no new connection), as IPVS keeps a quiescent server.
+    d.world.kill_nginx("rs3");
+    let took = wait_until("rs3 down", bound, || {
+        real_server(&status(&d.director, &d.socket), &rs_addr(3))["up"] == false
+    });
+    eprintln!("TCP_CHECK detected rs3 down in {took:?} (bound {bound:?})");
+    // The nftables backend has no quiescent destination: a weight-0 server
+    // has no rule at all. The LB owner keeps it at weight 0 (what IPVS
+    // would hold), which status shows; rs1 (no inhibit) was removed.
+    let s = status(&d.director, &d.socket);
+    assert_eq!(real_server(&s, &rs_addr(3))["lb_weight"], 0, "{s}");
+    assert_eq!(real_server(&s, &rs_addr(1))["lb_weight"], 1, "{s}");
+    assert!(!nft_table(&d.director).contains(&rs_addr(3)));
+    let a = answers(&d.client, 20);
+    assert_eq!(count(&a, "rs1") + count(&a, "rs2"), 20, "{a:?}");
+    assert!(!d.world.dir.join("quorum-down").exists());
+
+    // Quorum 2 lost (live weight 1): the sorry server answers, quorum_down ran.
+    d.world.kill_nginx("rs2");
+    wait_until("quorum lost", bound + Duration::from_secs(1), || {
+        status(&d.director, &d.socket)["virtual_servers"][0]["quorum_up"] == false
+    });
+    wait_until("quorum_down ran", Duration::from_secs(3), || {
+        d.world.dir.join("quorum-down").exists()
+    });
+    let a = answers(&d.client, 10);
+    assert_eq!(count(&a, "sorry"), 10, "{a:?}");
+    let fifo = String::from_utf8_lossy(&fifo_lines.lock().expect("lines")).into_owned();
+    assert!(
+        fifo.contains(&format!("VS [{VIP}]:tcp:80 DOWN")),
+        "lvs_notify_fifo lines: {fifo:?}"
+    );
+
+    // Servers back: quorum_up, real servers again.
+    d.world.start_nginx(&d.servers[1], &rs_addr(2), "rs2");
+    d.world.start_nginx(&d.servers[2], &rs_addr(3), "rs3");
+    wait_until("quorum back", Duration::from_secs(DELAY_LOOP + 5), || {
+        d.world.dir.join("quorum-up").exists()
+    });
+    wait_until(
+        "all three again",
+        Duration::from_secs(DELAY_LOOP + 5),
+        || {
+            let a = answers(&d.client, 6);
+            ["rs1", "rs2", "rs3"].iter().all(|n| count(&a, n) > 0)
+        },
+    );
+
+    // A reload changing one real server: the others' checkers keep their
+    // state (same `since`).
+    let before = status(&d.director, &d.socket);
+    let since = |s: &Value, i: usize| real_server(s, &rs_addr(i))["checkers"][0]["since"].clone();
+    std::fs::write(&d.config, director_config(&d.world.dir, 2, false)).expect("config");
+    let (ok, text) = ctl(&d.director, &d.socket, &["reload"]);
+    assert!(ok, "reload: {text}");
+    let after = status(&d.director, &d.socket);
+    assert_eq!(since(&before, 1), since(&after, 1), "rs1's checker kept");
+    assert_eq!(since(&before, 2), since(&after, 2), "rs2's checker kept");
+    assert_ne!(
+        since(&after, 2),
+        since_rs2,
+        "rs2 went down and up meanwhile"
+    );
+    assert_eq!(real_server(&after, &rs_addr(3))["weight"], 2);
+    // A reload with an error keeps everything.
+    std::fs::write(&d.config, director_config(&d.world.dir, 5, true)).expect("config");
+    let (ok, text) = ctl(&d.director, &d.socket, &["reload"]);
+    assert!(!ok, "a config keepalived refuses must be refused: {text}");
+    let kept = status(&d.director, &d.socket);
+    for i in 1..=3 {
+        assert_eq!(since(&after, i), since(&kept, i));
+    }
+    assert_eq!(real_server(&kept, &rs_addr(3))["weight"], 2);
+    let a = answers(&d.client, 6);
+    assert_eq!(
+        count(&a, "rs1") + count(&a, "rs2") + count(&a, "rs3"),
+        6,
+        "{a:?}"
+    );
+
+    // ha_suspend: the VIP leaves (by hand) → checks paused.
+    sh(
+        "ip",
+        &[
+            "-n",
+            &d.director,
+            "addr",
+            "del",
+            &format!("{VIP}/24"),
+            "dev",
+            "d0",
+        ],
+    );
+    wait_until("checks suspended", Duration::from_secs(3), || {
+        status(&d.director, &d.socket)["virtual_servers"][0]["suspended"] == true
+    });
+
+    // Stop: the table goes.
+    let stopped = d.world.daemons[0]
+        .terminate(Duration::from_secs(10))
+        .expect("terminate");
+    assert!(stopped, "kalive did not stop on SIGTERM:\n{}", log(&d));
+    assert!(
+        nft_table(&d.director).is_empty(),
+        "table left after stop:\n{}",
+        nft_table(&d.director)
+    );
+}
