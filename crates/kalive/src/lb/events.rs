@@ -48,7 +48,6 @@ impl Fifos {
         for path in &self.paths {
             if !self.open.contains_key(path) {
                 let opened = std::fs::OpenOptions::new()
-                    .write(true)
                     .append(true)
                     .custom_flags(libc::O_NONBLOCK)
                     .open(path);
