@@ -11,7 +11,8 @@ use kalive_sys::Nft;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::{LvsRequest, ACTOR_QUEUE, LB_QUEUE};
-use crate::check::probe::{BuiltinProber, Prober};
+use crate::check::full_probe::FullProber;
+use crate::check::probe::Prober;
 use crate::check::{CheckActor, SharedQuorum};
 use crate::error::Error;
 use crate::lb::LbOwner;
@@ -27,7 +28,8 @@ impl LvsHandle {
     /// Start checking and balancing `plan` (in the calling thread's network
     /// namespace). Fails when the check engine refuses the config.
     pub fn spawn(plan: LvsPlan) -> Result<LvsHandle, Error> {
-        Self::spawn_with(plan, Arc::new(BuiltinProber), Nft::new())
+        let prober = Arc::new(FullProber::new(plan.ssl.as_ref()));
+        Self::spawn_with(plan, prober, Nft::new())
     }
 
     pub fn spawn_with(

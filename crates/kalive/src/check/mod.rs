@@ -5,6 +5,7 @@
 //! ([`crate::lvs`]), never on the VRRP actor's: thousands of probes cannot
 //! delay an advert.
 
+pub mod full_probe;
 pub mod probe;
 pub mod suspend;
 

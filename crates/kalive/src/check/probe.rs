@@ -1,7 +1,8 @@
 //! The seam between the check actor and whatever runs a probe: the actor
 //! only needs "run this spec within this time, tell me the outcome".
-//! [`BuiltinProber`] covers TCP_CHECK and a plain HTTP_GET (status codes);
-//! kalive-probe's full set slots in behind the same trait.
+//! The daemon runs [`super::full_probe::FullProber`] (kalive-probe, every
+//! kind); [`BuiltinProber`] (TCP_CHECK and a plain HTTP_GET, tokio alone)
+//! is the small stand-in it started with, kept for tools and tests.
 
 use std::future::Future;
 use std::pin::Pin;

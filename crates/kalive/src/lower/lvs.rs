@@ -41,6 +41,9 @@ pub struct LvsPlan {
     pub fifos: Vec<PathBuf>,
     /// Messages about what kalive does not run (BFD_CHECK, duplicates).
     pub warnings: Vec<String>,
+    /// The global `SSL` block, for SSL_GET (None: keepalived's default
+    /// context, no client certificate, server not verified).
+    pub ssl: Option<kalive_probe::TlsFiles>,
 }
 
 impl LvsPlan {
@@ -94,6 +97,13 @@ pub fn lower(config: &Config, script: &dyn Fn(&ModelScript) -> Script) -> LvsPla
             }
         }
     }
+    plan.ssl = config.lvs.ssl.as_ref().map(|s| kalive_probe::TlsFiles {
+        ca: s.ca.as_ref().map(PathBuf::from),
+        certificate: s.certificate.as_ref().map(PathBuf::from),
+        key: s.key.as_ref().map(PathBuf::from),
+        password: s.password.clone(),
+        verify_server: false,
+    });
     for vs in &config.lvs.virtual_servers {
         let service = lb_service(&config.lvs, vs);
         if plan.lb.services.iter().any(|s| s.key == service.key) {
