@@ -52,8 +52,7 @@ impl Prober for FullProber {
 }
 
 fn options(c: &Connect, timeout: Duration) -> kp::ConnectOptions {
-    let mut opts =
-        kp::ConnectOptions::new(SocketAddr::new(c.target, c.port.unwrap_or(0)), timeout);
+    let mut opts = kp::ConnectOptions::new(SocketAddr::new(c.target, c.port.unwrap_or(0)), timeout);
     opts.bind = c.bind_addr;
     opts.bind_port = c.bind_port;
     opts.bind_if = c.bind_if.clone();
@@ -120,7 +119,8 @@ async fn run(
         }
         ProbeSpec::Ping(c) => lowered(kp::ping_check(&options(c, timeout)).await),
         ProbeSpec::Misc(m) => {
-            let mut check = kp::MiscCheck::new(m.argv.clone(), timeout).map_err(|e| e.to_string())?;
+            let mut check =
+                kp::MiscCheck::new(m.argv.clone(), timeout).map_err(|e| e.to_string())?;
             check.dynamic = m.dynamic;
             if let Some((user, group)) = &m.user {
                 let u = nix::unistd::User::from_name(user)
