@@ -175,26 +175,7 @@ impl World {
 
 /// One HTTP GET through the VIP from the client namespace: the body.
 fn get(client_ns: &str) -> Result<String, String> {
-    let target: SocketAddr = format!("{VIP}:80").parse().map_err(|e| format!("{e}"))?;
-    netns::run_in(client_ns, move || {
-        let fetch = || -> std::io::Result<String> {
-            let mut s = TcpStream::connect_timeout(&target, Duration::from_secs(1))?;
-            s.set_read_timeout(Some(Duration::from_secs(2)))?;
-            s.write_all(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")?;
-            let mut text = String::new();
-            s.read_to_string(&mut text)?;
-            Ok(text)
-        };
-        Ok(fetch())
-    })
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())
-    .and_then(|text| {
-        text.split("\r\n\r\n")
-            .nth(1)
-            .map(|b| b.trim().to_string())
-            .ok_or_else(|| format!("no HTTP body in {text:?}"))
-    })
+    get_from(client_ns, VIP)
 }
 
 /// `n` requests: who answered each (errors as `ERR: ...`).
@@ -227,6 +208,23 @@ fn nft_table(ns: &str) -> String {
         .output()
         .expect("nft");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Each rule of kalive's table with its handle (`nft -a`).
+fn rule_handles(ns: &str) -> Vec<(String, String)> {
+    let text = sh(
+        "ip",
+        &[
+            "netns", "exec", ns, "nft", "-a", "list", "table", "inet", "kalive",
+        ],
+    );
+    text.lines()
+        .filter_map(|l| {
+            let (rule, handle) = l.rsplit_once("# handle ")?;
+            Some((rule.trim().to_string(), handle.trim().to_string()))
+        })
+        .filter(|(rule, _)| !rule.starts_with("chain") && !rule.starts_with("table"))
+        .collect()
 }
 
 fn kalive_bin() -> PathBuf {
@@ -342,7 +340,7 @@ struct Director {
 
 /// client — director — rs1..rs3 and the sorry server, nginx everywhere,
 /// kalive on the director.
-fn director_world() -> Director {
+fn director_world(extra_args: &[&str]) -> Director {
     let mut world = World::new("d");
     let client = world.ns("c");
     let director = world.ns("d");
@@ -410,7 +408,11 @@ fn director_world() -> Director {
         DaemonSpec {
             implementation: Implementation::Kalive(kalive_bin()),
             config: config.clone(),
-            extra_args: vec!["--control-socket".into(), socket.display().to_string()],
+            extra_args: ["--control-socket", &socket.display().to_string()]
+                .iter()
+                .chain(extra_args)
+                .map(|a| a.to_string())
+                .collect(),
         },
     )
     .expect("start kalive");
@@ -427,7 +429,7 @@ fn director_world() -> Director {
 
 #[test]
 fn health_checks_drive_the_nat_load_balancer() {
-    let mut d = director_world();
+    let mut d = director_world(&[]);
     let log = |d: &Director| d.world.daemons[0].log_text();
     // kalive creates lvs_notify_fifo; read it as a user's script would.
     let fifo = d.world.dir.join("lvs-events");
@@ -563,6 +565,7 @@ fn health_checks_drive_the_nat_load_balancer() {
     // A reload changing one real server: the others' checkers keep their
     // state (same `since`).
     let before = status(&d.director, &d.socket);
+    let handles_before = rule_handles(&d.director);
     let since = |s: &Value, i: usize| real_server(s, &rs_addr(i))["checkers"][0]["since"].clone();
     std::fs::write(&d.config, director_config(&d.world.dir, 2, false)).expect("config");
     let (ok, text) = ctl(&d.director, &d.socket, &["reload"]);
@@ -576,6 +579,21 @@ fn health_checks_drive_the_nat_load_balancer() {
         "rs2 went down and up meanwhile"
     );
     assert_eq!(real_server(&after, &rs_addr(3))["weight"], 2);
+    // nft: the chains of rs1 and rs2 were not touched (same rule handles);
+    // only the service chain's weights changed.
+    let handles_after = rule_handles(&d.director);
+    for i in 1..=2 {
+        let dnat = format!("dnat ip to {}:80", rs_addr(i));
+        assert!(
+            handles_after.iter().any(|(l, _)| l.contains(&dnat)),
+            "no rule for rs{i}: {handles_after:?}"
+        );
+        assert_eq!(
+            handles_before.iter().find(|(l, _)| l.contains(&dnat)),
+            handles_after.iter().find(|(l, _)| l.contains(&dnat)),
+            "rs{i}'s chain kept its rule"
+        );
+    }
     // A reload with an error keeps everything.
     std::fs::write(&d.config, director_config(&d.world.dir, 5, true)).expect("config");
     let (ok, text) = ctl(&d.director, &d.socket, &["reload"]);
@@ -619,4 +637,311 @@ fn health_checks_drive_the_nat_load_balancer() {
         "table left after stop:\n{}",
         nft_table(&d.director)
     );
+}
+
+// ---------------------------------------------------------------------------
+// Two directors with VRRP.
+//
+// keepalived programs LVS on every director whatever its VRRP state (the
+// checker process does not follow VRRP; reference §1.4), so a backup
+// takes over with its table ready. kalive does the same: both directors
+// hold the table; only the VIPs move.
+
+const VIP2: &str = "10.78.1.100";
+const GW2: &str = "10.78.2.254";
+
+impl World {
+    /// A port of bridge `bridge` (in namespace `sw`) to `dev` in `ns`.
+    fn port(&self, sw: &str, bridge: &str, port: &str, ns: &str, dev: &str, addr: &str) {
+        sh(
+            "ip",
+            &[
+                "-n", sw, "link", "add", port, "type", "veth", "peer", "name", dev, "netns", ns,
+            ],
+        );
+        sh(
+            "ip",
+            &["-n", sw, "link", "set", port, "master", bridge, "up"],
+        );
+        if !addr.is_empty() {
+            sh("ip", &["-n", ns, "addr", "add", addr, "dev", dev]);
+        }
+        sh("ip", &["-n", ns, "link", "set", dev, "up"]);
+    }
+}
+
+fn pair_config(priority: u8) -> String {
+    format!(
+        r#"vrrp_sync_group G {{
+    group {{
+        FRONT
+        BACK
+    }}
+}}
+vrrp_instance FRONT {{
+    state BACKUP
+    interface f0
+    virtual_router_id 78
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {VIP2}/24
+    }}
+}}
+vrrp_instance BACK {{
+    state BACKUP
+    interface b0
+    virtual_router_id 79
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {GW2}/24
+    }}
+}}
+virtual_server {VIP2} 80 {{
+    delay_loop 2
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.78.2.11 80 {{
+        TCP_CHECK {{
+            connect_timeout 1
+        }}
+    }}
+    real_server 10.78.2.12 80 {{
+        TCP_CHECK {{
+            connect_timeout 1
+        }}
+    }}
+}}
+"#
+    )
+}
+
+fn get_from(client_ns: &str, vip: &str) -> Result<String, String> {
+    let target: SocketAddr = format!("{vip}:80").parse().map_err(|e| format!("{e}"))?;
+    netns::run_in(client_ns, move || {
+        let fetch = || -> std::io::Result<String> {
+            let mut s = TcpStream::connect_timeout(&target, Duration::from_secs(1))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        };
+        Ok(fetch())
+    })
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())
+    .and_then(|text| {
+        text.split("\r\n\r\n")
+            .nth(1)
+            .map(|b| b.trim().to_string())
+            .ok_or_else(|| format!("no HTTP body in {text:?}"))
+    })
+}
+
+fn has_vip(ns: &str) -> bool {
+    sh("ip", &["-n", ns, "-4", "addr", "show", "dev", "f0"]).contains(VIP2)
+}
+
+#[test]
+fn both_directors_balance_and_a_failover_keeps_the_client_served() {
+    let mut world = World::new("p");
+    let sw = world.ns("sw");
+    sh("ip", &["-n", &sw, "link", "add", "front", "type", "bridge"]);
+    sh("ip", &["-n", &sw, "link", "add", "back", "type", "bridge"]);
+    sh("ip", &["-n", &sw, "link", "set", "front", "up"]);
+    sh("ip", &["-n", &sw, "link", "set", "back", "up"]);
+    let client = world.ns("c");
+    world.port(&sw, "front", "pc", &client, "eth0", "10.78.1.2/24");
+    sh(
+        "ip",
+        &["-n", &client, "route", "add", "default", "via", VIP2],
+    );
+    let mut directors = Vec::new();
+    for (i, name) in ["a", "b"].iter().enumerate() {
+        let ns = world.ns(name);
+        world.port(
+            &sw,
+            "front",
+            &format!("pf{name}"),
+            &ns,
+            "f0",
+            &format!("10.78.1.{}/24", 11 + i),
+        );
+        world.port(
+            &sw,
+            "back",
+            &format!("pb{name}"),
+            &ns,
+            "b0",
+            &format!("10.78.2.{}/24", 1 + i),
+        );
+        sh(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns,
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+            ],
+        );
+        directors.push(ns);
+    }
+    for i in 1..=2 {
+        let ns = world.ns(&format!("r{i}"));
+        let addr = format!("10.78.2.1{i}");
+        world.port(
+            &sw,
+            "back",
+            &format!("pr{i}"),
+            &ns,
+            "eth0",
+            &format!("{addr}/24"),
+        );
+        sh("ip", &["-n", &ns, "route", "add", "default", "via", GW2]);
+        world.start_nginx(&ns, &addr, &format!("rs{i}"));
+    }
+    for (ns, priority, tag) in [(&directors[0], 150, "a"), (&directors[1], 100, "b")] {
+        let config = world.dir.join(format!("{tag}.conf"));
+        std::fs::write(&config, pair_config(priority)).expect("config");
+        let daemon = Daemon::spawn(
+            ns,
+            tag,
+            &world.dir,
+            DaemonSpec {
+                implementation: Implementation::Kalive(kalive_bin()),
+                config,
+                extra_args: vec![
+                    "--control-socket".into(),
+                    world.dir.join(format!("{tag}.ctl")).display().to_string(),
+                ],
+            },
+        )
+        .expect("start kalive");
+        world.daemons.push(daemon);
+    }
+    wait_until("director a is master", Duration::from_secs(15), || {
+        has_vip(&directors[0])
+    });
+    wait_until("served through a", Duration::from_secs(15), || {
+        let a: Vec<String> = (0..4)
+            .map(|_| get_from(&client, VIP2).unwrap_or_default())
+            .collect();
+        count(&a, "rs1") > 0 && count(&a, "rs2") > 0
+    });
+    assert!(!has_vip(&directors[1]), "b is backup");
+    // As keepalived: the backup director holds the table too.
+    for ns in &directors {
+        wait_until(
+            "the table on both directors",
+            Duration::from_secs(5),
+            || {
+                let t = nft_table(ns);
+                t.contains("10.78.2.11") && t.contains("10.78.2.12")
+            },
+        );
+    }
+
+    // a stops: b takes the VIPs and serves with the table it already has.
+    let stopped = world.daemons[0]
+        .terminate(Duration::from_secs(10))
+        .expect("terminate a");
+    assert!(stopped, "a did not stop: {}", world.daemons[0].log_text());
+    assert!(
+        nft_table(&directors[0]).is_empty(),
+        "a removed its table on stop"
+    );
+    wait_until("b is master", Duration::from_secs(10), || {
+        has_vip(&directors[1])
+    });
+    wait_until("served through b", Duration::from_secs(10), || {
+        get_from(&client, VIP2).is_ok()
+    });
+    let a: Vec<String> = (0..10)
+        .map(|_| get_from(&client, VIP2).unwrap_or_else(|e| format!("ERR: {e}")))
+        .collect();
+    assert_eq!(count(&a, "rs1"), 5, "{a:?}");
+    assert_eq!(count(&a, "rs2"), 5, "{a:?}");
+}
+
+#[test]
+fn dont_release_ipvs_keeps_the_table_and_a_restart_reconciles_it() {
+    let mut d = director_world(&["-I"]);
+    wait_until(
+        "all three real servers answer",
+        Duration::from_secs(20),
+        || {
+            let a = answers(&d.client, 6);
+            ["rs1", "rs2", "rs3"].iter().all(|n| count(&a, n) > 0)
+        },
+    );
+    let written = nft_table(&d.director);
+    let stopped = d.world.daemons[0]
+        .terminate(Duration::from_secs(10))
+        .expect("terminate");
+    assert!(
+        stopped,
+        "kalive did not stop: {}",
+        d.world.daemons[0].log_text()
+    );
+    assert_eq!(
+        nft_table(&d.director),
+        written,
+        "-I leaves the table as it was"
+    );
+
+    // Someone edits the table meanwhile; the next start brings it back.
+    sh(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &d.director,
+            "nft",
+            "add",
+            "chain",
+            "inet",
+            "kalive",
+            "junk",
+        ],
+    );
+    sh(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &d.director,
+            "nft",
+            "flush",
+            "chain",
+            "inet",
+            "kalive",
+            "services",
+        ],
+    );
+    let config = d.config.clone();
+    let socket = d.socket.clone();
+    let daemon = Daemon::spawn(
+        &d.director,
+        "director2",
+        &d.world.dir,
+        DaemonSpec {
+            implementation: Implementation::Kalive(kalive_bin()),
+            config,
+            extra_args: vec!["--control-socket".into(), socket.display().to_string()],
+        },
+    )
+    .expect("restart kalive");
+    d.world.daemons.push(daemon);
+    wait_until("the table is reconciled", Duration::from_secs(10), || {
+        nft_table(&d.director) == written
+    });
+    wait_until("served again", Duration::from_secs(20), || {
+        let a = answers(&d.client, 6);
+        ["rs1", "rs2", "rs3"].iter().all(|n| count(&a, n) > 0)
+    });
 }
