@@ -945,3 +945,45 @@ fn dont_release_ipvs_keeps_the_table_and_a_restart_reconciles_it() {
         ["rs1", "rs2", "rs3"].iter().all(|n| count(&a, n) > 0)
     });
 }
+
+#[test]
+fn check_only_and_vrrp_only_run_one_half_of_the_config() {
+    // -C: health checks and the table, no VIP.
+    let mut d = director_world(&["-C"]);
+    wait_until("the table", Duration::from_secs(10), || {
+        nft_table(&d.director).contains(&rs_addr(1))
+    });
+    wait_until("checkers pid file", Duration::from_secs(5), || {
+        d.world.dir.join("director_checkers.pid").exists()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let addrs = sh("ip", &["-n", &d.director, "addr", "show", "dev", "d0"]);
+    assert!(!addrs.contains(VIP), "-C runs no VRRP: {addrs}");
+    assert!(d.world.daemons[0]
+        .terminate(Duration::from_secs(10))
+        .expect("stop"));
+
+    // -P: the VIP, no table.
+    let config = d.config.clone();
+    let daemon = Daemon::spawn(
+        &d.director,
+        "vrrp-only",
+        &d.world.dir,
+        DaemonSpec {
+            implementation: Implementation::Kalive(kalive_bin()),
+            config,
+            extra_args: vec!["-P".into()],
+        },
+    )
+    .expect("start kalive -P");
+    d.world.daemons.push(daemon);
+    wait_until("the VIP", Duration::from_secs(10), || {
+        sh("ip", &["-n", &d.director, "addr", "show", "dev", "d0"]).contains(VIP)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        nft_table(&d.director).is_empty(),
+        "-P runs no load balancer"
+    );
+    assert!(!d.world.dir.join("vrrp-only_checkers.pid").exists());
+}

@@ -116,10 +116,16 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
     let shutdown_script = plan.shutdown_script.clone();
     // keepalived starts its checker process only for a config with
     // virtual servers (reference §1.4).
-    let lvs = if plan.lvs.is_empty() {
-        None
+    let (lvs, checkers_pid) = if plan.lvs.is_empty() {
+        (None, None)
     } else {
-        Some(LvsHandle::spawn(plan.lvs.clone())?)
+        // keepalived's checker process has a pid file of its own (`-c`);
+        // here it names this process, as `-p` and `-r` do.
+        let (pid, warnings) = PidFiles::write(&[cli.checkers_pid_file.as_path()])?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        (Some(LvsHandle::spawn(plan.lvs.clone())?), Some(pid))
     };
     let net = NetOwner::spawn()?;
     let mut vrrp = VrrpActor::new(options, net.handle()).await?;
@@ -162,6 +168,7 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
         lvs.stop(!cli.dont_release_ipvs, Duration::from_secs(15))
             .await;
     }
+    drop(checkers_pid);
     vrrp.shutdown().await;
     net.close(Duration::from_secs(2));
     if let Some((script, timeout)) = &shutdown_script {

@@ -76,7 +76,30 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
         }
     }
     match setup::plan(&loaded.config, &SystemUsers) {
-        Ok(plan) => Ok(Accepted { plan, diagnostics }),
+        Ok(mut plan) => {
+            subsystems(cli, &mut plan);
+            Ok(Accepted { plan, diagnostics })
+        }
         Err(e) => Err(refuse(crate::exit::CONFIG, e.to_string())),
+    }
+}
+
+/// `-P` runs VRRP only, `-C` the health checkers and load balancer only
+/// (reference §1.2): the other half of the config is left out, at start and
+/// at every reload alike.
+fn subsystems(cli: &Cli, plan: &mut Plan) {
+    if cli.vrrp_only {
+        plan.lvs = crate::lower::LvsPlan::default();
+    }
+    if cli.check_only {
+        plan.instances.clear();
+        plan.sync_groups.clear();
+        plan.resources.clear();
+        plan.track_scripts.clear();
+        plan.static_addresses.clear();
+        plan.static_routes.clear();
+        plan.static_rules.clear();
+        plan.priority_change_fifo.clear();
+        plan.track_files.clear();
     }
 }
