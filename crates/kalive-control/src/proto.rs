@@ -290,3 +290,64 @@ impl Status {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_virtual_server() -> Status {
+        Status {
+            virtual_servers: vec![VirtualServerStatus {
+                name: "[10.0.0.1]:tcp:80".into(),
+                quorum_up: Some(false),
+                suspended: false,
+                real_servers: vec![RealServerStatus {
+                    name: "[10.1.0.1]:tcp:80".into(),
+                    up: false,
+                    weight: 3,
+                    lb_weight: Some(0),
+                    since: 1.5,
+                    last_failure: Some("TCP_CHECK on service [10.1.0.1]:tcp:80 failed.".into()),
+                    checkers: vec![CheckerStatus {
+                        kind: "TCP_CHECK".into(),
+                        up: false,
+                        has_run: true,
+                        since: 1.5,
+                        consecutive_failures: 2,
+                        last_failure: Some("connection refused".into()),
+                    }],
+                }],
+            }],
+            ..Status::default()
+        }
+    }
+
+    #[test]
+    fn status_text_lists_virtual_and_real_servers() {
+        let text = with_virtual_server().to_text();
+        assert!(
+            text.contains("virtual_server [10.0.0.1]:tcp:80 quorum DOWN"),
+            "{text}"
+        );
+        assert!(
+            text.contains("real_server [10.1.0.1]:tcp:80 DOWN weight 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("TCP_CHECK down failures 2 (connection refused)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn virtual_servers_are_optional_in_json() {
+        let plain = Status::default();
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("virtual_servers"), "{json}");
+        let back: Status = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, plain);
+        let full = with_virtual_server();
+        let back: Status = serde_json::from_str(&serde_json::to_string(&full).unwrap()).unwrap();
+        assert_eq!(back, full);
+    }
+}

@@ -309,6 +309,8 @@ virtual_server {VIP} 80 {{
     quorum_down "/usr/bin/touch {d}/quorum-down"
     sorry_server {SORRY} 80
     real_server {rs1} 80 {{
+        notify_down "/usr/bin/touch {d}/rs1-down"
+        notify_up "/usr/bin/touch {d}/rs1-up"
         {http}
     }}
     real_server {rs2} 80 {{
@@ -504,6 +506,13 @@ fn health_checks_drive_the_nat_load_balancer() {
         "{rs1}"
     );
     assert!(log(&d).contains(&format!("Removing service [{}]:tcp:80", rs_addr(1))));
+    wait_until("notify_down ran", Duration::from_secs(3), || {
+        d.world.dir.join("rs1-down").exists()
+    });
+    assert!(
+        !d.world.dir.join("rs1-up").exists(),
+        "no notify_up at start"
+    );
 
     // Back: it gets its share again.
     d.world.start_nginx(&d.servers[0], &rs_addr(1), "rs1");
@@ -512,6 +521,9 @@ fn health_checks_drive_the_nat_load_balancer() {
     });
     let a = answers(&d.client, 30);
     assert_eq!(count(&a, "rs1"), 10, "{a:?}");
+    wait_until("notify_up ran", Duration::from_secs(3), || {
+        d.world.dir.join("rs1-up").exists()
+    });
 
     // TCP_CHECK with inhibit_on_failure: rs3 stays in the table at weight
     // 0 (no new connection), as IPVS keeps a quiescent server.
@@ -986,4 +998,103 @@ fn check_only_and_vrrp_only_run_one_half_of_the_config() {
         "-P runs no load balancer"
     );
     assert!(!d.world.dir.join("vrrp-only_checkers.pid").exists());
+}
+
+/// Thousands of checks run on the LVS thread; the VRRP actor's adverts keep
+/// their interval (DESIGN.md: an advert never waits for a probe).
+#[test]
+fn thousands_of_checks_do_not_delay_adverts() {
+    const SERVERS: usize = 2000;
+    let mut world = World::new("t");
+    let client = world.ns("c");
+    let director = world.ns("d");
+    world.link(
+        &director,
+        "d0",
+        "10.77.1.1/24",
+        &client,
+        "c0",
+        &format!("{CLIENT}/24"),
+    );
+    // Probes fail at once (no route), the most work per second.
+    sh(
+        "ip",
+        &[
+            "-n",
+            &director,
+            "route",
+            "add",
+            "blackhole",
+            "10.200.0.0/16",
+        ],
+    );
+    let mut config = format!(
+        "vrrp_instance VI_1 {{\n state MASTER\n interface d0\n virtual_router_id 77\n priority 150\n advert_int 1\n virtual_ipaddress {{\n {VIP}/24\n }}\n}}\n\
+         virtual_server {VIP} 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n"
+    );
+    for i in 0..SERVERS {
+        config.push_str(&format!(
+            " real_server 10.200.{}.{} 80 {{\n  TCP_CHECK {{\n   connect_timeout 1\n   retry 0\n  }}\n }}\n",
+            i / 250,
+            i % 250 + 1
+        ));
+    }
+    config.push_str("}\n");
+    let path = world.dir.join("keepalived.conf");
+    std::fs::write(&path, config).expect("config");
+    let socket = world.dir.join("kalive.ctl");
+    let daemon = Daemon::spawn(
+        &director,
+        "director",
+        &world.dir,
+        DaemonSpec {
+            implementation: Implementation::Kalive(kalive_bin()),
+            config: path,
+            extra_args: vec!["--control-socket".into(), socket.display().to_string()],
+        },
+    )
+    .expect("start kalive");
+    world.daemons.push(daemon);
+    let c0 = sh("ip", &["-n", &client, "-o", "link", "show", "dev", "c0"]);
+    let index: usize = c0
+        .split(':')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .expect("ifindex");
+    let recorder = kalive_lab::record::Recorder::start(
+        &client,
+        [(index, ("d".to_string(), 0u8))].into_iter().collect(),
+    )
+    .expect("recorder");
+    // Every server checked and found down: the checks do run.
+    wait_until("all servers down", Duration::from_secs(30), || {
+        let (ok, text) = ctl(&director, &socket, &["status", "--json"]);
+        ok && serde_json::from_str::<Value>(&text).is_ok_and(|s| {
+            s["virtual_servers"][0]["real_servers"]
+                .as_array()
+                .is_some_and(|rs| rs.len() == SERVERS && rs.iter().all(|r| r["up"] == false))
+        })
+    });
+    let since = std::time::SystemTime::now();
+    std::thread::sleep(Duration::from_secs(8));
+    let adverts: Vec<std::time::SystemTime> = recorder
+        .events()
+        .into_iter()
+        .filter(|e| e.at >= since && e.advert().is_some_and(|(vrid, _)| vrid == 77))
+        .map(|e| e.at)
+        .collect();
+    assert!(adverts.len() >= 6, "adverts seen: {}", adverts.len());
+    let worst = adverts
+        .windows(2)
+        .filter_map(|w| w[1].duration_since(w[0]).ok())
+        .max()
+        .expect("two adverts");
+    eprintln!(
+        "{SERVERS} checks a second: {} adverts in 8 s, worst gap {worst:?}",
+        adverts.len()
+    );
+    assert!(
+        worst < Duration::from_millis(1500),
+        "an advert waited: worst gap {worst:?}"
+    );
 }
