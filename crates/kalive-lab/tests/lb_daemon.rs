@@ -542,6 +542,13 @@ fn health_checks_drive_the_nat_load_balancer() {
     let a = answers(&d.client, 20);
     assert_eq!(count(&a, "rs1") + count(&a, "rs2"), 20, "{a:?}");
     assert!(!d.world.dir.join("quorum-down").exists());
+    assert!(
+        log(&d).contains(&format!(
+            "Disabling service [{}]:tcp:80 of VS [{VIP}]:tcp:80",
+            rs_addr(3)
+        )),
+        "keepalived's words for an inhibited server"
+    );
 
     // Quorum 2 lost (live weight 1): the sorry server answers, quorum_down ran.
     d.world.kill_nginx("rs2");
@@ -553,6 +560,7 @@ fn health_checks_drive_the_nat_load_balancer() {
     });
     let a = answers(&d.client, 10);
     assert_eq!(count(&a, "sorry"), 10, "{a:?}");
+    assert!(log(&d).contains(&format!("Lost quorum 2-0=2 > 1 for VS [{VIP}]:tcp:80")));
     let fifo = String::from_utf8_lossy(&fifo_lines.lock().expect("lines")).into_owned();
     assert!(
         fifo.contains(&format!("VS [{VIP}]:tcp:80 DOWN")),

@@ -333,7 +333,7 @@ impl CheckActor {
         // no entry in `suspended`, so they are told at once.
         self.update_suspended();
         let input = LbInput::Reconfigure {
-            config: self.plan.lb.clone(),
+            config: self.lb_start_config(),
             services: self.plan.services.clone(),
             fifos: self.plan.fifos.clone(),
             health: self.health(),

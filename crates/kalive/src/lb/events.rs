@@ -78,17 +78,28 @@ pub fn carry_out(
     fifos: &mut Fifos,
 ) -> Option<JoinHandle<()>> {
     let script = match event {
-        LbEvent::RealServer { vs, rs, up, .. } => {
-            let name = rs.display_in(vs);
-            if *up {
-                tracing::info!("Adding service {name} to VS {vs}");
-            } else {
-                tracing::info!("Removing service {name} from VS {vs}");
-            }
+        LbEvent::RealServer {
+            vs,
+            rs,
+            up,
+            stopping,
+            ..
+        } => {
             let plan = services
                 .iter()
                 .find(|s| s.key == *vs)
                 .and_then(|s| s.real_servers.iter().find(|r| r.key == *rs));
+            let inhibit = plan.is_some_and(|p| p.inhibit_on_failure);
+            let name = rs.display_in(vs);
+            // keepalived's `perform_svr_state` / `clear_service_rs` wording.
+            let line = match (stopping, up, inhibit) {
+                (true, _, _) => format!("Shutting down service {name} from VS {vs}"),
+                (false, true, true) => format!("Enabling service {name} of VS {vs}"),
+                (false, true, false) => format!("Adding service {name} to VS {vs}"),
+                (false, false, true) => format!("Disabling service {name} of VS {vs}"),
+                (false, false, false) => format!("Removing service {name} from VS {vs}"),
+            };
+            tracing::info!("{line}");
             plan.and_then(|p| {
                 if *up {
                     p.notify_up.clone()
@@ -97,9 +108,30 @@ pub fn carry_out(
                 }
             })
         }
-        LbEvent::Quorum { vs, up, .. } => {
-            if let Some(message) = event.quorum_message() {
-                tracing::info!("{message} VS {vs}");
+        LbEvent::Quorum {
+            vs,
+            up,
+            init,
+            stopping,
+            quorum,
+            hysteresis,
+            threshold,
+            weight_sum,
+        } => {
+            // keepalived's `update_quorum_state` wording.
+            if *up {
+                tracing::info!(
+                    "Gained quorum {quorum}+{hysteresis}={threshold} <= {weight_sum} for VS {vs}"
+                );
+            } else if !stopping {
+                let what = if *init {
+                    "Starting with quorum down"
+                } else {
+                    "Lost quorum"
+                };
+                tracing::info!(
+                    "{what} {quorum}-{hysteresis}={threshold} > {weight_sum} for VS {vs}"
+                );
             }
             let plan = services.iter().find(|s| s.key == *vs);
             plan.and_then(|p| {

@@ -69,6 +69,8 @@ pub struct ServicePlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RealServerPlan {
     pub key: lb::RsKey,
+    /// `inhibit_on_failure` (for keepalived's log wording).
+    pub inhibit_on_failure: bool,
     pub notify_up: Option<Script>,
     pub notify_down: Option<Script>,
 }
@@ -128,6 +130,7 @@ pub fn lower(config: &Config, script: &dyn Fn(&ModelScript) -> Script) -> LvsPla
                 .iter()
                 .map(|rs| RealServerPlan {
                     key: rs_key(rs),
+                    inhibit_on_failure: rs.inhibit_on_failure,
                     notify_up: rs.notify_up.as_ref().map(script),
                     notify_down: rs.notify_down.as_ref().map(script),
                 })
