@@ -78,6 +78,14 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
     match setup::plan(&loaded.config, &SystemUsers) {
         Ok(mut plan) => {
             subsystems(cli, &mut plan);
+            // The check engine's own verdict, here rather than in the
+            // actor, so that a reload it would refuse changes nothing at
+            // all (VRRP included).
+            if let Err(e) =
+                kalive_check::Checks::new(&plan.lvs.check, kalive_check::Timestamp::ZERO, 0)
+            {
+                return Err(refuse(crate::exit::CONFIG, format!("virtual servers: {e}")));
+            }
             Ok(Accepted { plan, diagnostics })
         }
         Err(e) => Err(refuse(crate::exit::CONFIG, e.to_string())),

@@ -163,6 +163,7 @@ impl Supervisor {
     async fn reload_lvs(&self, plan: Box<crate::lower::LvsPlan>, reply: &mut ReloadReply) {
         if self.lvs.is_none() {
             if !plan.is_empty() {
+                // keepalived, too, starts its checker process only at start.
                 tracing::warn!(
                     "virtual servers added by a reload run after a restart (none at start)"
                 );
