@@ -19,11 +19,13 @@ use kalive_config::system::FakeSystem;
 use kalive_sys::Nft;
 use tokio::sync::oneshot;
 
-/// Fails every probe whose target is in `down`; counts runs.
+/// Fails every probe whose target is in `down`; counts runs; MISC_CHECKs
+/// report `misc_weight` as their dynamic weight.
 #[derive(Default)]
 struct Probes {
     down: Mutex<HashSet<IpAddr>>,
     runs: Mutex<u64>,
+    misc_weight: Mutex<Option<u32>>,
 }
 
 struct FakeProber(Arc<Probes>);
@@ -33,6 +35,11 @@ impl Prober for FakeProber {
         let me = self.0.clone();
         Box::pin(async move {
             *me.runs.lock().unwrap() += 1;
+            if let ProbeSpec::Misc(_) = &*spec {
+                let mut outcome = Outcome::success();
+                outcome.dynamic_weight = *me.misc_weight.lock().unwrap();
+                return outcome;
+            }
             let target = spec.connect().map(|c| c.target);
             match target {
                 Some(t) if me.down.lock().unwrap().contains(&t) => {
@@ -216,4 +223,63 @@ async fn health_drives_the_table_and_quorum_scripts() {
             .is_some_and(|l| l.starts_with("delete table inet kalive")),
         "{calls}"
     );
+}
+
+#[tokio::test]
+async fn misc_dynamic_weights_reach_the_load_balancer() {
+    let dir = Dir(std::env::temp_dir().join(format!("kalive-lvs-dyn-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let text = r#"global_defs {
+    enable_script_security
+    script_user root
+}
+virtual_server 10.9.0.100 80 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.9.1.1 80 {
+        weight 2
+        MISC_CHECK {
+            misc_path "/usr/bin/true"
+            misc_dynamic
+        }
+    }
+    real_server 10.9.1.2 80 {
+        weight 2
+    }
+}
+"#;
+    let system = FakeSystem::with_interfaces(&["eth0"]).file("/usr/bin/true", 0o755);
+    let loaded = kalive_config::load_str(text, "t.conf", Arc::new(system));
+    let plan = lower(&loaded.config, &|s| Script::new(s.args.clone()));
+    let prober = Arc::new(Probes::default());
+    *prober.misc_weight.lock().unwrap() = Some(7);
+    let handle =
+        LvsHandle::spawn_with(plan, Arc::new(FakeProber(prober.clone())), fake_nft(&dir.0))
+            .unwrap();
+    let sender = handle.sender();
+    let lb_weights = || {
+        let sender = sender.clone();
+        async move {
+            let (reply, answer) = oneshot::channel();
+            sender.send(LvsRequest::Status { reply }).await.unwrap();
+            let status = answer.await.unwrap();
+            status[0]
+                .real_servers
+                .iter()
+                .map(|r| (r.weight, r.lb_weight))
+                .collect::<Vec<_>>()
+        }
+    };
+    let start = Instant::now();
+    loop {
+        let w = lb_weights().await;
+        if w == vec![(7, Some(7)), (2, Some(2))] {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "weights {w:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    handle.stop(true, Duration::from_secs(5)).await;
 }
