@@ -267,8 +267,13 @@ impl Status {
                     .as_ref()
                     .map(|f| format!(" last failure: {f}"))
                     .unwrap_or_default();
+                let in_lb = match rs.lb_weight {
+                    None => " (not in the load balancer)".to_string(),
+                    Some(w) if w != rs.weight => format!(" (load balancer weight {w})"),
+                    Some(_) => String::new(),
+                };
                 out.push_str(&format!(
-                    "  real_server {} {} weight {}{failure}\n",
+                    "  real_server {} {} weight {}{in_lb}{failure}\n",
                     rs.name,
                     if rs.up { "UP" } else { "DOWN" },
                     rs.weight

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::bus::{LvsRequest, ACTOR_QUEUE, LB_QUEUE};
 use crate::check::full_probe::FullProber;
 use crate::check::probe::Prober;
-use crate::check::{CheckActor, SharedQuorum};
+use crate::check::{CheckActor, SharedLbView};
 use crate::error::Error;
 use crate::lb::LbOwner;
 use crate::lower::LvsPlan;
@@ -106,9 +106,9 @@ fn lvs_thread(
         for w in &plan.warnings {
             tracing::warn!("{w}");
         }
-        let quorum = SharedQuorum::default();
+        let lb_view = SharedLbView::default();
         let (lb_tx, lb_rx) = mpsc::channel(LB_QUEUE);
-        let actor = match CheckActor::new(plan, prober, lb_tx, quorum.clone()) {
+        let actor = match CheckActor::new(plan, prober, lb_tx, lb_view.clone()) {
             Ok(actor) => actor,
             Err(e) => {
                 let _told = ready.send(Err(format!("virtual servers: {e}")));
@@ -120,7 +120,7 @@ fn lvs_thread(
             actor.plan().services.clone(),
             actor.plan().fifos.clone(),
             nft,
-            quorum,
+            lb_view,
         );
         let lb_task = tokio::spawn(owner.run(lb_rx));
         if ready.send(Ok(())).is_err() {

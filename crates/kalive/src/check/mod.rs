@@ -43,7 +43,7 @@ pub struct LbView {
 }
 
 /// Written by the LB owner after each change, read by the check actor.
-pub type SharedQuorum = Arc<std::sync::Mutex<LbView>>;
+pub type SharedLbView = Arc<std::sync::Mutex<LbView>>;
 
 type Done = (CheckerId, ProbeId, Outcome);
 
@@ -62,7 +62,7 @@ pub struct CheckActor {
     addresses: Addresses,
     /// What each ha_suspend service was last told.
     suspended: HashMap<VirtualServerId, bool>,
-    quorum: SharedQuorum,
+    lb_view: SharedLbView,
 }
 
 impl CheckActor {
@@ -70,7 +70,7 @@ impl CheckActor {
         plan: LvsPlan,
         prober: Arc<dyn Prober>,
         lb: mpsc::Sender<LbInput>,
-        quorum: SharedQuorum,
+        lb_view: SharedLbView,
     ) -> Result<CheckActor, kalive_check::Error> {
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -93,7 +93,7 @@ impl CheckActor {
             lb,
             addresses: Addresses::default(),
             suspended: HashMap::new(),
-            quorum,
+            lb_view,
         };
         actor.map_ids();
         Ok(actor)
@@ -355,7 +355,7 @@ impl CheckActor {
     }
 
     fn status(&self) -> Vec<ctl::VirtualServerStatus> {
-        let view = self.quorum.lock().map(|q| q.clone()).unwrap_or_default();
+        let view = self.lb_view.lock().map(|q| q.clone()).unwrap_or_default();
         let mut out = Vec::new();
         for (vs_layout, svc) in self.layout.virtual_servers.iter().zip(&self.plan.services) {
             let suspended = self

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::bus::{Health, LbInput};
-use crate::check::SharedQuorum;
+use crate::check::SharedLbView;
 use crate::lower::ServicePlan;
 
 /// How long stopping waits for `omega` notifiers (keepalived waits up to a
@@ -30,7 +30,7 @@ pub struct LbOwner {
     services: Vec<ServicePlan>,
     fifos: events::Fifos,
     nft: Nft,
-    quorum: SharedQuorum,
+    lb_view: SharedLbView,
     scripts: Vec<JoinHandle<()>>,
 }
 
@@ -42,7 +42,7 @@ impl LbOwner {
         services: Vec<ServicePlan>,
         fifos: Vec<PathBuf>,
         nft: Nft,
-        quorum: SharedQuorum,
+        lb_view: SharedLbView,
     ) -> LbOwner {
         for message in nft::limitations(&config) {
             tracing::warn!("{message}");
@@ -53,7 +53,7 @@ impl LbOwner {
             services,
             fifos: events::Fifos::new(fifos),
             nft,
-            quorum,
+            lb_view,
             scripts: Vec::new(),
         };
         owner.handle_events(events);
@@ -107,7 +107,7 @@ impl LbOwner {
             Ok(events) => self.handle_events(events),
             Err(e) => tracing::debug!("load balancer: {e}"),
         }
-        self.publish_quorum();
+        self.publish_view();
     }
 
     /// After a reload: health and weights the check engine carried over.
@@ -124,9 +124,9 @@ impl LbOwner {
         events
     }
 
-    fn publish_quorum(&self) {
+    fn publish_view(&self) {
         let desired = self.engine.desired();
-        if let Ok(mut view) = self.quorum.lock() {
+        if let Ok(mut view) = self.lb_view.lock() {
             view.quorum.clear();
             view.weights.clear();
             for s in &self.services {
@@ -149,7 +149,7 @@ impl LbOwner {
                 self.scripts.push(script);
             }
         }
-        self.publish_quorum();
+        self.publish_view();
     }
 
     /// Bring the kernel to the engine's desired state in one transaction.
