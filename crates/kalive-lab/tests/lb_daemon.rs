@@ -80,7 +80,10 @@ impl Drop for World {
 impl World {
     fn new(tag: &str) -> World {
         preflight();
-        let prefix = format!("lb{tag}{}", std::process::id());
+        // Tests of this binary run in parallel: the PID and a counter.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("lb{tag}{}x{n}", std::process::id());
         let dir = std::env::temp_dir().join(&prefix);
         std::fs::create_dir_all(&dir).expect("temp dir");
         World {
