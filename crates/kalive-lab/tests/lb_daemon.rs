@@ -649,6 +649,10 @@ fn health_checks_drive_the_nat_load_balancer() {
     wait_until("checks suspended", Duration::from_secs(3), || {
         status(&d.director, &d.socket)["virtual_servers"][0]["suspended"] == true
     });
+    assert!(log(&d).contains(&format!(
+        "Suspending healthchecker for service [{}]:tcp:80 for VS [{VIP}]:tcp:80",
+        rs_addr(1)
+    )));
 
     // Stop: the table goes.
     let stopped = d.world.daemons[0]

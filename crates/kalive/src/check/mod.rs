@@ -298,11 +298,20 @@ impl CheckActor {
                 continue;
             }
             self.suspended.insert(vs_layout.id, suspended);
-            tracing::info!(
-                "{} checks of virtual server {} (ha_suspend)",
-                if suspended { "Suspending" } else { "Resuming" },
-                svc.key
-            );
+            // keepalived's words (`update_checker_activity`), one line per
+            // real server.
+            for rs in &svc.real_servers {
+                tracing::info!(
+                    "{} healthchecker for service {} for VS {}",
+                    if suspended {
+                        "Suspending"
+                    } else {
+                        "Activating"
+                    },
+                    rs.key.display_in(&svc.key),
+                    svc.key
+                );
+            }
             self.checks.handle_input(
                 now,
                 Input::SetSuspended {
