@@ -27,6 +27,24 @@
 //! thread fed through a channel so that logging never delays a protocol
 //! action.
 //!
+//! # Health checks and load balancing
+//!
+//! `virtual_server` blocks run on a thread of their own ([`lvs`]): the
+//! [`check`] actor probes real servers (every keepalived checker kind, via
+//! kalive-probe, at most [`check::MAX_CONCURRENT_PROBES`] at once) and the
+//! [`lb`] owner keeps the kernel's load balancer as the health says, with
+//! nftables (table `inet kalive`, one transaction per burst of changes,
+//! read back and reconciled at start, removed at stop unless `-I`). Real
+//! servers' `notify_up`/`notify_down`, services' `quorum_up`/`quorum_down`
+//! and `lvs_notify_fifo` lines follow keepalived (reference §1.11–1.12);
+//! what nftables cannot do of a config is logged once at start. As
+//! keepalived, every director programs the table whatever its VRRP state;
+//! `ha_suspend` pauses a service's checks while its address is not on this
+//! host (netlink address events). A reload keeps unchanged checkers (state
+//! and schedule) and leaves unchanged nft chains alone. `-P` runs VRRP
+//! only, `-C` checks and load balancing only. `kalive ctl status` lists
+//! virtual and real servers, checkers and their last failures.
+//!
 //! # Modules
 //!
 //! - [`daemon`]: start-up: process set-up, the runtime, the actors.
