@@ -730,6 +730,7 @@ virtual_server {VIP2} 80 {{
     lb_algo rr
     lb_kind NAT
     protocol TCP
+    ha_suspend
     real_server 10.78.2.11 80 {{
         TCP_CHECK {{
             connect_timeout 1
@@ -861,6 +862,13 @@ fn both_directors_balance_and_a_failover_keeps_the_client_served() {
         count(&a, "rs1") > 0 && count(&a, "rs2") > 0
     });
     assert!(!has_vip(&directors[1]), "b is backup");
+    // ha_suspend: the backup, without the VIP, does not check; the master does.
+    let suspended = |tag: &str, ns: &str| {
+        let socket = world.dir.join(format!("{tag}.ctl"));
+        status(ns, &socket)["virtual_servers"][0]["suspended"].clone()
+    };
+    assert_eq!(suspended("a", &directors[0]), false);
+    assert_eq!(suspended("b", &directors[1]), true);
     // As keepalived: the backup director holds the table too.
     for ns in &directors {
         wait_until(
