@@ -40,6 +40,7 @@
 //! [`system::System`] the VRRP side uses ([`Ctx::sys`](parse::Ctx)).
 
 pub mod diag;
+pub mod fileread;
 pub mod lexer;
 pub mod model;
 pub mod parse;
@@ -129,7 +130,7 @@ pub fn load_config(path: &Path, opts: &LoadOptions) -> Loaded {
     let mut stmts = syntax::StmtStream::new(lines.by_ref());
     let mut ctx = Ctx::with_system(Arc::new(system::CachedSystem::new(opts.system.clone())));
     let mut config = model::Config::default();
-    for stmt in stmts.by_ref() {
+    for stmt in syntax::adopt_unbraced_blocks(stmts.by_ref(), parse::top_level_has_sublevel) {
         if !ctx.stopped {
             parse::parse_top_level(&mut ctx, std::slice::from_ref(&stmt), &mut config);
         }
@@ -162,7 +163,7 @@ fn finish_loading(mut ctx: Ctx, mut config: Config, mut tree_diags: Vec<Diagnost
     if !ctx.stopped {
         parse::lvs::validate(&mut ctx, &mut config);
         let sys = ctx.sys.clone();
-        parse::lvs::check_system(&mut ctx, &config, sys.as_ref());
+        parse::lvs::check_system(&mut ctx, &mut config, sys.as_ref());
     }
     tree_diags.append(&mut ctx.diags);
     Loaded {

@@ -16,9 +16,42 @@ pub struct Stmt {
     pub keyword: Word,
     pub args: Vec<Word>,
     pub block: Option<Block>,
+    /// Set once the statements of the block were asked for
+    /// ([`Stmt::children`]): the keyword's handler took the block. A block
+    /// nobody took is keepalived's "Unexpected '{'" (see
+    /// [`crate::parse::Ctx::run_tables`]).
+    pub block_taken: std::cell::Cell<bool>,
 }
 
 impl Stmt {
+    /// keepalived's end of the current block, where a `}` stands as a
+    /// keyword of its own (after an unexpected `{`, see
+    /// [`crate::parse::Ctx::run_tables`]).
+    pub fn close_brace(span: Span) -> Stmt {
+        Stmt {
+            keyword: Word {
+                text: "}".into(),
+                span,
+                quoted: false,
+            },
+            args: Vec::new(),
+            block: None,
+            block_taken: Default::default(),
+        }
+    }
+    /// Whether this is a block without a keyword (see
+    /// [`crate::parse::Ctx::run_tables`]).
+    pub fn is_keywordless_block(&self) -> bool {
+        self.keyword.text == "{" && !self.keyword.quoted
+    }
+    /// Whether this is such a `}`.
+    pub fn is_close_brace(&self) -> bool {
+        self.keyword.text == "}"
+            && !self.keyword.quoted
+            && self.args.is_empty()
+            && self.block.is_none()
+    }
+
     /// The keyword followed by the arguments, as keepalived's `strvec`.
     pub fn words(&self) -> impl Iterator<Item = &Word> {
         std::iter::once(&self.keyword).chain(self.args.iter())
@@ -32,6 +65,7 @@ impl Stmt {
     }
     /// The statements of the block, or none.
     pub fn children(&self) -> &[Stmt] {
+        self.block_taken.set(true);
         self.block
             .as_ref()
             .map(|b| b.stmts.as_slice())
@@ -45,6 +79,58 @@ pub struct Block {
     pub stmts: Vec<Stmt>,
     /// `None` when the file ended before the closing brace.
     pub close: Option<Span>,
+    /// The block had no `{`: keepalived took the lines after a keyword
+    /// with a sub-level as its block anyway ([`adopt_unbraced_blocks`]).
+    pub missing_open: bool,
+}
+
+/// keepalived's reading of a top-level keyword that has a sub-level
+/// (`vrrp_instance`, `global_defs`, ...) written without its `{`: it says
+/// "Missing '{'" and reads the following lines as the block anyway, up to
+/// the next `}` (`lib/parser.c:process_stream`, `need_bob`). `has_sublevel`
+/// tells which keywords have one; the statements they take get a block
+/// marked [`Block::missing_open`].
+pub fn adopt_unbraced_blocks<I, F>(stmts: I, has_sublevel: F) -> AdoptUnbraced<I, F>
+where
+    I: Iterator<Item = Stmt>,
+    F: Fn(&str) -> bool,
+{
+    AdoptUnbraced {
+        stmts,
+        has_sublevel,
+    }
+}
+
+/// See [`adopt_unbraced_blocks`].
+pub struct AdoptUnbraced<I, F> {
+    stmts: I,
+    has_sublevel: F,
+}
+
+impl<I: Iterator<Item = Stmt>, F: Fn(&str) -> bool> Iterator for AdoptUnbraced<I, F> {
+    type Item = Stmt;
+    fn next(&mut self) -> Option<Stmt> {
+        let mut stmt = self.stmts.next()?;
+        if stmt.block.is_some() || stmt.keyword.quoted || !(self.has_sublevel)(&stmt.keyword.text) {
+            return Some(stmt);
+        }
+        let mut body = Vec::new();
+        let mut close = None;
+        for s in self.stmts.by_ref() {
+            if s.is_close_brace() {
+                close = Some(s.keyword.span);
+                break;
+            }
+            body.push(s);
+        }
+        stmt.block = Some(Block {
+            open: stmt.keyword.span.clone(),
+            stmts: body,
+            close,
+            missing_open: true,
+        });
+        Some(stmt)
+    }
 }
 
 /// Tokens with line ends, flattened.
@@ -172,28 +258,38 @@ impl<T: Iterator<Item = Tok>> Builder<T> {
         match tok {
             Tok::Eol => None,
             Tok::T(Token::Close(span)) => {
-                // keepalived: "Extra '}' found" (then it also calls the
-                // brace an unknown keyword).
+                // keepalived: "Extra '}' found"; the brace then reaches the
+                // keyword parser, which calls it an unknown keyword (or
+                // ends a block opened without its `{`).
                 self.diags
-                    .push(Diagnostic::error(Some(span), "Extra '}' found"));
-                None
+                    .push(Diagnostic::error(Some(span.clone()), "Extra '}' found"));
+                Some(Stmt::close_brace(span))
             }
-            Tok::T(Token::Open(span)) => {
-                self.skip_keywordless_block(span);
-                None
-            }
+            Tok::T(Token::Open(span)) => Some(self.keywordless_block(span)),
             Tok::T(Token::Word(w)) => Some(self.statement(w)),
         }
     }
 
-    /// A block with no keyword: keepalived has nothing to hang it on, so it
-    /// is skipped.
-    fn skip_keywordless_block(&mut self, span: Span) {
-        self.diags.push(Diagnostic::error(
-            Some(span.clone()),
-            "unexpected '{' without a keyword, block skipped",
-        ));
-        let _ = self.body_with_close(Some(&span));
+    /// A block with no keyword: a statement whose keyword is the `{`
+    /// itself. keepalived says "Unexpected '{'" and reads its lines at the
+    /// current level ([`crate::parse::Ctx::run_tables`]).
+    fn keywordless_block(&mut self, span: Span) -> Stmt {
+        let (stmts, close) = self.body_with_close(Some(&span));
+        Stmt {
+            keyword: Word {
+                text: "{".into(),
+                span: span.clone(),
+                quoted: false,
+            },
+            args: Vec::new(),
+            block: Some(Block {
+                open: span,
+                stmts,
+                close,
+                missing_open: false,
+            }),
+            block_taken: Default::default(),
+        }
     }
 
     fn body_with_close(&mut self, opened: Option<&Span>) -> (Vec<Stmt>, Option<Span>) {
@@ -229,6 +325,7 @@ impl<T: Iterator<Item = Tok>> Builder<T> {
             keyword,
             args,
             block,
+            block_taken: Default::default(),
         }
     }
 
@@ -251,6 +348,7 @@ impl<T: Iterator<Item = Tok>> Builder<T> {
             open: span,
             stmts,
             close,
+            missing_open: false,
         })
     }
 }
@@ -300,7 +398,8 @@ mod tests {
     #[test]
     fn stray_close_is_reported() {
         let (t, d) = tree("a {\n}\n}\n");
-        assert_eq!(t.len(), 1);
+        assert_eq!(t.len(), 2);
+        assert!(t[1].is_close_brace());
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].span.as_ref().map(|s| s.line), Some(3));
     }

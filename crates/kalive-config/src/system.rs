@@ -62,6 +62,12 @@ pub trait System {
     fn canonicalize(&self, path: &Path) -> Option<PathBuf>;
     /// The directories of PATH, for bare script names.
     fn path_dirs(&self) -> Vec<PathBuf>;
+    /// Do both paths name the same file (keepalived compares device and
+    /// inode when it keeps a script's own file name, reference §1.11)?
+    fn same_file(&self, a: &Path, b: &Path) -> bool {
+        let ca = self.canonicalize(a);
+        ca.is_some() && ca == self.canonicalize(b)
+    }
     /// Is this address configured on one of our interfaces? (keepalived
     /// finds an interface-less unicast instance's interface this way.)
     fn address_is_local(&self, addr: &IpAddr) -> bool {
@@ -132,6 +138,9 @@ impl System for CachedSystem {
     fn path_dirs(&self) -> Vec<PathBuf> {
         self.inner.path_dirs()
     }
+    fn same_file(&self, a: &Path, b: &Path) -> bool {
+        self.inner.same_file(a, b)
+    }
     fn address_is_local(&self, addr: &IpAddr) -> bool {
         self.inner.address_is_local(addr)
     }
@@ -186,6 +195,12 @@ impl System for HostSystem {
     fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
         std::fs::canonicalize(path).ok()
     }
+    fn same_file(&self, a: &Path, b: &Path) -> bool {
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
     fn resolves(&self, name: &str) -> bool {
         use std::net::ToSocketAddrs;
         (name, 25u16)
@@ -225,9 +240,11 @@ impl System for HostSystem {
 }
 
 /// A machine described by hand, for tests: the interfaces, users, groups and
-/// files listed exist; nothing else does. Files are plain entries (no
-/// symlinks), looked up by exact path; every parent directory of a listed
-/// file exists, owned by root and not writable by others.
+/// files listed exist; nothing else does. Files are looked up by exact
+/// path; every parent directory of a listed file exists, owned by root and
+/// not writable by others unless listed itself (see [`FakeSystem::dir`]).
+/// A symlink (see [`FakeSystem::symlink`]) is a whole path that resolves to
+/// another listed path.
 #[derive(Debug, Clone, Default)]
 pub struct FakeSystem {
     pub interfaces: Vec<String>,
@@ -238,6 +255,8 @@ pub struct FakeSystem {
     pub local_addresses: Vec<IpAddr>,
     /// Host names that resolve.
     pub hosts: Vec<String>,
+    /// (link, target): `link` is a symlink to `target`.
+    pub symlinks: Vec<(PathBuf, PathBuf)>,
 }
 
 impl FakeSystem {
@@ -269,6 +288,30 @@ impl FakeSystem {
         ));
         self
     }
+    /// Add a directory with these permission bits (e.g. 0o777), owned by root.
+    pub fn dir(mut self, path: &str, perm: u32) -> Self {
+        self.files.push((
+            PathBuf::from(path),
+            FileInfo {
+                uid: 0,
+                gid: 0,
+                mode: 0o040000 | perm,
+            },
+        ));
+        self
+    }
+    /// Add a root-owned symlink `link` -> `target` (a listed file).
+    pub fn symlink(mut self, link: &str, target: &str) -> Self {
+        self.symlinks
+            .push((PathBuf::from(link), PathBuf::from(target)));
+        self
+    }
+    fn link_target(&self, path: &Path) -> Option<&PathBuf> {
+        self.symlinks
+            .iter()
+            .find(|(l, _)| l == path)
+            .map(|(_, t)| t)
+    }
 }
 
 impl System for FakeSystem {
@@ -284,13 +327,25 @@ impl System for FakeSystem {
     fn group(&self, name: &str) -> Option<u32> {
         self.groups.iter().find(|(n, _)| n == name).map(|(_, g)| *g)
     }
-    fn stat(&self, path: &Path, _follow: bool) -> Option<FileInfo> {
+    fn stat(&self, path: &Path, follow: bool) -> Option<FileInfo> {
+        if let Some(target) = self.link_target(path) {
+            if follow {
+                return self.stat(&target.clone(), true);
+            }
+            return Some(FileInfo {
+                uid: 0,
+                gid: 0,
+                mode: 0o120777,
+            });
+        }
         if let Some((_, f)) = self.files.iter().find(|(p, _)| p == path) {
             return Some(*f);
         }
         self.files
             .iter()
-            .any(|(p, _)| p.starts_with(path))
+            .map(|(p, _)| p)
+            .chain(self.symlinks.iter().map(|(l, _)| l))
+            .any(|p| p.starts_with(path))
             .then_some(FileInfo {
                 uid: 0,
                 gid: 0,
@@ -298,6 +353,9 @@ impl System for FakeSystem {
             })
     }
     fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+        if let Some(target) = self.link_target(path) {
+            return self.canonicalize(&target.clone());
+        }
         self.stat(path, true).map(|_| path.to_path_buf())
     }
     fn path_dirs(&self) -> Vec<PathBuf> {

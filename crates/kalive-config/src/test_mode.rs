@@ -27,6 +27,8 @@ pub struct ConfigTestOptions {
     pub config_id: Option<String>,
     /// `-e`.
     pub all_config: bool,
+    /// `-s NAME`: overrides the config's `net_namespace`.
+    pub namespace: Option<String>,
     pub system: Arc<dyn System + Send + Sync>,
 }
 
@@ -36,6 +38,7 @@ impl Default for ConfigTestOptions {
             config_file: PathBuf::from("/etc/keepalived/keepalived.conf"),
             config_id: None,
             all_config: false,
+            namespace: None,
             system: Arc::new(HostSystem),
         }
     }
@@ -47,6 +50,7 @@ impl std::fmt::Debug for ConfigTestOptions {
             .field("config_file", &self.config_file)
             .field("config_id", &self.config_id)
             .field("all_config", &self.all_config)
+            .field("namespace", &self.namespace)
             .finish()
     }
 }
@@ -77,13 +81,17 @@ pub fn exit_code_for(loaded: &Loaded) -> i32 {
         6
     } else if counted
         .iter()
-        .any(|d| d.kind == DiagKind::Fatal || d.severity == Severity::Fatal)
+        .any(|d| d.kind != DiagKind::Fatal && d.severity != Severity::Fatal)
     {
-        4
+        // keepalived keeps the highest `config_err_t` reported, and the
+        // ordinary errors and warnings rank above the fatal ones
+        // (lib/parser.h): one of them makes the verdict 5 even when a
+        // fatal error (exit 4 alone) was reported too.
+        5
     } else if counted.is_empty() {
         0
     } else {
-        5
+        4
     }
 }
 
@@ -96,10 +104,67 @@ pub fn config_test(opts: &ConfigTestOptions) -> ConfigTestOutcome {
         },
         system: opts.system.clone(),
     };
-    let loaded = load_config(&opts.config_file, &load);
+    let mut loaded = load_config(&opts.config_file, &load);
+    let namespace = opts
+        .namespace
+        .clone()
+        .or_else(|| loaded.config.global_defs.net_namespace.clone());
+    let exit_code = match namespace {
+        Some(ns) if !netns_exists(&ns) => {
+            let code = exit_code_without_namespace(&loaded);
+            loaded.diagnostics.push(Diagnostic::new(
+                Severity::Note,
+                None,
+                format!("Unable to set network namespace {ns} - exiting"),
+            ));
+            code
+        }
+        _ => exit_code_for(&loaded),
+    };
     ConfigTestOutcome {
-        exit_code: exit_code_for(&loaded),
+        exit_code,
         diagnostics: loaded.diagnostics,
         model: loaded.config,
     }
+}
+
+/// Whether `ip netns` knows the namespace (keepalived opens
+/// `/run/netns/NAME` to enter it).
+fn netns_exists(name: &str) -> bool {
+    !name.contains('/') && std::path::Path::new("/run/netns").join(name).exists()
+}
+
+/// keepalived's `-t` when the network namespace it must enter does not
+/// exist (`core/main.c`, 2.2.7): the parent has read the config with only
+/// the global keywords active, then fails to enter the namespace and exits
+/// 0 without validating the rest (no interface or script checks). Only
+/// what stopped that first pass counts: a global keyword missing its
+/// parameter (exit 2) or a failed include check (exit 6).
+pub fn exit_code_without_namespace(loaded: &Loaded) -> i32 {
+    let global_missing = loaded.diagnostics.iter().any(|d| {
+        d.kind == DiagKind::MissingParameter
+            && match d.block_path.first() {
+                Some(block) => block == "global_defs",
+                None => missing_keyword(&d.message).is_some_and(|kw| {
+                    crate::parse::global::ROOT_GLOBAL
+                        .iter()
+                        .any(|k| k.name == kw)
+                }),
+            }
+    });
+    if global_missing {
+        2
+    } else if loaded.include_error {
+        6
+    } else {
+        0
+    }
+}
+
+/// The keyword of a "Configuration line starting `kw` is missing a
+/// parameter" message.
+fn missing_keyword(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
 }

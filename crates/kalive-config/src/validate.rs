@@ -5,12 +5,11 @@
 //! (interfaces, script files, users).
 
 use crate::model::net::IpAddressSpec;
-use crate::model::vrrp::{InitialState, ScriptUser, VrrpInstance, VrrpVersion};
+use crate::model::vrrp::{InitialState, RunAs, VrrpInstance, VrrpVersion};
 use crate::model::Config;
 use crate::parse::Ctx;
-use crate::script_check::{check_script, ScriptFlags};
+use crate::script_check::{check_slot, resolve_fifo_owner, resolve_notify_slot, ScriptFlags};
 use crate::source::Span;
-use crate::system::UserInfo;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use std::time::Duration;
 pub struct ParseState {
     /// The default script user once looked up (`keepalived_script`, or the
     /// global `script_user`): `Some(Ok)` found, `Some(Err)` failed.
-    default_user: Option<Result<UserInfo, ()>>,
+    pub(crate) default_user: Option<Result<RunAs, ()>>,
     /// An interface named in the config does not exist.
     pub missing_interface: bool,
     /// Names of the vrrp_instances parsed so far (duplicate check without
@@ -29,50 +28,8 @@ pub struct ParseState {
 
 // ------------------------------------------------------------ script users
 
-/// Resolve `USER [GROUP]` (keepalived `set_uid_gid`).
-pub fn resolve_user(ctx: &Ctx, u: &ScriptUser) -> Option<UserInfo> {
-    let mut info = ctx.sys.user(&u.user)?;
-    if let Some(g) = &u.group {
-        info.gid = ctx.sys.group(g)?;
-    }
-    Some(info)
-}
-
-/// The global `script_user` line: keepalived looks the user up at once.
-pub fn global_script_user(ctx: &mut Ctx, user: &ScriptUser, span: &Span) {
-    match resolve_user(ctx, user) {
-        Some(info) => ctx.state.default_user = Some(Ok(info)),
-        None => {
-            ctx.error(span, "Error setting global script uid/gid");
-            ctx.state.default_user = Some(Err(()));
-        }
-    }
-}
-
-/// The default user for scripts without their own (keepalived
-/// `set_default_script_user`): the global `script_user`, else
-/// `keepalived_script` if it exists, else root — except that with
-/// `enable_script_security` a missing `keepalived_script` is a failure.
-/// `None` = failed.
-pub fn default_script_user(ctx: &mut Ctx, config: &Config, span: &Span) -> Option<UserInfo> {
-    if let Some(r) = &ctx.state.default_user {
-        return r.clone().ok();
-    }
-    let found = ctx.sys.user("keepalived_script");
-    let result = match found {
-        Some(info) => Ok(info),
-        None if config.global_defs.enable_script_security => {
-            ctx.error(
-                span,
-                "Unable to set default user keepalived_script for script",
-            );
-            Err(())
-        }
-        None => Ok(UserInfo { uid: 0, gid: 0 }),
-    };
-    ctx.state.default_user = Some(result.clone());
-    result.ok()
-}
+// One resolution for VRRP and LVS: see `script_check`.
+pub use crate::script_check::{default_script_user, global_script_user};
 
 /// End of a `vrrp_script` block (keepalived `vrrp_vscript_end_handler`):
 /// returns whether the script is kept.
@@ -89,9 +46,10 @@ pub fn vrrp_script_parsed(
         );
         return false;
     }
-    match &s.user {
+    let run_as = match &s.user {
         Some(u) => {
-            if resolve_user(ctx, u).is_none() {
+            let found = crate::script_check::lookup_user(ctx, &span, u);
+            if found.is_none() {
                 let cmd = s
                     .script
                     .as_ref()
@@ -100,9 +58,11 @@ pub fn vrrp_script_parsed(
                 ctx.error(&span, format!("Unable to set uid/gid for script {cmd}"));
                 return false;
             }
+            found
         }
         None => {
-            if default_script_user(ctx, config, &span).is_none() {
+            let found = default_script_user(ctx, config, &span);
+            if found.is_none() {
                 ctx.error(
                     &span,
                     format!(
@@ -112,7 +72,11 @@ pub fn vrrp_script_parsed(
                 );
                 return false;
             }
+            found
         }
+    };
+    if let Some(script) = s.script.as_mut() {
+        script.run_as = run_as;
     }
     true
 }
@@ -126,6 +90,15 @@ fn dummy_span() -> Span {
 }
 
 // -------------------------------------------------- parse-time, instance
+
+/// keepalived's `if_get_by_ifname(name, global_data->dynamic_interfaces)`
+/// (linkbeat_interfaces, interface_up_down_delays): without
+/// `dynamic_interfaces` that is `IF_NO_CREATE`, which does not mark a
+/// non-existent interface, so keepalived goes on validating
+/// (`vrrp/vrrp_if.c`, 2.2.7).
+fn interface_absent_unmarked(ctx: &Ctx, config: &Config, name: &str) -> bool {
+    config.global_defs.dynamic_interfaces.is_none() && !ctx.sys.interface_exists(name)
+}
 
 fn interface_missing(ctx: &mut Ctx, config: &Config, name: &str) -> bool {
     if config.global_defs.dynamic_interfaces.is_some() || ctx.sys.interface_exists(name) {
@@ -401,7 +374,7 @@ pub fn check_top_level_interfaces(ctx: &mut Ctx, config: &mut Config) {
         }
     }
     for l in &config.linkbeat_interfaces {
-        if interface_missing(ctx, config, &l.name) {
+        if interface_absent_unmarked(ctx, config, &l.name) {
             ctx.fatal(
                 None,
                 format!(
@@ -412,7 +385,7 @@ pub fn check_top_level_interfaces(ctx: &mut Ctx, config: &mut Config) {
         }
     }
     for d in &config.interface_up_down_delays {
-        if interface_missing(ctx, config, &d.interface) {
+        if interface_absent_unmarked(ctx, config, &d.interface) {
             ctx.fatal(
                 None,
                 format!(
@@ -511,13 +484,20 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
     }
     check_static(ctx, config);
     check_top_level_interfaces(ctx, config);
+    // The parent checks start/shutdown scripts itself (`core/main.c`),
+    // whatever the VRRP child thinks of the interfaces.
+    check_start_stop_scripts(ctx, config);
     // keepalived stops after reading the config when an interface it names
     // does not exist: nothing of the completion below is reported then. The
     // model still gets the completed defaults, silently.
     let quiet_from = ctx.state.missing_interface.then_some(ctx.diags.len());
-    resolve_sync_groups(ctx, config);
-    check_start_stop_scripts(ctx, config);
+    // keepalived checks script security before it resolves the sync
+    // groups' members: the scripts of a group whose members all turn out
+    // not to exist still count (`vrrp/vrrp_daemon.c`, 2.2.7: the
+    // violation is reported before "Virtual router X specified in sync
+    // group G doesn't exist").
     check_script_security(ctx, config);
+    resolve_sync_groups(ctx, config);
     let globals = config.global_defs.clone();
     let sync_weighted: Vec<(String, bool)> = config
         .vrrp_sync_groups
@@ -539,7 +519,7 @@ pub fn finish(ctx: &mut Ctx, config: &mut Config) {
     check_doubly_tracked_interfaces(ctx, config);
     if let Some(n) = quiet_from {
         ctx.diags.truncate(n);
-        ctx.refuse_start(None, "Non-existent interface specified in configuration");
+        ctx.bad_interface_nospan("Non-existent interface specified in configuration");
     }
 }
 
@@ -598,31 +578,22 @@ fn resolve_sync_groups(ctx: &mut Ctx, config: &mut Config) {
 
 /// keepalived `check_vrrp_script_security` (reference §1.11): scripts that
 /// are not found are disabled; any script that would run, without
-/// `enable_script_security`, is a SECURITY VIOLATION (`-t` exit 6).
+/// `enable_script_security`, is a SECURITY VIOLATION (`-t` exit 6). Every
+/// script kept leaves here with its identity and the path to execute.
 fn check_script_security(ctx: &mut Ctx, config: &mut Config) {
     if config.vrrp_instances.is_empty() {
         return;
     }
     let security = config.global_defs.enable_script_security;
     let mut flags = ScriptFlags::default();
-    let default = ctx
-        .state
-        .default_user
-        .clone()
-        .and_then(|r| r.ok())
-        .unwrap_or(UserInfo { uid: 0, gid: 0 });
-    let sys = ctx.sys.clone();
     let mut disabled = Vec::new();
-    for s in &config.vrrp_scripts {
-        let Some(script) = &s.script else { continue };
-        let user = s
-            .user
-            .as_ref()
-            .and_then(|u| resolve_user(ctx, u))
-            .unwrap_or_else(|| default.clone());
-        let f = check_script(sys.as_ref(), script, &user, security);
-        flags.merge(f);
+    let mut scripts = std::mem::take(&mut config.vrrp_scripts);
+    for s in &mut scripts {
         let span = s.span.clone().unwrap_or_else(dummy_span);
+        let mut slot = s.script.take();
+        let f = check_slot(ctx, &mut slot, security);
+        s.script = slot;
+        flags.merge(f);
         if f.inhibit {
             ctx.error(
                 &span,
@@ -638,10 +609,11 @@ fn check_script_security(ctx: &mut Ctx, config: &mut Config) {
                 ),
             );
             disabled.push(s.name.clone());
-        } else if !(f.executable || f.system) {
+        } else if s.script.is_none() {
             disabled.push(s.name.clone());
         }
     }
+    config.vrrp_scripts = scripts;
     let mut check_notify = |ctx: &mut Ctx, n: &mut crate::model::vrrp::Notify| {
         for slot in [
             &mut n.master,
@@ -652,7 +624,8 @@ fn check_script_security(ctx: &mut Ctx, config: &mut Config) {
             &mut n.any,
             &mut n.master_rx_lower_pri,
         ] {
-            check_notify_slot(ctx, slot, &default, security, &mut flags);
+            resolve_notify_slot(ctx, security, slot, "notify");
+            flags.merge(check_slot(ctx, slot, security));
         }
     };
     for v in &mut config.vrrp_instances {
@@ -664,8 +637,14 @@ fn check_script_security(ctx: &mut Ctx, config: &mut Config) {
         g.track_scripts.retain(|t| !disabled.contains(&t.name));
     }
     let g = &mut config.global_defs;
-    for slot in [&mut g.notify_fifo.script, &mut g.vrrp_notify_fifo.script] {
-        check_notify_slot(ctx, slot, &default, security, &mut flags);
+    resolve_fifo_owner(ctx, security, &mut g.notify_fifo, "");
+    resolve_fifo_owner(ctx, security, &mut g.vrrp_notify_fifo, "vrrp_");
+    for (slot, kind) in [
+        (&mut g.notify_fifo.script, "notify_fifo"),
+        (&mut g.vrrp_notify_fifo.script, "vrrp_notify_fifo"),
+    ] {
+        resolve_notify_slot(ctx, security, slot, kind);
+        flags.merge(check_slot(ctx, slot, security));
     }
     if !security && flags.is_script {
         let extra = if flags.insecure {
@@ -682,52 +661,32 @@ fn check_script_security(ctx: &mut Ctx, config: &mut Config) {
 }
 
 /// `startup_script` / `shutdown_script` are checked by keepalived's parent
-/// process, with their own SECURITY VIOLATION message (`-t` exit 6).
+/// process, with their own SECURITY VIOLATION message (`-t` exit 6). A
+/// script whose user cannot be set is an invalid script (keepalived
+/// `startup_shutdown_script_handler`).
 fn check_start_stop_scripts(ctx: &mut Ctx, config: &mut Config) {
     let security = config.global_defs.enable_script_security;
-    let default = ctx
-        .state
-        .default_user
-        .clone()
-        .and_then(|r| r.ok())
-        .unwrap_or(UserInfo { uid: 0, gid: 0 });
     let mut flags = ScriptFlags::default();
     let g = &mut config.global_defs;
-    for slot in [&mut g.startup_script, &mut g.shutdown_script] {
-        check_notify_slot(ctx, slot, &default, security, &mut flags);
+    for (slot, kind) in [
+        (&mut g.startup_script, "startup"),
+        (&mut g.shutdown_script, "shutdown"),
+    ] {
+        let span = slot.as_ref().and_then(|s| s.span.clone());
+        resolve_notify_slot(ctx, security, slot, kind);
+        if slot.is_none() {
+            if let Some(span) = span {
+                ctx.error(&span, format!("Invalid {kind} script"));
+            }
+            continue;
+        }
+        flags.merge(check_slot(ctx, slot, security));
     }
     if !security && flags.is_script {
         ctx.security(
             None,
             "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.",
         );
-    }
-}
-
-/// A notify script that cannot run is dropped silently (keepalived only
-/// logs it); its user must resolve.
-fn check_notify_slot(
-    ctx: &mut Ctx,
-    slot: &mut Option<crate::model::vrrp::Script>,
-    default: &UserInfo,
-    security: bool,
-    flags: &mut ScriptFlags,
-) {
-    let Some(script) = slot.as_ref() else { return };
-    let user = match &script.user {
-        Some(u) => match resolve_user(ctx, u) {
-            Some(i) => i,
-            None => {
-                *slot = None;
-                return;
-            }
-        },
-        None => default.clone(),
-    };
-    let f = check_script(ctx.sys.as_ref(), script, &user, security);
-    flags.merge(f);
-    if f.inhibit || f.not_found || !f.executable {
-        *slot = None;
     }
 }
 

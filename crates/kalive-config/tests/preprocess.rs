@@ -869,3 +869,53 @@ fn preprocess_str_resolves_includes_next_to_the_virtual_path() {
         Path::new(&c.path("virtual.conf"))
     );
 }
+
+/// Issue 11 item 10: a main file or include that is a FIFO, a device or a
+/// directory is refused without reading it (keepalived: "is not a regular
+/// non-executable file - skipping"); nothing blocks and nothing grows.
+/// The whole test runs in a thread with a deadline, so a hang fails it.
+#[test]
+fn fifo_device_and_directory_paths_are_refused_without_blocking() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let c = Cfg::new();
+        let fifo = c.path("fifo.conf");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        c.file(
+            "main.conf",
+            &format!(
+                "include {}\ninclude /dev/zero\ninclude {}\nglobal_defs {{\n router_id r\n}}\n",
+                fifo.display(),
+                c.dir.path().display()
+            ),
+        );
+        let p = c.run("main.conf", &PreprocessOptions::default());
+        let texts: Vec<&str> = p.lines.iter().map(|l| l.text.as_str()).collect();
+        let refused = p
+            .diagnostics
+            .iter()
+            .filter(|d| d.message.contains("is not a regular non-executable file"))
+            .count();
+        let main_fifo = preprocess_file(&fifo, &PreprocessOptions::default());
+        let main_zero = preprocess_file(Path::new("/dev/zero"), &PreprocessOptions::default());
+        tx.send((
+            texts.join("|"),
+            refused,
+            main_fifo.main_file_missing,
+            main_zero.main_file_missing,
+            main_zero.lines.len(),
+        ))
+        .expect("send");
+    });
+    let (texts, refused, fifo_missing, zero_missing, zero_lines) = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("preprocessing a FIFO or /dev/zero must not hang");
+    assert_eq!(texts, "global_defs|{|router_id r|}");
+    assert_eq!(refused, 2, "the FIFO and /dev/zero includes are refused");
+    assert!(fifo_missing && zero_missing);
+    assert_eq!(zero_lines, 0);
+}

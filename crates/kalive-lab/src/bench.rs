@@ -2,10 +2,12 @@
 //!
 //! `failover` repeats each scenario R times per implementation, alternating
 //! implementations, and reports the takeover figures measured on the wire.
-//! `idle` reports memory and CPU of an idle daemon. Figures are printed,
+//! `idle` reports memory and CPU of an idle daemon. `reload` measures
+//! what a SIGHUP costs (pings lost, VIPs removed, time to the kernel). Figures are printed,
 //! never asserted: a benchmark informs, a test decides.
 
 pub mod config;
+pub mod reload;
 pub mod table;
 
 use std::io::Write;

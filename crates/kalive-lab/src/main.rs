@@ -43,6 +43,57 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Boots Debian's kernel in a throw-away QEMU guest (TCG, the host's
+    /// root read-only under a tmpfs overlay, no network card), runs a
+    /// shell script there as root, prints the console and the boot time,
+    /// and exits with the script's status. Needs root and the packages
+    /// qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils.
+    Guest {
+        /// Shell script to run in the guest (working directory: --out).
+        #[arg(long)]
+        script: PathBuf,
+        /// Host folder shared read-write with the guest ($KALIVE_OUT).
+        #[arg(long, default_value = "guest-out")]
+        out: PathBuf,
+        /// Bound on the whole run in seconds; QEMU is killed after it.
+        #[arg(long, default_value_t = 240)]
+        timeout: u64,
+        /// Guest memory in MiB.
+        #[arg(long, default_value_t = 512)]
+        memory: u32,
+    },
+    /// Programs the kernel's IPVS table from a JSON kalive-lb state
+    /// (reconciling with what is there, never flushing) and checks it by
+    /// reading it back. Needs a kernel with IPVS (e.g. in `guest`).
+    IpvsApply {
+        #[arg(long)]
+        state: PathBuf,
+        /// State kalive programmed before: its services that `--state`
+        /// lacks are removed (others' services never are).
+        #[arg(long)]
+        owned_from: Option<PathBuf>,
+    },
+    /// Sets IPVS's TCP, TCP FIN and UDP timeouts (seconds; 0 keeps one).
+    IpvsTimeouts {
+        #[arg(long, default_value_t = 0)]
+        tcp: u32,
+        #[arg(long, default_value_t = 0)]
+        tcpfin: u32,
+        #[arg(long, default_value_t = 0)]
+        udp: u32,
+    },
+    /// Starts (or with --stop stops) an IPVS connection sync daemon.
+    IpvsSyncDaemon {
+        /// master or backup.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        interface: String,
+        #[arg(long, default_value_t = 0)]
+        sync_id: u32,
+        #[arg(long)]
+        stop: bool,
+    },
     /// kalive and keepalived side by side; figures printed, never asserted.
     Bench {
         #[command(subcommand)]
@@ -90,6 +141,24 @@ enum BenchCommand {
         /// printed (a shared machine moves single runs a lot).
         #[arg(long, default_value_t = 1)]
         reps: usize,
+    },
+    /// SIGHUP cases (unchanged, add/remove a VIP, change a route,
+    /// add/remove an instance, switchover by priority) at 1 and 200
+    /// instances: pings lost, VIPs removed, time to the kernel.
+    Reload {
+        /// Which implementations (default both).
+        #[arg(long = "impl", value_enum, default_value_t = Which::Both)]
+        which: Which,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
+        /// Instance counts to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 200])]
+        instances: Vec<usize>,
+        /// Only these cases: unchanged, add-vip, remove-vip, change-route,
+        /// add-instance, remove-instance, switchover.
+        #[arg(long, value_delimiter = ',')]
+        case: Vec<String>,
     },
     /// `kalive -t` against `keepalived -t` on a generated config of about
     /// 150,000 lines (2,000 vrrp_instances, 500 virtual_servers x 20
@@ -155,6 +224,25 @@ fn main() -> ExitCode {
             kalive,
             config,
         } => run_up(routers, implementation, kalive, config),
+        Command::Guest {
+            script,
+            out,
+            timeout,
+            memory,
+        } => return run_guest(script, out, timeout, memory),
+        Command::IpvsApply { state, owned_from } => {
+            kalive_lab::ipvs_table::apply_file(&state, owned_from.as_deref())
+                .map(|report| println!("{report}"))
+        }
+        Command::IpvsTimeouts { tcp, tcpfin, udp } => {
+            kalive_lab::ipvs_table::set_timeouts(tcp, tcpfin, udp)
+        }
+        Command::IpvsSyncDaemon {
+            role,
+            interface,
+            sync_id,
+            stop,
+        } => run_sync_daemon(&role, interface, sync_id, stop),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -163,6 +251,62 @@ fn main() -> ExitCode {
                 "kalive-lab: interrupted; every namespace and process of the lab was removed"
             );
             ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("kalive-lab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_sync_daemon(
+    role: &str,
+    interface: String,
+    sync_id: u32,
+    stop: bool,
+) -> kalive_lab::Result<()> {
+    use kalive_lb::ipvs::{SyncDaemon, SyncRole};
+    let role = match role {
+        "master" => SyncRole::Master,
+        "backup" => SyncRole::Backup,
+        other => return Err(LabError::Usage(format!("--role {other}: master or backup"))),
+    };
+    let daemon = SyncDaemon {
+        role,
+        interface,
+        sync_id,
+        max_len: None,
+        group: None,
+        port: None,
+        ttl: None,
+    };
+    kalive_lab::ipvs_table::sync_daemon(&daemon, stop)
+}
+
+fn run_guest(script: PathBuf, out: PathBuf, timeout: u64, memory: u32) -> ExitCode {
+    let text = match std::fs::read_to_string(&script) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("kalive-lab: read {}: {e}", script.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let spec = kalive_lab::guest::GuestSpec {
+        timeout: std::time::Duration::from_secs(timeout),
+        memory_mib: memory,
+        ..kalive_lab::guest::GuestSpec::new(text, out)
+    };
+    match kalive_lab::guest::run(&spec) {
+        Ok(run) => {
+            print!("{}", run.console);
+            eprintln!(
+                "kalive-lab guest: kernel {}, boot to script {:.1} s, total {:.1} s, exit {}",
+                run.kernel_version,
+                run.boot_time.as_secs_f64(),
+                run.total_time.as_secs_f64(),
+                run.exit_code
+            );
+            ExitCode::from(u8::try_from(run.exit_code).unwrap_or(1))
         }
         Err(e) => {
             eprintln!("kalive-lab: {e}");
@@ -236,6 +380,31 @@ fn run_bench(what: BenchCommand) -> kalive_lab::Result<()> {
                 reps: reps.max(1),
             };
             bench::idle(&imps, &plan, &mut stdout)
+        }
+        BenchCommand::Reload {
+            which,
+            kalive,
+            instances,
+            case,
+        } => {
+            let imps = implementations(which, kalive)?;
+            let mut cases = Vec::new();
+            for name in &case {
+                match bench::reload::Case::from_name(name) {
+                    Some(c) => cases.push(c),
+                    None => {
+                        let names: Vec<&str> =
+                            bench::reload::Case::ALL.iter().map(|c| c.name()).collect();
+                        return Err(LabError::Usage(format!(
+                            "unknown case {name}; cases are {names:?}"
+                        )));
+                    }
+                }
+            }
+            if cases.is_empty() {
+                cases = bench::reload::Case::ALL.to_vec();
+            }
+            bench::reload::run(&imps, &instances, &cases, &mut stdout).map(drop)
         }
         BenchCommand::Config {
             file,

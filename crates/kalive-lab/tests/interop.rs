@@ -535,10 +535,19 @@ const SCALE_PRIORITY_ZERO_SLACK: Duration = Duration::from_millis(80);
 /// in batches, must still hear each priority-0 advert in time: it takes
 /// over every VIP within the skew, and yields when keepalived returns.
 fn scale_reloaded_backup_hears_priority_zero(g: &mut Group, vips: &[IpAddr]) {
-    reload_and_wait_for(g, 1, "Reload finished: VRRP instances unchanged");
+    reload_and_wait_for(
+        g,
+        1,
+        "Reload finished: 200 instances kept, 0 added, 0 removed",
+    );
     let config = g.lab.daemon_config(1).unwrap().to_path_buf();
     let good = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, format!("{good}\nvrrp_instance broken {{\n")).unwrap();
+    // A keyword without its parameter: keepalived would not run it.
+    std::fs::write(
+        &config,
+        format!("{good}\nvrrp_instance broken {{\n    virtual_router_id\n}}\n"),
+    )
+    .unwrap();
     reload_and_wait_for(g, 1, "Reload failed");
     std::fs::write(&config, good).unwrap();
     for round in 1..=3 {

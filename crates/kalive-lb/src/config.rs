@@ -173,7 +173,41 @@ pub struct SchedulerFlags {
 pub enum Method {
     Nat,
     Dr,
-    Tun,
+    /// `TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
+    Tun(Tunnel),
+}
+
+/// How a `TUN` real server is reached (keepalived-behaviour.md §1.12).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Tunnel {
+    pub kind: TunnelKind,
+    pub checksum: TunnelChecksum,
+}
+
+/// `type ipip` (the default), `type gue port N`, `type gre`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum TunnelKind {
+    #[default]
+    Ipip,
+    Gue {
+        port: u16,
+    },
+    Gre,
+}
+
+/// `nocsum` (the default), `csum`, `remcsum`: checksums of GUE/GRE.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum TunnelChecksum {
+    #[default]
+    None,
+    Checksum,
+    Remote,
 }
 
 impl Method {
@@ -181,7 +215,7 @@ impl Method {
         match self {
             Method::Nat => "NAT",
             Method::Dr => "DR",
-            Method::Tun => "TUN",
+            Method::Tun(_) => "TUN",
         }
     }
 }

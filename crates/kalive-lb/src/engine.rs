@@ -155,6 +155,8 @@ impl VirtualServer {
                     Dest {
                         weight,
                         method: sorry.method,
+                        upper_threshold: 0,
+                        lower_threshold: 0,
                     },
                 );
             }
@@ -178,6 +180,8 @@ impl VirtualServer {
                 Dest {
                     weight,
                     method: rs_cfg.method,
+                    upper_threshold: rs_cfg.upper_threshold,
+                    lower_threshold: rs_cfg.lower_threshold,
                 },
             );
         }
@@ -189,6 +193,7 @@ impl VirtualServer {
                 scheduler: cfg.scheduler,
                 flags: cfg.flags,
                 persistence: cfg.persistence,
+                persistence_engine: cfg.persistence_engine.clone(),
             },
             dests,
         }

@@ -13,4 +13,10 @@ pub enum LbError {
     /// `nft -j list` output that is not what nft writes.
     #[error("unreadable nft listing: {0}")]
     Listing(String),
+    /// State the IPVS backend cannot express (e.g. a range too wide).
+    #[error("cannot program IPVS: {0}")]
+    Unrenderable(String),
+    /// A kernel IPVS reply that is not what the kernel sends.
+    #[error("unreadable IPVS reply: {0}")]
+    IpvsReply(String),
 }

@@ -5,6 +5,9 @@
 //!   `inhibit_on_failure`, `omega`), as keepalived's `check/ipwrapper.c`.
 //! - [`diff`]: the operations between two states, for backends that apply
 //!   changes one by one (IPVS).
+//! - [`ipvs`]: the IPVS backend as data: generic netlink requests from
+//!   [`LbOp`]s or from a reconciliation with the kernel's table, and the
+//!   parsing of the kernel's dump replies.
 //! - [`nft`]: the nftables backend as data: the table, the batch that
 //!   reconciles what the kernel holds, and what nftables cannot do.
 
@@ -13,12 +16,13 @@ pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod ipvs;
 pub mod nft;
 pub mod state;
 
 pub use config::{
     Family, LbConfig, Member, Method, Persistence, Protocol, RealServerConfig, RsKey, Scheduler,
-    SchedulerFlags, ServiceConfig, SorryServerConfig, VsKey,
+    SchedulerFlags, ServiceConfig, SorryServerConfig, Tunnel, TunnelChecksum, TunnelKind, VsKey,
 };
 pub use diff::{apply, diff, LbOp};
 pub use engine::LbEngine;

@@ -31,6 +31,8 @@ pub struct ServiceSpec {
     pub scheduler: Scheduler,
     pub flags: SchedulerFlags,
     pub persistence: Option<Persistence>,
+    /// `persistence_engine` (the kernel knows `sip`).
+    pub persistence_engine: Option<String>,
 }
 
 /// A destination of a service. Weight 0 keeps it in the table but gives it
@@ -40,6 +42,9 @@ pub struct ServiceSpec {
 pub struct Dest {
     pub weight: u32,
     pub method: Method,
+    /// `uthreshold` / `lthreshold`: connection limits, 0 for none.
+    pub upper_threshold: u32,
+    pub lower_threshold: u32,
 }
 
 impl Service {

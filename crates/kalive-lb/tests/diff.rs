@@ -34,6 +34,7 @@ fn spec(scheduler: Scheduler, persistent: bool) -> ServiceSpec {
             timeout: Duration::from_secs(300),
             prefix_len: None,
         }),
+        persistence_engine: None,
     }
 }
 
@@ -51,6 +52,8 @@ fn state(services: &[Spec]) -> LbState {
                     Dest {
                         weight: *w,
                         method: Method::Nat,
+                        upper_threshold: 0,
+                        lower_threshold: 0,
                     },
                 )
             })
@@ -77,7 +80,9 @@ fn a_weight_change_is_an_edit() {
             rs: rs(2),
             dest: Dest {
                 weight: 0,
-                method: Method::Nat
+                method: Method::Nat,
+                upper_threshold: 0,
+                lower_threshold: 0,
             }
         }]
     );
@@ -136,6 +141,8 @@ fn random_state(rng: &mut Rng) -> LbState {
                     Dest {
                         weight: rng.next(3) as u32,
                         method: Method::Nat,
+                        upper_threshold: 0,
+                        lower_threshold: 0,
                     },
                 );
             }

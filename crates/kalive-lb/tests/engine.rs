@@ -406,7 +406,9 @@ fn dest_carries_the_method() {
         lb.desired().services[&vs_key()].dests[&rs_key(0)],
         Dest {
             weight: 1,
-            method: Method::Dr
+            method: Method::Dr,
+            upper_threshold: 0,
+            lower_threshold: 0,
         }
     );
 }

@@ -28,6 +28,9 @@ pub enum SysError {
     /// No interface with that name or index exists (in this namespace).
     #[error("no such interface: {0}")]
     NoSuchLink(String),
+    /// The kernel has no IPVS: its generic netlink family is absent.
+    #[error("IPVS unavailable: {0}")]
+    IpvsUnavailable(String),
     /// The caller asked for something that cannot be expressed.
     #[error("invalid argument: {0}")]
     Invalid(String),

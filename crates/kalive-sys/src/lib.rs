@@ -43,34 +43,65 @@
 //! Frames — [`packet`]: `FrameSender::open()?.send_garp(ifindex, &frame)`
 //! / `send_na` (whole Ethernet frames, any source MAC, e.g. the VMAC).
 //!
+//! IPVS — [`ipvs`] (transport only; `kalive_lb::ipvs` builds the bytes):
+//! ```ignore
+//! let ipvs = IpvsSocket::open()?;           // SysError::IpvsUnavailable without ip_vs
+//! ipvs.request(req.cmd, &req.attrs)?;       // acknowledged; errno kept (EEXIST, ENOENT…)
+//! let replies: Vec<Vec<u8>> = ipvs.dump(req.cmd, &req.attrs)?; // attributes per message
+//! ```
+//!
 //! Sysctls — [`sysctl`]: `read`/`write` under `/proc/sys/net`, and
 //! [`SysctlSaver`] which remembers and restores old values;
 //! `sysctl::configure_vmac_v4` (keepalived's VMAC/parent sysctls) and
 //! `sysctl::neutralise_all_rp_filter`, `sysctl::set_ipv6_enabled`.
 //!
+//! Files in directories others may write to — [`safe_file`]:
+//! `write_replace(path, bytes, 0o600)` (temporary file created
+//! exclusively, renamed over the name: a planted symlink is replaced, never
+//! followed), `read_nofollow`, `remove_if_same(path, file_id)`.
+//!
+//! Processes — [`proc_events`]: `ProcEvents::open()?.recv(&mut batch)`
+//! (fork / exec / comm / exit from the proc connector, opened in the
+//! initial network namespace when needed), `read_process(pid)`,
+//! `proc_pids()`: what `track_process` watches.
+//!
 //! Namespaces — [`netns`]: `in_netns(name, || …)` runs a closure on a
 //! thread inside a namespace; `in_netns_tokio` also enters the caller's
 //! tokio runtime, to open sockets there and use them from the caller.
 //!
+//! Scripts — [`script`]: `script::run(&ScriptCommand { program, args,
+//! identity }, timeout, capture)` executes exactly `program` as
+//! `identity` (uid, gid, complete group list) in its own process group;
+//! a timeout kills the group. `script::spawn` starts one and returns a
+//! [`script::RunningScript`] to wait for later (dropping it kills the group).
+//!
 //! Everything is bound to the network namespace of the thread that
-//! created it. There are three `unsafe` blocks, each with a `// SAFETY:`
-//! comment: `IPV6_CHECKSUM` (setsockopt), the `sockaddr_ll` for AF_PACKET,
-//! and registering a socket with tokio (`AsyncFd::register`).
+//! created it. The `unsafe` blocks each have a `// SAFETY:` comment:
+//! `IPV6_CHECKSUM` (setsockopt), the `sockaddr_ll` for AF_PACKET,
+//! registering a socket with tokio (`AsyncFd::register`), the identity
+//! switch before a script's exec (`pre_exec`), and `kill(2)` with a
+//! real-time signal number ([`signal::send`]).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod async_socket;
 pub mod error;
+pub mod ipvs;
 mod link_index;
 pub mod netlink;
 pub mod netns;
 pub mod nft;
 pub mod packet;
+pub mod proc_events;
 pub mod receive_set;
+pub mod safe_file;
+pub mod script;
+pub mod signal;
 pub mod sysctl;
 pub mod vrrp_socket;
 
 pub use error::{Result, SysError};
+pub use ipvs::IpvsSocket;
 pub use link_index::if_index;
 pub use netlink::{
     vmac_address, AddrEvent, AddressInfo, AddressSpec, LinkEvent, LinkInfo, Monitor, NetEvent,
@@ -80,6 +111,7 @@ pub use netns::{in_netns, in_netns_tokio};
 pub use nft::Nft;
 pub use packet::FrameSender;
 pub use receive_set::ReceiveSet;
+pub use safe_file::FileId;
 pub use sysctl::SysctlSaver;
 pub use vrrp_socket::{
     Family, Mode, RxPacket, SocketOptions, VrrpSocket, IPPROTO_AH, IPPROTO_VRRP, VRRP_GROUP_V4,

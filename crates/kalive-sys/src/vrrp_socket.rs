@@ -169,6 +169,9 @@ pub struct RxPacket {
     pub ip_header_len: usize,
     /// IPv4: the header's total-length field; IPv6: 40 + payload length.
     pub ip_total_len: usize,
+    /// IPv4: the header's identification field (the AH ICV covers it);
+    /// IPv6: 0.
+    pub ip_id: u16,
     /// When the datagram arrived: the kernel's receive timestamp
     /// (`SO_TIMESTAMPNS`), or the time it was read when the kernel gave none.
     pub received_at: Instant,
@@ -409,6 +412,43 @@ impl VrrpSocket {
         // buffer per advert).
         self.send_with(IpAddr::V4(dst), |socket| {
             socket.send_to_vectored(&[IoSlice::new(&header), IoSlice::new(payload)], &addr)
+        })
+        .await
+    }
+
+    /// IPv4, for `auth_type AH`: builds the IP header for a payload of
+    /// `payload_len` bytes, then sends what `seal` makes of that header
+    /// (the AH ICV covers the IP header, so the payload is made after it).
+    /// `seal` must return exactly `payload_len` bytes.
+    pub async fn send_v4_sealed(
+        &self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        payload_len: usize,
+        seal: impl FnOnce(&[u8; IPV4_HEADER_LEN]) -> Vec<u8>,
+    ) -> Result<()> {
+        self.expect_family(Family::V4)?;
+        // Identification 0 would be replaced by the kernel after the ICV
+        // was computed over it: skip it, as keepalived does.
+        let mut id = 0;
+        while id == 0 {
+            id = self
+                .next_ip_id
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_add(1);
+        }
+        let header = ipv4_header(src, dst, ttl, id, self.ip_protocol, payload_len)?;
+        let payload = seal(&header);
+        if payload.len() != payload_len {
+            return Err(SysError::Invalid(format!(
+                "sealed payload of {} bytes, {payload_len} announced",
+                payload.len()
+            )));
+        }
+        let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
+        self.send_with(IpAddr::V4(dst), |socket| {
+            socket.send_to_vectored(&[IoSlice::new(&header), IoSlice::new(&payload)], &addr)
         })
         .await
     }
@@ -800,6 +840,7 @@ impl V6Info {
             payload: copy_into_spare(spare, payload),
             ip_header_len: IPV6_HEADER_LEN,
             ip_total_len: IPV6_HEADER_LEN + payload.len(),
+            ip_id: 0,
             received_at,
         }
     }
@@ -834,6 +875,7 @@ fn parse_ipv4_datagram(
         payload: copy_into_spare(spare, &datagram[header_len..]),
         ip_header_len: header_len,
         ip_total_len: usize::from(u16::from_be_bytes([datagram[2], datagram[3]])),
+        ip_id: u16::from_be_bytes([datagram[4], datagram[5]]),
         received_at,
     })
 }

@@ -28,8 +28,10 @@ pub enum Authentication {
     None,
     /// Simple text password (type 1): the 8-byte field, zero padded.
     Pass([u8; 8]),
-    /// IPSEC-AH (type 2). The engine does not verify the AH ICV; it only
-    /// checks that the auth type matches.
+    /// IPSEC-AH (type 2). The engine does not see the AH header: the daemon
+    /// seals adverts (HMAC-MD5-96 ICV, sequence number) and opens received
+    /// ones before they reach it; the engine checks that the auth type
+    /// matches.
     Ah,
 }
 

@@ -251,6 +251,49 @@ impl Vrrp {
         self.get(id).map(|i| i.master_adver_interval)
     }
 
+    /// An instance's pending advert or master-down deadline (keepalived's
+    /// "Read timeout" in its data dump); `None` while it has none (INIT,
+    /// FAULT).
+    pub fn timer(&self, id: InstanceId) -> Option<Timestamp> {
+        self.get(id).and_then(|i| i.timer)
+    }
+
+    /// An instance's Master_Down_Interval as of now (RFC 5798 §6.1, with
+    /// `down_timer_adverts`).
+    pub fn master_down_interval(&self, id: InstanceId) -> Option<Duration> {
+        self.get(id).map(Instance::master_down_interval)
+    }
+
+    /// keepalived's `wantstate == MASTER`: the instance would be MASTER
+    /// but for a sync-group hold (reference §2).
+    pub fn wants_master(&self, id: InstanceId) -> Option<bool> {
+        self.get(id).map(|i| i.want_master)
+    }
+
+    /// Whether an instance's own fault flags are set (its interface or a
+    /// weight-0 tracker is down).
+    pub fn faulted(&self, id: InstanceId) -> Option<bool> {
+        self.get(id).map(|i| i.faulted)
+    }
+
+    /// A tracked script's verdict after rise/fall: `Some(true)` OK,
+    /// `Some(false)` KO, `None` before its first result (or for a script no
+    /// instance tracks). The daemon compares it around an
+    /// [`Input::ScriptResult`] to log keepalived's `VRRP_Script(NAME)
+    /// succeeded` / `failed` at the transition.
+    pub fn script_ok(&self, name: &str) -> Option<bool> {
+        match self.world.scripts.get(name)?.status() {
+            crate::track::ScriptStatus::Init => None,
+            crate::track::ScriptStatus::Good => Some(true),
+            crate::track::ScriptStatus::Bad => Some(false),
+        }
+    }
+
+    /// A tracked file's last value read (its initial value before that).
+    pub fn file_value(&self, name: &str) -> Option<i64> {
+        self.world.files.get(name).copied()
+    }
+
     /// An instance's counters.
     pub fn stats(&self, id: InstanceId) -> Option<&Stats> {
         self.get(id).map(|i| &i.stats)

@@ -19,7 +19,8 @@ pub fn run(cli: &Cli) -> u8 {
         config_file: cli.use_file.clone(),
         config_id: cli.config_id.clone(),
         all_config: cli.all_config,
-        ..ConfigTestOptions::default()
+        system: std::sync::Arc::new(crate::setup::HostWithNss),
+        namespace: cli.namespace.clone(),
     });
     let mut text = String::new();
     for d in &outcome.diagnostics {
@@ -45,7 +46,7 @@ pub fn run(cli: &Cli) -> u8 {
     u8::try_from(outcome.exit_code).unwrap_or(crate::exit::FATAL)
 }
 
-/// `global_defs { net_namespace NAME }`: read before anything else starts,
+/// `net_namespace NAME` (a top-level keyword): read before anything else starts,
 /// because entering a namespace must happen before threads exist
 /// (`-s` overrides it, reference §1.2).
 pub fn configured_namespace(cli: &Cli) -> Option<String> {
@@ -53,7 +54,13 @@ pub fn configured_namespace(cli: &Cli) -> Option<String> {
     // keyword (main file and includes alike) cannot set it. Includes are
     // rare enough that a plain text check of the main file decides when
     // it has no `include` either.
-    let text = std::fs::read_to_string(&cli.use_file).ok()?;
+    // Only a regular file of bounded size is read (a FIFO or /dev/zero
+    // named by -f must not hang or exhaust memory here).
+    let text = kalive_config::fileread::read_regular_text(
+        &cli.use_file,
+        kalive_config::fileread::MAX_CONFIG_FILE_BYTES,
+    )
+    .ok()?;
     if !text.contains("net_namespace") && !text.contains("include") {
         return None;
     }

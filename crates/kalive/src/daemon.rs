@@ -23,14 +23,21 @@ use crate::vrrp::{VrrpActor, VrrpOptions};
 
 /// Everything up to the runtime; returns the exit code.
 pub fn start(cli: Cli) -> Result<u8, Error> {
-    if !cli.dont_fork && !process::is_detached_copy() {
-        process::spawn_detached()?;
-        return Ok(crate::exit::OK);
+    let worker = process::is_worker();
+    if !cli.dont_fork && !process::is_detached_copy() && !worker {
+        return process::detach_and_wait();
     }
-    if process::is_detached_copy() {
-        process::finish_detach()?;
-    }
-    let sd = SdNotify::from_env();
+    let sd = if worker {
+        match process::finish_worker()? {
+            Some(channel) => SdNotify::via_keeper(channel),
+            None => SdNotify::default(),
+        }
+    } else {
+        if process::is_detached_copy() {
+            process::finish_detach()?;
+        }
+        SdNotify::from_env()
+    };
     if let Some(text) = &cli.umask {
         let mask = process::parse_umask(text)
             .ok_or_else(|| Error::Config(format!("invalid umask '{text}'")))?;
@@ -51,19 +58,32 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
         syslog: !cli.no_syslog,
         file: cli.log_file.clone(),
     })?;
-    tracing::info!(
-        "Starting kalive v{} (keepalived {} compatible)",
-        env!("CARGO_PKG_VERSION"),
-        crate::KEEPALIVED_COMPAT
-    );
-    let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
-    tracing::info!("Command line: {}", args.join(" "));
-    for flag in cli.ignored_flags() {
-        tracing::warn!("{flag} has no effect in kalive");
+    if !worker {
+        tracing::info!(
+            "Starting kalive v{} (keepalived {} compatible)",
+            env!("CARGO_PKG_VERSION"),
+            crate::KEEPALIVED_COMPAT
+        );
+        let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
+        tracing::info!("Command line: {}", args.join(" "));
+        for flag in cli.ignored_flags() {
+            tracing::warn!("{flag} has no effect in kalive");
+        }
     }
     // From here on errors are logged (console, syslog) rather than returned.
-    let code = match run_with_pid_files(cli, sd) {
+    let outcome = if worker {
+        run_with_pid_files(cli, sd)
+    } else {
+        crate::keeper::run(&cli, sd)
+    };
+    let code = match outcome {
         Ok(code) => code,
+        // keepalived logs this and exits 0 (main.c, reference §1.4).
+        Err(e @ Error::AlreadyRunning { .. }) => {
+            tracing::info!("{e}");
+            process::report_failure(crate::exit::OK, &e.to_string());
+            crate::exit::OK
+        }
         Err(e) => {
             tracing::error!("{e}");
             crate::exit::FATAL
@@ -73,11 +93,15 @@ pub fn start(cli: Cli) -> Result<u8, Error> {
     Ok(code)
 }
 
+/// The worker: the actors, under the keeper (`keeper.rs`), which holds the
+/// `-p` pid file; ours is `-r` (keepalived's VRRP child's).
 fn run_with_pid_files(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
-    // One process plays keepalived's parent and VRRP child: both pid files
-    // name it, so scripts that signal either reach us.
-    let (pid_files, warnings) =
-        PidFiles::write(&[cli.pid_file.as_path(), cli.vrrp_pid_file.as_path()])?;
+    let own: Vec<&std::path::Path> = if cli.vrrp_pid_file == cli.pid_file {
+        Vec::new()
+    } else {
+        vec![cli.vrrp_pid_file.as_path()]
+    };
+    let (pid_files, warnings) = PidFiles::write(&own)?;
     for w in warnings {
         tracing::warn!("{w}");
     }
@@ -103,12 +127,14 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
         Ok(accepted) => accepted.plan,
         Err(refusal) => {
             tracing::error!("{}", refusal.reason);
+            process::report_failure(refusal.exit_code, &refusal.reason);
             return Ok(refusal.exit_code);
         }
     };
     let options = VrrpOptions {
         dont_release_vrrp: cli.dont_release_vrrp,
         address_monitoring: cli.address_monitoring,
+        log_detail: cli.log_detail > 0,
     };
     if let Some((script, timeout)) = &plan.startup_script {
         run_global_script("startup_script", script, *timeout).await;
@@ -156,6 +182,7 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
     let supervisor_task = tokio::spawn(supervisor.run(signals, control_rx));
     tracing::info!("Startup complete");
     sd.ready("running");
+    process::report_ready();
     vrrp.run(&mut vrrp_rx).await;
     sd.stopping();
     if let Some(task) = control_task {
@@ -181,8 +208,8 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
 /// `startup_script` / `shutdown_script` (reference §1.5): run once, waited
 /// for at most their timeout.
 async fn run_global_script(what: &str, script: &crate::notify::Script, timeout: Duration) {
-    let outcome = crate::notify::run_script(&script.argv, script.uid, script.gid, timeout).await;
+    let outcome = crate::notify::run_script(script, timeout).await;
     if !outcome.success() {
-        tracing::warn!("{what} {} failed: {outcome:?}", script.argv.join(" "));
+        tracing::warn!("{what} {} failed: {outcome}", script.display());
     }
 }

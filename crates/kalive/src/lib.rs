@@ -7,18 +7,27 @@
 //! `kalive -n -l -D -f /etc/keepalived/keepalived.conf`; without `-n` it
 //! detaches (re-executing itself in a new session). `-t[=LOGFILE]` checks a
 //! config (`file:line:col: severity: message`, keepalived's exit codes),
-//! `--dump-json` prints the parsed model. One process plays keepalived's
-//! parent and VRRP child: `-p` and `-r` pid files both name it. Debian's
+//! `--dump-json` prints the parsed model. As keepalived runs a parent and a
+//! VRRP child, kalive runs a keeper (`-p`; [`keeper`]) that restarts the
+//! worker (`-r`) if it dies, and a worker that stops cleanly if the keeper
+//! dies. Debian's
 //! `Type=notify` unit works (READY=1 via `$NOTIFY_SOCKET`).
 //!
-//! Signals (reference §1.3): HUP reloads (a config with errors is refused and
-//! the running one kept; if the VRRP instances are unchanged they keep
-//! running and only scripts / notifies are replaced; otherwise every instance
-//! is restarted: MASTERs release with priority 0 and a new election follows,
-//! unlike keepalived, which keeps a matched MASTER), TERM/INT stop (each MASTER sends priority 0 and
-//! removes its VIPs, routes and rules, unless `-V`), USR1 writes
+//! Signals (reference §1.3): HUP reloads (the same verdict as at start:
+//! warnings never refuse, what keepalived will not run is refused and the
+//! running config kept; otherwise the engine matches old and new instances
+//! as keepalived does and keeps their state, a MASTER stays MASTER, and only
+//! the differences are applied: VIPs, routes, rules, statics, VMACs,
+//! sockets), TERM/INT stop (each MASTER sends priority 0 and removes its
+//! VIPs, routes and rules, unless `-V`), USR1 writes
 //! `/tmp/keepalived.data`, USR2 `/tmp/keepalived.stats` (keepalived's
 //! layout), SIGRTMIN+2 `/tmp/keepalived.json`, SIGRTMAX-1 stats then clear.
+//!
+//! `kalive ctl` talks to the running daemon over a root-only Unix socket
+//! (`--control-socket`, default `/run/kalive/kalive.ctl`, or
+//! `/run/kalive/kalive-NS.ctl` in network namespace NS): `status`,
+//! `promote`/`demote`/`clear` an instance or sync group (the override
+//! survives reloads), `reload` with the verdict and diagnostics, `dump`.
 //!
 //! Logs use keepalived's wording for what operators grep for
 //! (`(VI_1) Entering MASTER STATE`, `(VI_1) setting VIPs.`, `(VI_1) sent 0
@@ -57,7 +66,8 @@
 //! - [`lvs`]: the LVS thread: the [`check`] actor (health checks) and the
 //!   [`lb`] owner (nftables load balancer), fed by [`lower`].
 //! - [`control`]: the root-only control socket; [`ctl`]: `kalive ctl`.
-//! - [`cli`], [`config_test`], [`setup`], [`track_script`], [`timer`],
+//! - [`cli`], [`config_test`], [`setup`], [`track_script`],
+//!   [`track_process`], [`timer`],
 //!   [`signals`], [`logging`], [`process`], [`sdnotify`]: command line,
 //!   `-t`, model → engine configs, trackers, the actor's timerfd, signal
 //!   stream, logging, detaching and pid files, systemd readiness.
@@ -70,6 +80,8 @@ pub mod control;
 pub mod ctl;
 pub mod daemon;
 pub mod error;
+pub mod genhash;
+pub mod keeper;
 pub mod lb;
 pub mod load;
 pub mod logging;
@@ -83,6 +95,7 @@ pub mod setup;
 pub mod signals;
 pub mod supervisor;
 pub mod timer;
+pub mod track_process;
 pub mod track_script;
 pub mod vrrp;
 
@@ -103,14 +116,42 @@ pub mod exit {
     pub const NO_CONFIG: u8 = 6;
 }
 
+/// A command line clap refused: `-h` prints the usage (exit 0); an unknown
+/// option or a missing option value exits 1 like keepalived
+/// (`core/main.c:parse_cmdline`), not clap's 2, which kalive's callers
+/// would read as keepalived's "config error".
+fn command_line_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    // Printing to a closed stdout/stderr is not worth a panic.
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(exit::FATAL),
+    }
+}
+
 /// The whole program; `main` only turns the result into the process status.
 pub fn main_entry() -> ExitCode {
     let mut args = std::env::args();
-    let _program = args.next();
-    if let Some("ctl") = args.next().as_deref() {
-        return ctl::main(args.collect());
+    let program = args.next().unwrap_or_default();
+    // Run as `genhash` (a link named so), keepalived's genhash(1).
+    if std::path::Path::new(&program)
+        .file_name()
+        .is_some_and(|name| name == "genhash")
+    {
+        return genhash::main(&program, args.collect());
     }
-    let cli = cli::Cli::parse();
+    match args.next().as_deref() {
+        Some("ctl") => return ctl::main(args.collect()),
+        Some("genhash" | "--genhash" | "-T") => {
+            return genhash::main(&format!("{program} genhash"), args.collect())
+        }
+        _ => {}
+    }
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(&e),
+    };
     if let Some(name) = &cli.signum {
         return match cli::signum(name) {
             Some(n) => {
@@ -132,6 +173,14 @@ pub fn main_entry() -> ExitCode {
     }
     if cli.is_config_test() || cli.dump_json {
         return ExitCode::from(config_test::run(&cli));
+    }
+    // keepalived checks the main config file before it detaches: missing,
+    // a directory, a FIFO or a device means "no config" (exit 6).
+    if let Err(diagnostics) = kalive_config::preprocess::check_main_file(&cli.use_file) {
+        for d in &diagnostics {
+            eprintln!("{d}");
+        }
+        return ExitCode::from(exit::NO_CONFIG);
     }
     match daemon::start(cli) {
         Ok(code) => ExitCode::from(code),

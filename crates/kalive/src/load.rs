@@ -9,7 +9,7 @@ use kalive_config::preprocess::PreprocessOptions;
 use kalive_config::{load_config, LoadOptions, Severity};
 
 use crate::cli::Cli;
-use crate::setup::{self, Plan, SystemUsers};
+use crate::setup::{self, Plan};
 
 /// A config the daemon will not run, with keepalived's exit code at start.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
             config_id: cli.config_id.clone(),
             all_config: cli.all_config,
         },
-        ..LoadOptions::default()
+        system: std::sync::Arc::new(setup::HostWithNss),
     };
     tracing::info!("Opening file '{}'.", cli.use_file.display());
     let loaded = load_config(&cli.use_file, &opts);
@@ -68,6 +68,11 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
             ),
         ));
     }
+    if !loaded.config.has_anything_to_run() {
+        // keepalived's wording; like keepalived, the daemon keeps running
+        // (a reload may bring a configuration).
+        tracing::warn!("Warning - keepalived has no configuration to run");
+    }
     if cli.dump_conf {
         if let Ok(json) = serde_json::to_string_pretty(&loaded.config) {
             for line in json.lines() {
@@ -75,7 +80,7 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
             }
         }
     }
-    match setup::plan(&loaded.config, &SystemUsers) {
+    match setup::plan(&loaded.config) {
         Ok(mut plan) => {
             subsystems(cli, &mut plan);
             // The check engine's own verdict, here rather than in the

@@ -5,13 +5,21 @@
 //! send `READY=1` once running, `RELOADING=1`/`READY=1` around a reload and
 //! `STOPPING=1` on the way out, as keepalived does.
 
+use std::io::Write;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::sync::{Arc, Mutex};
 
 /// Where to send notifications (`$NOTIFY_SOCKET`), if anywhere.
+///
+/// systemd accepts notifications from the main process only (`Type=notify`
+/// without `NotifyAccess=`): that is the keeper (`keeper.rs`). The worker
+/// hands its notifications to the keeper over their channel as `SD ...`
+/// lines, and the keeper sends them on.
 #[derive(Debug, Clone, Default)]
 pub struct SdNotify {
     socket: Option<String>,
+    keeper: Option<Arc<Mutex<std::fs::File>>>,
 }
 
 impl SdNotify {
@@ -24,18 +32,39 @@ impl SdNotify {
         if socket.is_some() {
             std::env::remove_var("NOTIFY_SOCKET");
         }
-        SdNotify { socket }
+        SdNotify {
+            socket,
+            keeper: None,
+        }
+    }
+
+    /// In the worker: notifications go to the keeper over `channel`.
+    pub fn via_keeper(channel: std::fs::File) -> SdNotify {
+        SdNotify {
+            socket: None,
+            keeper: Some(Arc::new(Mutex::new(channel))),
+        }
     }
 
     /// Notify a given socket path (`@name` = abstract namespace).
     pub fn to_socket(path: &str) -> SdNotify {
         SdNotify {
             socket: Some(path.to_string()),
+            keeper: None,
         }
     }
 
     /// Best effort; a missing systemd is not an error.
     pub fn send(&self, message: &str) {
+        if let Some(channel) = &self.keeper {
+            let line = format!("SD {}\n", escape(message));
+            if let Ok(mut channel) = channel.lock() {
+                if let Err(e) = channel.write_all(line.as_bytes()) {
+                    tracing::debug!("notification not handed to the keeper: {e}");
+                }
+            }
+            return;
+        }
         let Some(path) = &self.socket else { return };
         let Ok(sock) = UnixDatagram::unbound() else {
             return;
@@ -49,11 +78,17 @@ impl SdNotify {
         }
     }
 
+    /// `READY=1` with `status`; the keeper (the process systemd started)
+    /// is the main PID, so a worker's message names no MAINPID of its own.
     pub fn ready(&self, status: &str) {
-        self.send(&format!(
-            "READY=1\nSTATUS={status}\nMAINPID={}",
-            std::process::id()
-        ));
+        if self.keeper.is_some() {
+            self.send(&format!("READY=1\nSTATUS={status}"));
+        } else {
+            self.send(&format!(
+                "READY=1\nSTATUS={status}\nMAINPID={}",
+                std::process::id()
+            ));
+        }
     }
 
     pub fn reloading(&self) {
@@ -63,6 +98,29 @@ impl SdNotify {
     pub fn stopping(&self) {
         self.send("STOPPING=1");
     }
+}
+
+/// A notification as one channel line: newlines and backslashes escaped.
+pub fn escape(message: &str) -> String {
+    message.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// The inverse of [`escape`].
+pub fn unescape(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -90,6 +148,11 @@ mod tests {
             "{text}"
         );
         SdNotify::default().ready("nobody listens"); // no socket: no-op
+        for message in ["READY=1\nSTATUS=a\\b", "RELOADING=1", "x\\n"] {
+            let line = escape(message);
+            assert!(!line.contains('\n'));
+            assert_eq!(unescape(&line), message);
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

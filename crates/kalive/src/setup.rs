@@ -3,7 +3,11 @@
 //! rule entries behind the engine's opaque handles, notify scripts, FIFOs,
 //! vrrp_scripts to run and VMACs to create.
 //!
-//! Pure code (no I/O but user-name lookups), unit-tested below.
+//! Pure code, unit-tested below. Script users and script files were
+//! resolved and checked when the config was read (kalive-config
+//! `script_check`): a script reaches the plan only with its identity and
+//! the exact file to execute; one without them is not run (no fallback to
+//! root).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,16 +18,21 @@ use kalive_config::model::vrrp::{self as m, AuthType, TrackRef, VrrpVersion};
 use kalive_config::model::{Config, IpAddressSpec, RouteSpec, RuleSpec};
 use kalive_vrrp::{
     Authentication, Family, GarpConfig, InitialState, InstanceConfig, SyncGroupConfig, TrackedFile,
-    TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress, VirtualEntry,
+    TrackedInterface, TrackedProcess, TrackedScript, UnicastPeer, Version, VirtualAddress,
+    VirtualEntry,
 };
 
 use crate::error::Error;
-use crate::notify::{NotifyConfig, NotifyScripts, Script, Subject};
+use crate::notify::{FifoSpec, NotifyConfig, NotifyScripts, Script, Subject};
+use crate::track_process::ParamMatch;
+pub use crate::track_process::ProcessSpec;
 pub use crate::track_script::TrackScriptSpec;
+use kalive_config::system::{FileInfo, HostSystem, System, UserInfo};
+use kalive_sys::script::Identity;
 
 /// keepalived has no timeout on notify scripts (only STOP is waited for);
-/// kalive queues them per instance, so a hung script must not block the
-/// queue forever.
+/// kalive does not wait for them either, but kills a script's process
+/// group after this long so that hung scripts do not pile up.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything the runtime builds from one config.
@@ -46,6 +55,8 @@ pub struct Plan {
     pub priority_change_fifo: Vec<String>,
     /// `track_file`s some instance tracks: (name, path).
     pub track_files: Vec<(String, PathBuf)>,
+    /// `vrrp_track_process`es some instance tracks.
+    pub track_processes: Vec<ProcessSpec>,
     /// `startup_script` / `shutdown_script` with their timeouts.
     pub startup_script: Option<(Script, Duration)>,
     pub shutdown_script: Option<(Script, Duration)>,
@@ -57,6 +68,10 @@ pub struct Plan {
     pub gna_interval: Duration,
     /// Non-fatal remarks for the log (unsupported features and the like).
     pub warnings: Vec<String>,
+    /// The parsed model this plan was built from: the state dumps print
+    /// keepalived's view of it (global_defs, vrrp_script, track_file,
+    /// instance keywords the engine does not need; reference §1.3).
+    pub config: std::sync::Arc<Config>,
     /// The `virtual_server` half, for the check actor and the LB owner.
     pub lvs: crate::lower::LvsPlan,
 }
@@ -78,6 +93,9 @@ pub struct InstanceResources {
     pub vmac: Option<VmacPlan>,
     /// `unicast_ttl` (IPv4 unicast TTL; default 255).
     pub unicast_ttl: u8,
+    /// `auth_type AH` (v2): the HMAC key, `auth_pass` zero padded to 8
+    /// bytes (reference §1.9).
+    pub ah_key: Option<[u8; 8]>,
 }
 
 /// A macvlan VMAC to create (reference §1.8 `use_vmac`).
@@ -88,50 +106,55 @@ pub struct VmacPlan {
     pub mac: [u8; 6],
 }
 
-/// Resolves user and group names (a seam for tests).
-pub trait UserLookup {
-    fn uid(&self, user: &str) -> Option<u32>;
-    fn gid(&self, group: &str) -> Option<u32>;
-    fn primary_gid(&self, user: &str) -> Option<u32>;
-}
+/// The machine kalive's config is read against (`-t`, start, reload):
+/// kalive-config's [`HostSystem`] for interfaces and files, with users and
+/// groups from the name service (`getpwnam` / `getgrnam`, as keepalived:
+/// users from LDAP or nss-systemd count, and `65534` is no user name).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostWithNss;
 
-/// The system's passwd/group databases.
-pub struct SystemUsers;
-
-impl UserLookup for SystemUsers {
-    fn uid(&self, user: &str) -> Option<u32> {
-        if let Ok(n) = user.parse() {
-            return Some(n);
-        }
-        nix::unistd::User::from_name(user)
+impl System for HostWithNss {
+    fn interface_exists(&self, name: &str) -> bool {
+        HostSystem.interface_exists(name)
+    }
+    fn user(&self, name: &str) -> Option<UserInfo> {
+        nix::unistd::User::from_name(name)
             .ok()
             .flatten()
-            .map(|u| u.uid.as_raw())
+            .map(|u| UserInfo {
+                uid: u.uid.as_raw(),
+                gid: u.gid.as_raw(),
+            })
     }
-    fn gid(&self, group: &str) -> Option<u32> {
-        if let Ok(n) = group.parse() {
-            return Some(n);
-        }
-        nix::unistd::Group::from_name(group)
+    fn group(&self, name: &str) -> Option<u32> {
+        nix::unistd::Group::from_name(name)
             .ok()
             .flatten()
             .map(|g| g.gid.as_raw())
     }
-    fn primary_gid(&self, user: &str) -> Option<u32> {
-        nix::unistd::User::from_name(user)
-            .ok()
-            .flatten()
-            .map(|u| u.gid.as_raw())
+    fn stat(&self, path: &std::path::Path, follow: bool) -> Option<FileInfo> {
+        HostSystem.stat(path, follow)
+    }
+    fn canonicalize(&self, path: &std::path::Path) -> Option<PathBuf> {
+        HostSystem.canonicalize(path)
+    }
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        HostSystem.path_dirs()
+    }
+    fn same_file(&self, a: &std::path::Path, b: &std::path::Path) -> bool {
+        HostSystem.same_file(a, b)
+    }
+    fn address_is_local(&self, addr: &IpAddr) -> bool {
+        HostSystem.address_is_local(addr)
+    }
+    fn resolves(&self, name: &str) -> bool {
+        HostSystem.resolves(name)
     }
 }
 
-/// keepalived's default script user when `script_user` is not set.
-const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
-
 /// Build the plan. Errors are things the runtime cannot do at all.
-pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
+pub fn plan(config: &Config) -> Result<Plan, Error> {
     let mut warnings = Vec::new();
-    let identity = ScriptIdentity::new(config, users);
     let mut instances = Vec::new();
     let mut resources = Vec::new();
     for inst in &config.vrrp_instances {
@@ -147,9 +170,9 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
             members: g.group.clone(),
         })
         .collect();
-    let notify = notify_config(config, &identity);
-    let lvs = crate::lower::lower(config, &|s| identity.script(s));
-    let track_scripts = track_scripts(config, &instances, &identity, &mut warnings);
+    let notify = notify_config(config, &mut warnings);
+    let lvs = crate::lower::lower(config, &mut |s, what| runnable(s, what, &mut warnings));
+    let track_scripts = track_scripts(config, &instances, &mut warnings);
     let track_files = config
         .track_files
         .iter()
@@ -160,7 +183,18 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
         })
         .filter_map(|f| f.file.clone().map(|p| (f.name.clone(), p)))
         .collect();
+    let track_processes = config
+        .track_processes
+        .iter()
+        .filter(|p| {
+            instances
+                .iter()
+                .any(|i| i.track_processes.iter().any(|t| t.name == p.name))
+        })
+        .filter_map(process_spec)
+        .collect();
     Ok(Plan {
+        track_processes,
         instances,
         sync_groups,
         resources,
@@ -184,18 +218,18 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
             .map(|i| i.name.clone())
             .collect(),
         track_files,
-        startup_script: config.global_defs.startup_script.as_ref().map(|s| {
-            (
-                identity.script(s),
-                config.global_defs.startup_script_timeout,
-            )
-        }),
-        shutdown_script: config.global_defs.shutdown_script.as_ref().map(|s| {
-            (
-                identity.script(s),
-                config.global_defs.shutdown_script_timeout,
-            )
-        }),
+        startup_script: config
+            .global_defs
+            .startup_script
+            .as_ref()
+            .and_then(|s| runnable(s, "startup_script", &mut warnings))
+            .map(|s| (s, config.global_defs.startup_script_timeout)),
+        shutdown_script: config
+            .global_defs
+            .shutdown_script
+            .as_ref()
+            .and_then(|s| runnable(s, "shutdown_script", &mut warnings))
+            .map(|s| (s, config.global_defs.shutdown_script_timeout)),
         startup_delay: startup_delay(
             config.global_defs.vrrp_startup_delay,
             config.global_defs.vrrp_delay_after_boot,
@@ -204,6 +238,7 @@ pub fn plan(config: &Config, users: &dyn UserLookup) -> Result<Plan, Error> {
         garp_interval: config.global_defs.vrrp_garp_interval,
         gna_interval: config.global_defs.vrrp_gna_interval,
         warnings,
+        config: std::sync::Arc::new(config.clone()),
         lvs,
     })
 }
@@ -278,8 +313,13 @@ fn instance(
             .unicast_peers
             .iter()
             .any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
-    let (vips, vip_specs) = addresses(&inst.virtual_ipaddresses, &interface);
-    let (excluded, excluded_specs) = addresses(&inst.virtual_ipaddresses_excluded, &interface);
+    let homes = AddressHomes {
+        base: &base_interface,
+        instance: &interface,
+        family,
+    };
+    let (vips, vip_specs) = addresses(&inst.virtual_ipaddresses, &homes);
+    let (excluded, excluded_specs) = addresses(&inst.virtual_ipaddresses_excluded, &homes);
     ic.vips = vips;
     ic.excluded_vips = excluded;
     ic.virtual_routes = entries(&inst.virtual_routes);
@@ -314,6 +354,10 @@ fn instance(
         base_interface,
         vmac,
         unicast_ttl: inst.unicast_ttl.unwrap_or(255),
+        ah_key: match (ic.authentication, &inst.authentication) {
+            (Authentication::Ah, Some(a)) => Some(padded_password(&a.password)),
+            _ => None,
+        },
     };
     Ok((ic, res))
 }
@@ -322,27 +366,62 @@ fn instance(
 fn authentication(inst: &m::VrrpInstance, version: Version) -> Authentication {
     match (&inst.authentication, version) {
         (Some(a), Version::V2) => match a.auth_type {
-            AuthType::Pass => {
-                let mut field = [0u8; 8];
-                for (dst, src) in field.iter_mut().zip(&a.password) {
-                    *dst = *src;
-                }
-                Authentication::Pass(field)
-            }
+            AuthType::Pass => Authentication::Pass(padded_password(&a.password)),
             AuthType::Ah => Authentication::Ah,
         },
         _ => Authentication::None,
     }
 }
 
+/// Where an instance's addresses go: its configured interface, and the
+/// interface it runs on (the VMAC with `use_vmac`, else the same).
+struct AddressHomes<'a> {
+    base: &'a str,
+    instance: &'a str,
+    family: Family,
+}
+
+impl AddressHomes<'_> {
+    /// keepalived (vrrp.c, vrrp_complete_instance): an address without
+    /// `dev`, or with `dev` naming the configured interface (the guide's
+    /// `192.168.1.100/24 dev eth0`), goes on the VMAC when it is of the
+    /// instance's family; one of the other family stays on the configured
+    /// interface; any other `dev` is kept.
+    fn device(&self, spec: &IpAddressSpec) -> String {
+        let on_base = spec.dev.as_deref().is_none_or(|d| d == self.base);
+        if !on_base {
+            return spec.dev.clone().unwrap_or_default();
+        }
+        let same_family = matches!(
+            (self.family, spec.address.addr),
+            (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))
+        );
+        if same_family {
+            self.instance
+        } else {
+            self.base
+        }
+        .to_string()
+    }
+}
+
+/// `auth_pass` as keepalived uses it: 8 bytes, zero padded.
+fn padded_password(password: &[u8]) -> [u8; 8] {
+    let mut field = [0u8; 8];
+    for (dst, src) in field.iter_mut().zip(password) {
+        *dst = *src;
+    }
+    field
+}
+
 fn addresses(
     specs: &[IpAddressSpec],
-    interface: &str,
+    homes: &AddressHomes,
 ) -> (Vec<VirtualAddress>, Vec<IpAddressSpec>) {
     let mut vas = Vec::new();
     let mut full = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
-        let dev = spec.dev.clone().unwrap_or_else(|| interface.to_string());
+        let dev = homes.device(spec);
         vas.push(VirtualAddress {
             addr: spec.address.addr,
             prefix_len: spec.address.len,
@@ -472,12 +551,23 @@ fn trackers(
             })
         })
         .collect();
-    if !processes.is_empty() {
-        warnings.push(format!(
-            "({}) track_process is not supported by kalive yet; ignored",
-            inst.name
-        ));
-    }
+    ic.track_processes = processes
+        .into_iter()
+        .filter_map(|r| {
+            let Some(p) = config.track_processes.iter().find(|p| p.name == r.name) else {
+                warnings.push(format!(
+                    "({}) track_process {} is not defined; ignored",
+                    inst.name, r.name
+                ));
+                return None;
+            };
+            Some(TrackedProcess {
+                name: p.name.clone(),
+                weight: weight(r.weight.unwrap_or(p.weight)),
+                reverse: r.reverse.unwrap_or(p.weight_reverse),
+            })
+        })
+        .collect();
     if !inst.track_bfds.is_empty() {
         warnings.push(format!(
             "({}) track_bfd is not supported by kalive yet; ignored",
@@ -486,49 +576,76 @@ fn trackers(
     }
 }
 
-/// Who scripts run as: the script's own `user`, else `script_user`, else
-/// `keepalived_script` if it exists, else root (reference §1.11).
-struct ScriptIdentity<'a> {
-    users: &'a dyn UserLookup,
-    default: (Option<u32>, Option<u32>),
-}
-
-impl<'a> ScriptIdentity<'a> {
-    fn new(config: &Config, users: &'a dyn UserLookup) -> Self {
-        let default = match &config.global_defs.script_user {
-            Some(u) => resolve(users, u),
-            None => match users.uid(DEFAULT_SCRIPT_USER) {
-                Some(uid) => (Some(uid), users.primary_gid(DEFAULT_SCRIPT_USER)),
-                None => (None, None),
-            },
-        };
-        ScriptIdentity { users, default }
-    }
-
-    fn script(&self, s: &m::Script) -> Script {
-        let (uid, gid) = match &s.user {
-            Some(u) => resolve(self.users, u),
-            None => self.default,
-        };
-        Script {
-            argv: s.args.clone(),
-            uid,
-            gid,
-        }
-    }
-}
-
-fn resolve(users: &dyn UserLookup, u: &m::ScriptUser) -> (Option<u32>, Option<u32>) {
-    let uid = users.uid(&u.user);
-    let gid = match &u.group {
-        Some(g) => users.gid(g.trim_start_matches(':')),
-        None => users.primary_gid(&u.user),
+/// A `vrrp_track_process` as the tracker runs it (keepalived's parser,
+/// vrrp_parser.c: parameters or `param_match` imply `full_command`).
+///
+/// The model has no "exact" `param_match` (keepalived's default when
+/// parameters are given without `param_match`): its default, `initial`,
+/// is used then.
+fn process_spec(p: &m::TrackProcess) -> Option<ProcessSpec> {
+    let process = p.process.clone()?;
+    let params: Vec<u8> = p
+        .parameters
+        .iter()
+        .flatten()
+        .flat_map(|a| a.bytes().chain(std::iter::once(0)))
+        .collect();
+    let has_params = p.parameters.as_ref().is_some_and(|v| !v.is_empty());
+    let param_match = match (has_params, p.param_match) {
+        (false, _) => ParamMatch::Any,
+        (true, m::ParamMatch::Initial) => ParamMatch::Initial,
+        (true, m::ParamMatch::Partial) => ParamMatch::Partial,
     };
-    (uid, gid)
+    Some(ProcessSpec {
+        name: p.name.clone(),
+        process,
+        params,
+        param_match,
+        full_command: p.full_command || has_params,
+        quorum: p.quorum.max(1),
+        quorum_max: p.quorum_max.unwrap_or(u32::MAX),
+        fork_delay: p.fork_delay.unwrap_or_default(),
+        terminate_delay: p.terminate_delay.unwrap_or_default(),
+    })
 }
 
-fn notify_scripts(n: &m::Notify, id: &ScriptIdentity<'_>) -> NotifyScripts {
-    let conv = |s: &Option<m::Script>| s.as_ref().map(|s| id.script(s));
+/// The script as the config resolved it: its identity and the file that
+/// was checked. `None` (with a warning) when either is missing: nothing
+/// runs as a default identity here.
+fn runnable(s: &m::Script, what: &str, warnings: &mut Vec<String>) -> Option<Script> {
+    let Some(run_as) = &s.run_as else {
+        warnings.push(format!(
+            "{what} {}: no script user was resolved; not run",
+            s.program()
+        ));
+        return None;
+    };
+    let identity = Identity {
+        uid: run_as.uid,
+        gid: run_as.gid,
+        groups: run_as.groups.clone(),
+    };
+    let program = s.program();
+    // keepalived hands a `</file` test to the shell (`system()`): only the
+    // redirection is evaluated.
+    if program.starts_with('<') {
+        return Some(Script::new(
+            "/bin/sh",
+            ["-c".to_string(), s.args.join(" ")],
+            identity,
+        ));
+    }
+    let Some(path) = &s.exec_path else {
+        warnings.push(format!(
+            "{what} {program}: the file was not checked; not run"
+        ));
+        return None;
+    };
+    Some(Script::new(path.clone(), s.args[1..].to_vec(), identity))
+}
+
+fn notify_scripts(n: &m::Notify, warnings: &mut Vec<String>) -> NotifyScripts {
+    let mut conv = |s: &Option<m::Script>| s.as_ref().and_then(|s| runnable(s, "notify", warnings));
     NotifyScripts {
         master: conv(&n.master),
         backup: conv(&n.backup),
@@ -540,31 +657,38 @@ fn notify_scripts(n: &m::Notify, id: &ScriptIdentity<'_>) -> NotifyScripts {
     }
 }
 
-fn notify_config(config: &Config, id: &ScriptIdentity<'_>) -> NotifyConfig {
+fn notify_config(config: &Config, warnings: &mut Vec<String>) -> NotifyConfig {
     let mut scripts = HashMap::new();
     for inst in &config.vrrp_instances {
-        let s = notify_scripts(&inst.notify, id);
+        let s = notify_scripts(&inst.notify, warnings);
         if !s.is_empty() {
             scripts.insert((Subject::Instance, inst.name.clone()), s);
         }
     }
     for g in &config.vrrp_sync_groups {
-        let s = notify_scripts(&g.notify, id);
+        let s = notify_scripts(&g.notify, warnings);
         if !s.is_empty() {
             scripts.insert((Subject::Group, g.name.clone()), s);
         }
     }
-    let mut fifos: Vec<PathBuf> = Vec::new();
+    let mut fifos: Vec<FifoSpec> = Vec::new();
     let mut fifo_scripts = Vec::new();
     for fifo in [
         &config.global_defs.notify_fifo,
         &config.global_defs.vrrp_notify_fifo,
     ] {
         if let Some(path) = &fifo.path {
-            if !fifos.contains(path) {
-                fifos.push(path.clone());
-                if let Some(s) = &fifo.script {
-                    fifo_scripts.push((id.script(s), path.clone()));
+            if !fifos.iter().any(|f| &f.path == path) {
+                fifos.push(FifoSpec {
+                    path: path.clone(),
+                    owner: fifo.owner.as_ref().map(|o| (o.uid, o.gid)),
+                });
+                if let Some(s) = fifo
+                    .script
+                    .as_ref()
+                    .and_then(|s| runnable(s, "fifo script", warnings))
+                {
+                    fifo_scripts.push((s, path.clone()));
                 }
             }
         }
@@ -574,6 +698,7 @@ fn notify_config(config: &Config, id: &ScriptIdentity<'_>) -> NotifyConfig {
         fifos,
         fifo_scripts,
         timeout: NOTIFY_TIMEOUT,
+        ..NotifyConfig::default()
     }
 }
 
@@ -582,7 +707,6 @@ fn notify_config(config: &Config, id: &ScriptIdentity<'_>) -> NotifyConfig {
 fn track_scripts(
     config: &Config,
     instances: &[InstanceConfig],
-    id: &ScriptIdentity<'_>,
     warnings: &mut Vec<String>,
 ) -> Vec<TrackScriptSpec> {
     let mut out = Vec::new();
@@ -597,12 +721,9 @@ fn track_scripts(
             warnings.push(format!("vrrp_script {} has no script; ignored", s.name));
             continue;
         };
-        let mut script = id.script(cmd);
-        if let Some(u) = &s.user {
-            let (uid, gid) = resolve(id.users, u);
-            script.uid = uid;
-            script.gid = gid;
-        }
+        let Some(script) = runnable(cmd, &format!("vrrp_script {}", s.name), warnings) else {
+            continue;
+        };
         out.push(TrackScriptSpec {
             name: s.name.clone(),
             script,
@@ -646,33 +767,20 @@ mod tests {
     use super::*;
     use kalive_config::model::net::IpPrefix;
     use kalive_config::model::vrrp::{
-        Authentication as MAuth, ScriptUser, SyncGroup, TrackedInterface as MTrackIf, VmacSpec,
-        VrrpInstance, VrrpScript,
+        Authentication as MAuth, SyncGroup, TrackedInterface as MTrackIf, VmacSpec, VrrpInstance,
+        VrrpScript,
     };
 
-    struct FakeUsers;
-    impl UserLookup for FakeUsers {
-        fn uid(&self, user: &str) -> Option<u32> {
-            match user {
-                "nobody" => Some(65534),
-                "keepalived_script" => Some(998),
-                _ => None,
-            }
-        }
-        fn gid(&self, group: &str) -> Option<u32> {
-            (group == "nogroup").then_some(65534)
-        }
-        fn primary_gid(&self, user: &str) -> Option<u32> {
-            self.uid(user)
-        }
+    /// A script as kalive-config leaves it: resolved to `uid` and checked.
+    fn script_as(args: &[&str], uid: u32) -> m::Script {
+        let mut s = m::Script::new(args.iter().map(|s| s.to_string()).collect(), None, None);
+        s.run_as = Some(m::RunAs::new(uid, uid));
+        s.exec_path = Some(PathBuf::from(args[0]));
+        s
     }
 
     fn script(args: &[&str]) -> m::Script {
-        m::Script {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            user: None,
-            span: None,
-        }
+        script_as(args, 998)
     }
 
     fn vi_1() -> VrrpInstance {
@@ -708,7 +816,7 @@ mod tests {
     fn instance_maps_to_engine_config() {
         let mut config = Config::default();
         config.vrrp_instances.push(vi_1());
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         let ic = &plan.instances[0];
         assert_eq!((ic.name.as_str(), ic.vrid, ic.priority), ("VI_1", 51, 150));
         assert_eq!(ic.interface, "eth0");
@@ -742,7 +850,7 @@ mod tests {
             "fd00::16".parse().expect("ip"),
         ))];
         config.vrrp_instances.push(v6);
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         assert_eq!(plan.instances[0].authentication, Authentication::None);
         assert_eq!(plan.instances[1].version, Version::V3);
         assert_eq!(plan.instances[1].family, Family::V6);
@@ -758,7 +866,7 @@ mod tests {
         let mut i = vi_1();
         i.use_vmac = Some(VmacSpec::default());
         config.vrrp_instances.push(i);
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         let v = plan.resources[0].vmac.clone().expect("vmac");
         assert_eq!(v.name, "vrrp.51");
         assert_eq!(v.parent, "eth0");
@@ -769,17 +877,63 @@ mod tests {
     }
 
     #[test]
+    fn auth_type_ah_carries_its_key() {
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.authentication = Some(MAuth {
+            auth_type: AuthType::Ah,
+            password: b"secret".to_vec(),
+        });
+        config.vrrp_instances.push(i.clone());
+        let p = plan(&config).expect("plan");
+        assert_eq!(p.instances[0].authentication, Authentication::Ah);
+        assert_eq!(p.resources[0].ah_key, Some(*b"secret\0\0"));
+        // v3 ignores authentication (reference §1.9).
+        i.version = VrrpVersion::V3;
+        config.vrrp_instances[0] = i;
+        let p = plan(&config).expect("plan");
+        assert_eq!(p.resources[0].ah_key, None);
+    }
+
+    #[test]
+    fn vmac_takes_vips_written_on_the_configured_interface() {
+        // The guide's form: `192.168.200.17/24 dev eth0` with use_vmac.
+        let mut config = Config::default();
+        let mut i = vi_1();
+        i.use_vmac = Some(VmacSpec::default());
+        i.virtual_ipaddresses[1].dev = Some("eth0".into());
+        let mut other = IpAddressSpec::new(IpPrefix::host("10.9.9.9".parse().expect("ip")));
+        other.dev = Some("eth1".into());
+        i.virtual_ipaddresses.push(other);
+        i.virtual_ipaddresses_excluded = vec![
+            IpAddressSpec::new(IpPrefix::host("fd00::9".parse().expect("ip"))),
+            IpAddressSpec::new(IpPrefix::host("192.168.200.99".parse().expect("ip"))),
+        ];
+        config.vrrp_instances.push(i);
+        let plan = plan(&config).expect("plan");
+        let vips: Vec<&str> = plan.instances[0]
+            .vips
+            .iter()
+            .map(|v| v.interface.as_str())
+            .collect();
+        assert_eq!(vips, ["vrrp.51", "vrrp.51", "eth1"]);
+        assert_eq!(plan.resources[0].vips[1].dev.as_deref(), Some("vrrp.51"));
+        let evips: Vec<&str> = plan.instances[0]
+            .excluded_vips
+            .iter()
+            .map(|v| v.interface.as_str())
+            .collect();
+        assert_eq!(evips, ["eth0", "vrrp.51"], "another family stays on eth0");
+    }
+
+    #[test]
     fn trackers_scripts_and_sync_group_weights() {
         let mut config = Config::default();
         let mut chk = VrrpScript::new("chk");
-        chk.script = Some(script(&["/bin/check", "arg"]));
+        chk.script = Some(script_as(&["/bin/check", "arg"], 65534));
         chk.weight = -20;
         chk.fall = 2;
         chk.rise = 3;
-        chk.user = Some(ScriptUser {
-            user: "nobody".into(),
-            group: Some("nogroup".into()),
-        });
         config.vrrp_scripts.push(chk);
         config.vrrp_scripts.push(VrrpScript::new("unused"));
         let mut i = vi_1();
@@ -810,7 +964,7 @@ mod tests {
             },
             ..Default::default()
         });
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         let t = &plan.instances[0].track_scripts[0];
         assert_eq!((t.weight, t.rise, t.fall), (-20, 3, 2));
         assert_eq!(plan.instances[0].track_interfaces[0].weight, 10);
@@ -818,8 +972,16 @@ mod tests {
         assert_eq!(plan.instances[1].track_scripts[0].weight, 0);
         assert_eq!(plan.track_scripts.len(), 1, "only tracked scripts run");
         let s = &plan.track_scripts[0];
-        assert_eq!(s.script.argv, ["/bin/check", "arg"]);
-        assert_eq!((s.script.uid, s.script.gid), (Some(65534), Some(65534)));
+        assert_eq!(s.script.command.program, PathBuf::from("/bin/check"));
+        assert_eq!(s.script.command.args, ["arg"]);
+        assert_eq!(
+            s.script.command.identity,
+            Identity {
+                uid: 65534,
+                gid: 65534,
+                groups: vec![65534]
+            }
+        );
         assert_eq!(
             (s.interval, s.timeout),
             (Duration::from_secs(1), Duration::from_secs(1))
@@ -840,18 +1002,66 @@ mod tests {
         config.vrrp_instances.push(i);
         config.global_defs.vrrp_notify_fifo.path = Some("/run/k.fifo".into());
         config.global_defs.notify_fifo.path = Some("/run/k.fifo".into());
-        let plan = plan(&config, &FakeUsers).expect("plan");
+        let plan = plan(&config).expect("plan");
         let s = &plan.notify.scripts[&(Subject::Instance, "VI_1".to_string())];
-        // Default user keepalived_script exists in FakeUsers.
-        assert_eq!(s.master.as_ref().map(|m| m.uid), Some(Some(998)));
+        assert_eq!(s.master.as_ref().map(|m| m.command.identity.uid), Some(998));
         assert_eq!(
-            s.generic.as_ref().map(|g| g.argv.clone()),
-            Some(vec!["/bin/n".to_string(), "x".into()])
+            s.generic.as_ref().map(|g| g.command.args.clone()),
+            Some(vec!["x".to_string()])
         );
         assert_eq!(
             plan.notify.fifos,
-            [PathBuf::from("/run/k.fifo")],
+            [FifoSpec::new("/run/k.fifo")],
             "same FIFO once"
         );
+    }
+
+    #[test]
+    fn a_script_the_config_did_not_resolve_is_never_run() {
+        // No identity (the config dropped it or never resolved it): it is
+        // not run as anyone, root least of all.
+        let mut config = Config::default();
+        let mut i = vi_1();
+        let mut unresolved = script(&["/bin/m"]);
+        unresolved.run_as = None;
+        i.notify.master = Some(unresolved);
+        let mut unchecked = script(&["/bin/b"]);
+        unchecked.exec_path = None;
+        i.notify.backup = Some(unchecked);
+        config.vrrp_instances.push(i);
+        let plan = plan(&config).expect("plan");
+        assert!(plan.notify.scripts.is_empty());
+        assert_eq!(plan.warnings.len(), 2, "{:?}", plan.warnings);
+    }
+
+    #[test]
+    fn the_checked_path_is_executed_and_file_tests_go_to_the_shell() {
+        let mut config = Config::default();
+        let mut i = vi_1();
+        let mut link = script(&["/tmp/ww/link.sh", "a"]);
+        link.exec_path = Some(PathBuf::from("/etc/keepalived/real.sh"));
+        i.notify.master = Some(link);
+        let mut test = script(&["</dev/tcp/127.0.0.1/80"]);
+        test.exec_path = None;
+        i.notify.backup = Some(test);
+        config.vrrp_instances.push(i);
+        let plan = plan(&config).expect("plan");
+        let s = &plan.notify.scripts[&(Subject::Instance, "VI_1".to_string())];
+        let master = &s.master.as_ref().expect("master").command;
+        assert_eq!(master.program, PathBuf::from("/etc/keepalived/real.sh"));
+        assert_eq!(master.args, ["a"]);
+        let backup = &s.backup.as_ref().expect("backup").command;
+        assert_eq!(backup.program, PathBuf::from("/bin/sh"));
+        assert_eq!(backup.args, ["-c", "</dev/tcp/127.0.0.1/80"]);
+    }
+
+    #[test]
+    fn users_come_from_the_name_service_by_name_only() {
+        let root = HostWithNss.user("root").expect("root exists");
+        assert_eq!((root.uid, root.gid), (0, 0));
+        assert_eq!(HostWithNss.group("root"), Some(0));
+        // getpwnam does not take numbers: keepalived refuses `script_user 0`.
+        assert_eq!(HostWithNss.user("0"), None);
+        assert_eq!(HostWithNss.user("65534"), None);
     }
 }

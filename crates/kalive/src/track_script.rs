@@ -9,7 +9,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::notify::{run_script, Script, ScriptOutcome};
+use kalive_sys::script::{self as runner, ScriptOutcome};
+
+use crate::notify::Script;
 
 /// A `vrrp_script` the runtime runs (only those some instance tracks).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,13 +103,9 @@ async fn run_forever(spec: TrackScriptSpec, tx: mpsc::UnboundedSender<ScriptResu
     let mut last: Option<bool> = None;
     loop {
         ticker.tick().await;
-        let outcome = run_script(
-            &spec.script.argv,
-            spec.script.uid,
-            spec.script.gid,
-            spec.timeout,
-        )
-        .await;
+        let outcome = runner::run(&spec.script.command, spec.timeout, 0)
+            .await
+            .outcome;
         let success = outcome.success();
         log_change(&spec.name, last, &outcome);
         last = Some(success);
@@ -129,13 +127,11 @@ fn log_change(name: &str, last: Option<bool>, outcome: &ScriptOutcome) {
         return;
     }
     match outcome {
-        ScriptOutcome::Exited(s) if s.success() => {
-            tracing::debug!("Script `{name}` now returning 0")
+        ScriptOutcome::Exited(0) => tracing::debug!("Script `{name}` now returning 0"),
+        ScriptOutcome::Exited(code) => tracing::info!("Script `{name}` now returning {code}"),
+        ScriptOutcome::Signalled(sig) => {
+            tracing::info!("Script `{name}` killed by signal {sig}")
         }
-        ScriptOutcome::Exited(s) => match s.code() {
-            Some(code) => tracing::info!("Script `{name}` now returning {code}"),
-            None => tracing::info!("Script `{name}` killed by a signal ({s})"),
-        },
         ScriptOutcome::TimedOut => tracing::warn!("Script `{name}` timed out"),
         ScriptOutcome::SpawnFailed(e) => tracing::error!("Script `{name}` cannot be run: {e}"),
     }
@@ -144,6 +140,7 @@ fn log_change(name: &str, last: Option<bool>, outcome: &ScriptOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kalive_sys::script::Identity;
 
     #[test]
     fn track_file_values() {
@@ -159,13 +156,13 @@ mod tests {
         let specs = vec![
             TrackScriptSpec {
                 name: "ok".into(),
-                script: Script::new(["/bin/true"]),
+                script: Script::new("/bin/true", Vec::<String>::new(), Identity::root()),
                 interval: Duration::from_millis(100),
                 timeout: Duration::from_secs(1),
             },
             TrackScriptSpec {
                 name: "hang".into(),
-                script: Script::new(["/bin/sleep", "10"]),
+                script: Script::new("/bin/sleep", ["10"], Identity::root()),
                 interval: Duration::from_millis(100),
                 timeout: Duration::from_millis(100),
             },

@@ -119,7 +119,21 @@ virtual_server 10.9.0.100 80 {{
     );
     let system = FakeSystem::with_interfaces(&["eth0"]).file("/usr/bin/touch", 0o755);
     let loaded = kalive_config::load_str(&text, "t.conf", Arc::new(system));
-    lower(&loaded.config, &|s| Script::new(s.args.clone()))
+    lower(&loaded.config, &mut script)
+}
+
+/// Scripts as root, as the config named them.
+fn script(s: &kalive_config::model::vrrp::Script, _what: &str) -> Option<Script> {
+    let identity = kalive_sys::script::Identity {
+        uid: 0,
+        gid: 0,
+        groups: Vec::new(),
+    };
+    Some(Script::new(
+        s.args[0].clone(),
+        s.args[1..].to_vec(),
+        identity,
+    ))
 }
 
 fn batches(dir: &Path) -> Vec<String> {
@@ -252,7 +266,7 @@ virtual_server 10.9.0.100 80 {
 "#;
     let system = FakeSystem::with_interfaces(&["eth0"]).file("/usr/bin/true", 0o755);
     let loaded = kalive_config::load_str(text, "t.conf", Arc::new(system));
-    let plan = lower(&loaded.config, &|s| Script::new(s.args.clone()));
+    let plan = lower(&loaded.config, &mut script);
     let prober = Arc::new(Probes::default());
     *prober.misc_weight.lock().unwrap() = Some(7);
     let handle =

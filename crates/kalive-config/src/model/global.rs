@@ -55,6 +55,14 @@ pub struct NotifyFifo {
     /// Owner of the FIFO when keepalived creates it.
     pub user: Option<ScriptUser>,
     pub script: Option<Script>,
+    /// `user`, else the default script user, resolved while the config is
+    /// read (`script_check::resolve_fifo_owner`); a FIFO whose owner
+    /// cannot be set is dropped, as keepalived ignores it.
+    #[serde(skip)]
+    pub owner: Option<crate::model::vrrp::RunAs>,
+    /// Where `notify_fifo` was written.
+    #[serde(skip)]
+    pub span: Option<crate::source::Span>,
 }
 
 /// `vrrp_rx_bufs_policy MTU|ADVERT|N`.

@@ -59,4 +59,10 @@ impl Config {
             || !self.static_routes.is_empty()
             || !self.static_rules.is_empty()
     }
+    /// Whether keepalived would start any child at all (VRRP, checker or
+    /// BFD); without one it logs "Warning - keepalived has no
+    /// configuration to run" and keeps running (`core/main.c`, 2.2.7).
+    pub fn has_anything_to_run(&self) -> bool {
+        self.has_vrrp() || !self.lvs.virtual_servers.is_empty() || !self.bfd_instances.is_empty()
+    }
 }

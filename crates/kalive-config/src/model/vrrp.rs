@@ -18,11 +18,54 @@ pub struct Script {
     pub user: Option<ScriptUser>,
     #[serde(skip)]
     pub span: Option<Span>,
+    /// Who runs it: the script's own user, else the default script user,
+    /// resolved once while the config is read (`script_check`). `None`
+    /// after loading means it was never resolved: the daemon must not run
+    /// it (there is no fallback to root).
+    #[serde(skip)]
+    pub run_as: Option<RunAs>,
+    /// The file checked at load (keepalived's real path rule, reference
+    /// §1.11) and the only file the daemon may execute for this script.
+    /// `None` for a `</path` file test, which runs no file.
+    #[serde(skip)]
+    pub exec_path: Option<std::path::PathBuf>,
 }
 
 impl Script {
+    /// A command as written, not yet resolved.
+    pub fn new(args: Vec<String>, user: Option<ScriptUser>, span: Option<Span>) -> Script {
+        Script {
+            args,
+            user,
+            span,
+            run_as: None,
+            exec_path: None,
+        }
+    }
+
     pub fn program(&self) -> &str {
         self.args.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// A resolved script identity: keepalived 2.2.7 switches to `gid`, sets
+/// the supplementary groups to `[gid]` alone, then switches to `uid`
+/// (`lib/notify.c`, `set_script_env`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+impl RunAs {
+    /// `uid`:`gid` with the supplementary group list `[gid]`.
+    pub fn new(uid: u32, gid: u32) -> RunAs {
+        RunAs {
+            uid,
+            gid,
+            groups: vec![gid],
+        }
     }
 }
 

@@ -12,6 +12,15 @@ use crate::syntax::Stmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// A global keyword outside any block ([`ROOT_GLOBAL`]).
+pub fn root_global(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
+    // Dispatched here directly (not through a block of its own): these
+    // keywords stand at the top level.
+    if let Some(kw) = ROOT_GLOBAL.iter().find(|k| k.name == stmt.keyword.text) {
+        ctx.dispatch(kw, stmt, &mut config.global_defs);
+    }
+}
+
 /// `global_defs { ... }`.
 pub fn global_defs(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     ctx.in_block("global_defs", |ctx| {
@@ -76,11 +85,58 @@ fn no_swap(_ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
     sched(g, prefix_of(stmt)).no_swap = true;
 }
 
+/// `startup_script` / `shutdown_script`: a user that does not exist makes
+/// keepalived drop the script ("Invalid startup script",
+/// `core/global_parser.c`).
+fn start_stop_script(ctx: &mut Ctx, stmt: &Stmt) -> Option<crate::model::vrrp::Script> {
+    let script = notify_script(ctx, stmt)?;
+    if let Some(u) = &script.user {
+        let user_ok = ctx.sys.user(&u.user).is_some();
+        let group_ok = u.group.as_ref().is_none_or(|g| ctx.sys.group(g).is_some());
+        if !user_ok || !group_ok {
+            let which = stmt.keyword.text.trim_end_matches("_script");
+            ctx.error(stmt.span(), format!("Invalid {which} script"));
+            return None;
+        }
+    }
+    Some(script)
+}
+
+/// More words than keepalived's handler takes: its error, and the value
+/// is not used.
+fn too_many(ctx: &mut Ctx, stmt: &Stmt, max: usize, msg: &str) -> bool {
+    if stmt.args.len() > max {
+        ctx.error(&stmt.args[max].span, msg.to_string());
+        return true;
+    }
+    false
+}
+
+/// The CPUs keepalived can bind to (it checks against the configured
+/// count, `get_nprocs_conf()`).
+fn cpus_configured() -> u64 {
+    std::fs::read_dir("/sys/devices/system/cpu")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| {
+                    let n = e.file_name();
+                    let n = n.to_string_lossy();
+                    n.strip_prefix("cpu")
+                        .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .count() as u64
+        })
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or(4096)
+}
+
 fn cpu_affinity(ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
+    let max = cpus_configured() - 1;
     let cpus: Vec<u32> = stmt
         .args
         .iter()
-        .filter_map(|w| ctx.uint(w, 0, 4095).map(|v| v as u32))
+        .filter_map(|w| ctx.uint(w, 0, max).map(|v| v as u32))
         .collect();
     sched(g, prefix_of(stmt)).cpu_affinity = cpus;
 }
@@ -280,6 +336,7 @@ fn iptables_not_supported(ctx: &mut Ctx, stmt: &Stmt) {
 fn fifo(ctx: &mut Ctx, stmt: &Stmt, f: &mut NotifyFifo) {
     f.path = Some(path(stmt, 0));
     f.user = script_user(ctx, stmt, 1);
+    f.span = Some(stmt.span().clone());
 }
 
 fn fifo_script(ctx: &mut Ctx, stmt: &Stmt, f: &mut NotifyFifo) {
@@ -303,6 +360,9 @@ fn version(ctx: &mut Ctx, stmt: &Stmt) -> Option<VrrpVersion> {
 }
 
 fn umask(ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
+    if too_many(ctx, stmt, 1, "Extra parameter(s) to umask option") {
+        return;
+    }
     // keepalived accepts a number (strtol base 0) or an expression of
     // IRUSR-style names joined by '|'.
     let text: String = stmt.args.iter().map(|w| w.text.as_str()).collect();
@@ -357,28 +417,76 @@ fn snmp_flag(_ctx: &mut Ctx, g: &mut GlobalDefs, stmt: &Stmt) {
     }
 }
 
-/// Every keyword of `global_defs`.
-pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
-    Kw::checked("router_id", 1, |_, g, s| g.router_id = Some(text(s, 0))),
-    Kw::checked("net_namespace", 1, |_, g, s| {
-        g.net_namespace = Some(text(s, 0))
+fn root_net_namespace(c: &mut Ctx, g: &mut GlobalDefs, s: &Stmt) {
+    if g.net_namespace.is_some() {
+        c.error(
+            &s.args[0].span,
+            format!(
+                "Duplicate net_namespace definition {} - ignoring",
+                s.args[0].text
+            ),
+        );
+    } else {
+        g.net_namespace = Some(text(s, 0));
+    }
+}
+
+fn root_instance(c: &mut Ctx, g: &mut GlobalDefs, s: &Stmt) {
+    if g.instance.is_some() {
+        c.error(
+            &s.args[0].span,
+            format!(
+                "Duplicate instance definition {} - ignoring",
+                s.args[0].text
+            ),
+        );
+    } else {
+        g.instance = Some(text(s, 0));
+    }
+}
+
+/// keepalived's global keywords that stand at the top level, outside any
+/// block (`core/global_parser.c:init_global_keywords`, installed with
+/// `install_keyword_root` before `global_defs`). Inside `global_defs`
+/// keepalived 2.2.7 calls them unknown keywords.
+pub const ROOT_GLOBAL: &[Kw<GlobalDefs>] = &[
+    Kw::new("linkbeat_use_polling", 0, |_, g, _| {
+        g.linkbeat_use_polling = true
     }),
-    Kw::new("net_namespace_ipvs", 0, |_, g, s| {
+    Kw::checked("net_namespace", 1, root_net_namespace)
+        .with_missing_message("net_namespace name missing - ignoring"),
+    Kw::new("net_namespace_ipvs", 0, |c, g, s| {
+        if g.net_namespace_ipvs.is_some() {
+            let name = s.arg(0).map(|w| w.text.as_str()).unwrap_or("(null)");
+            c.error(
+                s.span(),
+                format!("Duplicate net_namespace_ipvs definition {name} - ignoring"),
+            );
+            return;
+        }
+        // No name: the default namespace.
         g.net_namespace_ipvs = Some(s.arg(0).map(|w| w.text.clone()).unwrap_or_default())
     }),
     Kw::new("namespace_with_ipsets", 0, |_, g, _| {
         g.namespace_with_ipsets = true
     }),
-    Kw::checked("instance", 1, |_, g, s| g.instance = Some(text(s, 0))),
     Kw::new("use_pid_dir", 0, |_, g, _| g.use_pid_dir = true),
-    Kw::new("linkbeat_use_polling", 0, |_, g, _| {
-        g.linkbeat_use_polling = true
-    }),
-    Kw::checked("child_wait_time", 1, |c, g, s| {
-        if let Some(v) = u32_in(c, s, 0, u32::MAX as u64) {
-            g.child_wait_time = Duration::from_secs(v as u64)
+    Kw::checked("instance", 1, root_instance)
+        .with_missing_message("instance name missing - ignoring"),
+    Kw::new("child_wait_time", 1, |c, g, s| {
+        match s.arg(0).and_then(|w| c.uint(w, 0, u32::MAX as u64)) {
+            Some(v) => g.child_wait_time = Duration::from_secs(v),
+            None => c.error(
+                &s.args[0].span,
+                format!("Invalid child_wait_time {}", s.args[0].text),
+            ),
         }
     }),
+];
+
+/// Every keyword of `global_defs`.
+pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
+    Kw::checked("router_id", 1, |_, g, s| g.router_id = Some(text(s, 0))),
     Kw::checked("tmp_config_directory", 1, |_, g, s| {
         g.tmp_config_directory = Some(path(s, 0))
     }),
@@ -400,7 +508,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
         g.set_supplementary_groups = true
     }),
     Kw::checked("startup_script", 1, |c, g, s| {
-        g.startup_script = notify_script(c, s)
+        g.startup_script = start_stop_script(c, s)
     }),
     Kw::checked("startup_script_timeout", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 1, 1000) {
@@ -408,7 +516,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
         }
     }),
     Kw::checked("shutdown_script", 1, |c, g, s| {
-        g.shutdown_script = notify_script(c, s)
+        g.shutdown_script = start_stop_script(c, s)
     }),
     Kw::checked("shutdown_script_timeout", 1, |c, g, s| {
         if let Some(v) = u32_in(c, s, 1, 1000) {
@@ -522,7 +630,7 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::checked("vrrp_garp_extra_if", 1, |c, g, s| {
         g.vrrp_garp_extra_if = garp_extra_if(c, s)
     }),
-    Kw::alias(
+    Kw::checked_alias(
         "vrrp_vmac_garp_intvl",
         "vrrp_garp_extra_if",
         1,
@@ -638,14 +746,23 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("checker_rlimit_rttime", 1, rlimit_rttime),
     Kw::new("bfd_rlimit_rttime", 1, rlimit_rttime),
     Kw::quiet_alias("vrrp_rlimit_rtime", "vrrp_rlimit_rttime", 1, rlimit_rttime),
-    Kw::alias(
+    Kw::quiet_alias(
         "checker_rlimit_rtime",
         "checker_rlimit_rttime",
         1,
         rlimit_rttime,
     ),
     Kw::quiet_alias("bfd_rlimit_rtime", "bfd_rlimit_rttime", 1, rlimit_rttime),
-    Kw::checked("snmp_socket", 1, |_, g, s| g.snmp_socket = Some(text(s, 0))),
+    Kw::checked("snmp_socket", 1, |c, g, s| {
+        if !too_many(
+            c,
+            s,
+            1,
+            "Too many parameters specified for snmp_socket - ignoring",
+        ) {
+            g.snmp_socket = Some(text(s, 0))
+        }
+    }),
     Kw::new("enable_snmp_vrrp", 0, snmp_flag),
     Kw::quiet_alias("enable_snmp_keepalived", "enable_snmp_vrrp", 0, snmp_flag),
     Kw::new("enable_snmp_checker", 0, snmp_flag),
@@ -720,7 +837,9 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("process_monitor_rcv_bufs_force", 0, netlink_buf),
     Kw::checked("vrrp_rx_bufs_policy", 1, rx_bufs_policy),
     Kw::checked("vrrp_rx_bufs_multiplier", 1, |c, g, s| {
-        g.vrrp_rx_bufs_multiplier = u32_in(c, s, 1, u32::MAX as u64)
+        if !too_many(c, s, 1, "Invalid vrrp_rx_bufs_multiplier") {
+            g.vrrp_rx_bufs_multiplier = u32_in(c, s, 1, u32::MAX as u64)
+        }
     }),
     Kw::new("umask", 1, umask),
     Kw::new("vrrp_startup_delay", 1, |c, g, s| {
@@ -740,8 +859,10 @@ pub const GLOBAL_DEFS: &[Kw<GlobalDefs>] = &[
     Kw::new("reload_check_config", 0, |_, g, s| {
         g.reload_check_config = Some(s.arg(0).map(|w| PathBuf::from(&w.text)))
     }),
-    Kw::checked("reload_time_file", 1, |_, g, s| {
-        g.reload_time_file = Some(path(s, 0))
+    Kw::checked("reload_time_file", 1, |c, g, s| {
+        if !too_many(c, s, 1, "reload_time_file invalid") {
+            g.reload_time_file = Some(path(s, 0))
+        }
     }),
     Kw::new("reload_repeat", 0, |_, g, _| g.reload_repeat = true),
     Kw::new("reload_file", 0, |_, g, s| {

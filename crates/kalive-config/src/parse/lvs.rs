@@ -27,9 +27,9 @@ use crate::model::lvs::{
 use crate::model::Config;
 use crate::parse::script::notify_script;
 use crate::parse::{Ctx, Kw};
+use crate::script_check::notify_script_identity;
 use crate::source::Span;
 use crate::syntax::Stmt;
-use crate::validate::default_script_user;
 use checkers::CheckerState;
 use num::{read_timer, read_unsigned, Timer, TIMER_MAX, TIMER_MIN, TIMER_UINT_MAX};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -1045,13 +1045,14 @@ fn set_script(
         );
         return;
     }
-    let Some(script) = notify_script(ctx, stmt) else {
+    let Some(mut script) = notify_script(ctx, stmt) else {
         return;
     };
-    // Without its own user the script runs as the default script user;
-    // when that cannot be set keepalived reports it (once) and drops the
-    // script (`notify_script_init`).
-    if script.user.is_none() && default_script_user(ctx, globals, stmt.span()).is_none() {
+    // Its own user, else the default script user; when that cannot be set
+    // keepalived logs it and drops the script (`notify_script_init`).
+    let security = globals.global_defs.enable_script_security;
+    script.run_as = notify_script_identity(ctx, security, &script, "notify");
+    if script.run_as.is_none() {
         return;
     }
     *slot = Some(script);

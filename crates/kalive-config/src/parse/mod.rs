@@ -5,8 +5,13 @@
 //! optional "deprecated, use X instead" marking. [`Ctx::run_block`] walks the
 //! statements of a block and dispatches them:
 //!
-//! * unknown keyword: `Unknown keyword 'x'` (an error; its block, if any, is
-//!   skipped; parsing goes on), as keepalived does (reference §1.1);
+//! * unknown keyword: `Unknown keyword 'x'` (an error; parsing goes on), as
+//!   keepalived does (reference §1.1); a block after it, or after any
+//!   keyword that takes none, is read as keepalived's line stream reads it
+//!   (see [`Ctx::run_tables`]: "Unexpected '{'", its lines at the current
+//!   level, its `}` ending the enclosing block), list blocks up to their
+//!   first `}`, and a top-level block keyword without `{` takes the lines
+//!   up to the next `}`;
 //! * too few words: keepalived's `*** Configuration line starting ... is
 //!   missing a parameter ...`, after which keepalived exits with status 2 at
 //!   once, so parsing stops ([`Ctx::stopped`]);
@@ -73,6 +78,9 @@ pub struct Kw<T> {
     /// configuration block". List blocks (`virtual_ipaddress`) say nothing.
     pub needs_brace: bool,
     pub on_missing: OnMissing,
+    /// keepalived's own wording for [`OnMissing::Error`], when it is not
+    /// "`name` missing - ignoring".
+    pub missing_msg: Option<&'static str>,
 }
 
 impl<T> Kw<T> {
@@ -86,6 +94,7 @@ impl<T> Kw<T> {
             block_only: false,
             needs_brace: false,
             on_missing: OnMissing::Exit,
+            missing_msg: None,
         }
     }
     /// A keyword needing `min_args` words after it; fewer is keepalived's
@@ -97,6 +106,28 @@ impl<T> Kw<T> {
     /// `min_args` is an ordinary error ("`name` missing - ignoring").
     pub const fn checked(name: &'static str, min_args: usize, handler: Handler<T>) -> Self {
         let mut k = Self::base(name, min_args, handler);
+        k.on_missing = OnMissing::Error;
+        k
+    }
+    /// As [`Kw::checked`], with keepalived's own wording for the error.
+    pub const fn checked_msg(
+        name: &'static str,
+        min_args: usize,
+        msg: &'static str,
+        handler: Handler<T>,
+    ) -> Self {
+        let mut k = Self::checked(name, min_args, handler);
+        k.missing_msg = Some(msg);
+        k
+    }
+    /// A deprecated alias (warned about) whose handler checks its words.
+    pub const fn checked_alias(
+        name: &'static str,
+        new_name: &'static str,
+        min_args: usize,
+        handler: Handler<T>,
+    ) -> Self {
+        let mut k = Self::alias(name, new_name, min_args, handler);
         k.on_missing = OnMissing::Error;
         k
     }
@@ -139,6 +170,12 @@ impl<T> Kw<T> {
         let mut k = Self::alias(name, new_name, min_args, handler);
         k.alias_level = AliasLevel::Note;
         k
+    }
+    /// An ordinary error in keepalived's words when the words are missing.
+    pub const fn with_missing_message(mut self, msg: &'static str) -> Self {
+        self.on_missing = OnMissing::Error;
+        self.missing_msg = Some(msg);
+        self
     }
     /// Mark as a deprecated alias of `new_name`.
     pub const fn deprecated(mut self, new_name: &'static str) -> Self {
@@ -183,6 +220,14 @@ pub struct Ctx {
     pub sys: Arc<dyn System + Send + Sync>,
     /// Cross-block parse state (default script user, missing interfaces).
     pub(crate) state: crate::validate::ParseState,
+    /// Nesting of [`Ctx::run_tables`] calls: 1 is the top level.
+    depth: usize,
+    /// Statements that keepalived reads at the enclosing level because a
+    /// `}` ended the current block early (see [`Ctx::run_tables`]).
+    spill: Option<Vec<Stmt>>,
+    /// The keepalived passes reading the current top-level statements
+    /// ([`passes_of`]).
+    passes: u8,
 }
 
 impl Default for Ctx {
@@ -213,6 +258,9 @@ impl Ctx {
             stopped: false,
             sys,
             state: Default::default(),
+            depth: 0,
+            spill: None,
+            passes: PASS_ALL,
         }
     }
 
@@ -249,6 +297,12 @@ impl Ctx {
     /// Fatal (`-t` exit 4): missing file, bad interface.
     pub fn fatal(&mut self, span: Option<&Span>, msg: impl Into<String>) {
         self.push(Severity::Fatal, DiagKind::Fatal, span, msg.into());
+    }
+    /// keepalived's `CONFIG_BAD_IF`: printed as an error, ranked with the
+    /// fatal ones for the `-t` verdict (exit 4 unless an ordinary error
+    /// or warning was reported too).
+    pub fn bad_interface_nospan(&mut self, msg: impl Into<String>) {
+        self.push(Severity::Error, DiagKind::Fatal, None, msg.into());
     }
     /// Script security violation (`-t` exit 6).
     pub fn security(&mut self, span: Option<&Span>, msg: impl Into<String>) {
@@ -299,27 +353,122 @@ impl Ctx {
 
     /// As [`Ctx::run_block`], looking keywords up in several tables in turn
     /// (the top level combines the VRRP side and [`lvs::TOP_LEVEL`]).
+    ///
+    /// keepalived reads its config as a stream of lines (`lib/parser.c:
+    /// process_stream`), where only a keyword with a sub-level (or a value
+    /// block) takes the `{` after it. Any other `{`, after an unknown
+    /// keyword or one that takes no block, is "Unexpected '{' - ignoring":
+    /// the block's lines are read at the current level, and its `}` ends the
+    /// current block, so what followed it belongs to the enclosing block
+    /// (at the top level that `}` is an unknown keyword). The statement tree
+    /// matches braces, so here such a block is unfolded into the current
+    /// level with its `}` as a statement of its own, and a `}` that ends a
+    /// block early hands the rest to the enclosing level.
     pub fn run_tables<T>(&mut self, stmts: &[Stmt], tables: &[&[Kw<T>]], target: &mut T) {
-        for stmt in stmts {
+        self.depth += 1;
+        self.run_level(stmts, tables, target);
+        self.depth -= 1;
+    }
+
+    fn run_level<T>(&mut self, stmts: &[Stmt], tables: &[&[Kw<T>]], target: &mut T) {
+        for (i, stmt) in stmts.iter().enumerate() {
             if self.stopped {
                 return;
             }
+            if stmt.is_close_brace() {
+                if self.depth > 1 {
+                    self.spill = Some(stmts[i + 1..].to_vec());
+                    return;
+                }
+                self.error(stmt.span(), "Unknown keyword '}'");
+                continue;
+            }
             let name = stmt.keyword.text.as_str();
+            if self.depth == 1 && self.passes & passes_of(name) == 0 {
+                // Inside a block that every pass reading this keyword
+                // skips whole.
+                continue;
+            }
             let kw = tables
                 .iter()
                 .flat_map(|t| t.iter())
                 .find(|k| k.name == name);
-            match kw {
+            let unexpected = match kw {
+                None if stmt.is_keywordless_block() => {
+                    self.error(stmt.span(), "Unexpected '{' - ignoring");
+                    stmt.block.as_ref()
+                }
                 None => {
                     self.unknown_keyword(stmt);
-                    if let Some(b) = &stmt.block {
-                        self.run_tables(&b.stmts, tables, target);
-                        if let Some(close) = &b.close {
-                            self.error(close, "Unknown keyword '}'");
+                    stmt.block.as_ref()
+                }
+                Some(kw) => {
+                    if NEWER_THAN_REFERENCE.contains(&kw.name) {
+                        self.warning(
+                            stmt.span(),
+                            format!(
+                                "'{}' is a keyword of keepalived after 2.2.7, which calls it unknown (kalive uses it)",
+                                kw.name
+                            ),
+                        );
+                    }
+                    if stmt.block.as_ref().is_some_and(|b| b.missing_open) {
+                        self.error(
+                            stmt.span(),
+                            "Missing '{' at beginning of configuration block",
+                        );
+                    }
+                    let reported = self.diags.len();
+                    self.dispatch(kw, stmt, target);
+                    if let Some(mut rest) = self.spill.take() {
+                        // The block of `stmt` ended early: the rest of it,
+                        // then its own `}` (which now ends this level), then
+                        // this level's remaining statements.
+                        if let Some(close) = stmt.block.as_ref().and_then(|b| b.close.clone()) {
+                            rest.push(Stmt::close_brace(close));
                         }
+                        if self.depth == 1 {
+                            // Back at the top level: what came out of the
+                            // block is read only by the passes that read the
+                            // block (see `passes_of`), and a keyword with a
+                            // sub-level there may lack its `{`.
+                            let rest: Vec<Stmt> = crate::syntax::adopt_unbraced_blocks(
+                                rest.into_iter(),
+                                top_level_has_sublevel,
+                            )
+                            .collect();
+                            let outer = self.passes;
+                            self.passes &= passes_of(name);
+                            self.run_level(&rest, tables, target);
+                            self.passes = outer;
+                            self.run_level(&stmts[i + 1..], tables, target);
+                            return;
+                        }
+                        rest.extend(stmts[i + 1..].iter().cloned());
+                        self.run_level(&rest, tables, target);
+                        return;
+                    }
+                    // A keyword with a sub-level whose handler refused the
+                    // statement (and reported why) skipped its block, as
+                    // keepalived's skip_block() does.
+                    let skipped = self.diags.len() > reported && has_sublevel(name);
+                    match &stmt.block {
+                        Some(b) if !stmt.block_taken.get() && !skipped && !self.stopped => {
+                            self.error(&b.open, "Unexpected '{' - ignoring");
+                            Some(b)
+                        }
+                        _ => None,
                     }
                 }
-                Some(kw) => self.dispatch(kw, stmt, target),
+            };
+            if let Some(b) = unexpected {
+                let mut rest = b.stmts.clone();
+                if let Some(close) = &b.close {
+                    rest.push(Stmt::close_brace(close.clone()));
+                }
+                rest.extend(stmts[i + 1..].iter().cloned());
+                self.run_level(&rest, tables, target);
+                return;
             }
         }
     }
@@ -354,20 +503,48 @@ impl Ctx {
         if stmt.args.len() < kw.min_args {
             match kw.on_missing {
                 OnMissing::Exit => self.missing_parameter(stmt, stmt.args.len() + 2),
-                OnMissing::Error => {
-                    self.error(stmt.span(), format!("{} missing - ignoring", kw.name))
-                }
+                OnMissing::Error => match kw.missing_msg {
+                    Some(msg) => self.error(stmt.span(), msg),
+                    None => self.error(stmt.span(), format!("{} missing - ignoring", kw.name)),
+                },
                 OnMissing::Ignore => {}
             }
             return;
+        }
+        if kw.block_only && !kw.needs_brace && !has_sublevel(kw.name) {
+            if let Some(b) = &stmt.block {
+                if b.stmts
+                    .iter()
+                    .any(|c| c.block.is_some() || c.is_close_brace())
+                {
+                    // keepalived reads a list block (`alloc_value_block`)
+                    // line by line up to the first `}`: a `{` inside is an
+                    // item of the list, and the first `}` ends the list;
+                    // what followed it is read at this level.
+                    let mut items = Vec::new();
+                    let rest = flatten_value_block(&b.stmts, &mut items);
+                    let flat = Stmt {
+                        block: Some(crate::syntax::Block {
+                            stmts: items,
+                            ..b.clone()
+                        }),
+                        ..stmt.clone()
+                    };
+                    stmt.block_taken.set(true);
+                    (kw.handler)(self, target, &flat);
+                    if rest.is_some() {
+                        self.spill = rest;
+                    }
+                    return;
+                }
+            }
         }
         (kw.handler)(self, target, stmt);
     }
 
     /// keepalived: `Unknown keyword 'x'`. keepalived does not skip the
-    /// block of an unknown keyword: it says "Unexpected '{'", reads the
-    /// block's lines at the current level, and calls the closing brace an
-    /// unknown keyword too; the caller does the same with the children.
+    /// block of an unknown keyword: it says "Unexpected '{'" and reads the
+    /// block's lines at the current level ([`Ctx::run_tables`]).
     pub fn unknown_keyword(&mut self, stmt: &Stmt) {
         self.error(
             stmt.span(),
@@ -392,6 +569,13 @@ impl Ctx {
 
 /// The top-level keyword table of the VRRP side.
 pub const TOP_LEVEL: &[Kw<Config>] = &[
+    Kw::new("linkbeat_use_polling", 0, global::root_global),
+    Kw::new("net_namespace", 0, global::root_global),
+    Kw::new("net_namespace_ipvs", 0, global::root_global),
+    Kw::new("namespace_with_ipsets", 0, global::root_global),
+    Kw::new("use_pid_dir", 0, global::root_global),
+    Kw::new("instance", 0, global::root_global),
+    Kw::new("child_wait_time", 0, global::root_global),
     Kw::new("global_defs", 0, global::global_defs),
     Kw::block("static_ipaddress", vrrp::static_ipaddress),
     Kw::block("static_routes", vrrp::static_routes),
@@ -409,12 +593,174 @@ pub const TOP_LEVEL: &[Kw<Config>] = &[
     Kw::new("vrrp_instance", 0, vrrp::vrrp_instance),
 ];
 
+/// Keywords kalive accepts that keepalived added after 2.2.7, the version
+/// whose `-t` verdict kalive gives: 2.2.7 calls them unknown, so `-t`
+/// warns (exit 5, as keepalived), and the daemon uses them (a warning
+/// blocks neither start nor reload).
+pub const NEWER_THAN_REFERENCE: &[&str] = &[
+    "auth_hmac",
+    "dbus_no_interface_name",
+    "iproute_etc_dir",
+    "iproute_usr_dir",
+    "json_dump_file",
+    "json_version",
+    "multihop",
+    "no_virtual_ipaddress",
+    "owner_ignore_adverts",
+    "set_supplementary_groups",
+    "snmp_rs_stats_update_interval",
+    "snmp_vs_stats_update_interval",
+    "state_dump_file",
+    "stats_dump_file",
+    "timer_expired_backup",
+    "use_symlink_paths",
+    "v3_checksum_as_v2",
+    "vrrp_delay_after_boot",
+    "vrrp_owner_ignore_adverts",
+];
+
+/// The lines of a list block as keepalived reads them: every statement is
+/// an item (a `{` too), up to the first `}`. Returns what came after that
+/// `}` when it was not the block's own (`None` when the block's own `}`
+/// ended it).
+fn flatten_value_block(stmts: &[Stmt], items: &mut Vec<Stmt>) -> Option<Vec<Stmt>> {
+    for (i, c) in stmts.iter().enumerate() {
+        if c.is_close_brace() {
+            return Some(stmts[i + 1..].to_vec());
+        }
+        let mut item = c.clone();
+        item.block = None;
+        items.push(item);
+        if let Some(b) = &c.block {
+            if !c.is_keywordless_block() {
+                items.push(Stmt {
+                    keyword: crate::lexer::Word {
+                        text: "{".into(),
+                        span: b.open.clone(),
+                        quoted: false,
+                    },
+                    args: Vec::new(),
+                    block: None,
+                    block_taken: Default::default(),
+                });
+            }
+            let mut rest = match flatten_value_block(&b.stmts, items) {
+                // A `}` inside ended the list: the nested block's own `}`
+                // comes after what followed it.
+                Some(mut inner) => {
+                    inner.extend(b.close.clone().map(Stmt::close_brace));
+                    inner
+                }
+                // The nested block's `}` ended the list.
+                None => Vec::new(),
+            };
+            // An unterminated block: the file ended inside the list.
+            b.close.as_ref()?;
+            rest.extend(stmts[i + 1..].iter().cloned());
+            return Some(rest);
+        }
+    }
+    None
+}
+
+const PASS_PARENT: u8 = 1;
+const PASS_VRRP: u8 = 2;
+const PASS_CHECKER: u8 = 4;
+const PASS_BFD: u8 = 8;
+const PASS_ALL: u8 = PASS_PARENT | PASS_VRRP | PASS_CHECKER | PASS_BFD;
+
+/// Which of keepalived's reads of the config act on a top-level keyword.
+/// keepalived `-t` reads the file once per process (the parent with the
+/// global keywords active, then the VRRP, checker and BFD children with
+/// theirs, `core/main.c:validate_config`); a keyword inactive in a read
+/// has its block skipped by counting braces, so whatever a `}` that ended
+/// another block early brought to the top level is seen only by the reads
+/// in which that block was active too. Unknown keywords and stray braces
+/// are seen by every read.
+fn passes_of(keyword: &str) -> u8 {
+    match keyword {
+        "global_defs"
+        | "linkbeat_use_polling"
+        | "net_namespace"
+        | "net_namespace_ipvs"
+        | "namespace_with_ipsets"
+        | "use_pid_dir"
+        | "instance"
+        | "child_wait_time" => PASS_PARENT,
+        "vrrp_instance"
+        | "vrrp_sync_group"
+        | "vrrp_script"
+        | "vrrp_track_process"
+        | "static_ipaddress"
+        | "static_routes"
+        | "static_rules"
+        | "track_group"
+        | "garp_group"
+        | "linkbeat_interfaces"
+        | "interface_up_down_delays" => PASS_VRRP,
+        "virtual_server" | "virtual_server_group" | "SSL" => PASS_CHECKER,
+        "track_file" | "vrrp_track_file" => PASS_VRRP | PASS_CHECKER,
+        "bfd_instance" => PASS_VRRP | PASS_CHECKER | PASS_BFD,
+        _ => PASS_ALL,
+    }
+}
+
+/// Keywords below the top level that have a sub-level of their own in
+/// keepalived 2.2.7 (`check/check_parser.c`, `check/check_*.c`,
+/// `vrrp/vrrp_parser.c`).
+fn has_sublevel(keyword: &str) -> bool {
+    top_level_has_sublevel(keyword)
+        || matches!(
+            keyword,
+            "real_server"
+                | "HTTP_GET"
+                | "SSL_GET"
+                | "TCP_CHECK"
+                | "SMTP_CHECK"
+                | "DNS_CHECK"
+                | "MISC_CHECK"
+                | "UDP_CHECK"
+                | "PING_CHECK"
+                | "FILE_CHECK"
+                | "BFD_CHECK"
+                | "url"
+                | "host"
+                | "authentication"
+        )
+}
+
+/// The top-level keywords that have a sub-level of keywords in keepalived
+/// 2.2.7 (`install_keyword_root` followed by `install_keyword`s): written
+/// without their `{`, the lines after them up to a `}` are their block
+/// ([`crate::syntax::adopt_unbraced_blocks`]). The list blocks
+/// (`static_ipaddress`, `virtual_server_group`, ...) have none.
+pub fn top_level_has_sublevel(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "global_defs"
+            | "vrrp_instance"
+            | "vrrp_sync_group"
+            | "vrrp_script"
+            | "vrrp_track_process"
+            | "track_file"
+            | "vrrp_track_file"
+            | "garp_group"
+            | "track_group"
+            | "bfd_instance"
+            | "virtual_server"
+            | "SSL"
+    )
+}
+
 /// Parse a whole statement tree into a [`Config`]; cross-block validation
 /// (defaults that depend on other blocks, references between blocks) runs
 /// afterwards in [`crate::validate`].
 pub fn parse_config(ctx: &mut Ctx, stmts: &[Stmt]) -> Config {
     let mut config = Config::default();
-    parse_top_level(ctx, stmts, &mut config);
+    let stmts: Vec<Stmt> =
+        crate::syntax::adopt_unbraced_blocks(stmts.iter().cloned(), top_level_has_sublevel)
+            .collect();
+    parse_top_level(ctx, &stmts, &mut config);
     config
 }
 

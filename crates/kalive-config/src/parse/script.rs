@@ -52,16 +52,39 @@ pub fn split_command(cmd: &str) -> Vec<String> {
 /// `KEYWORD COMMAND [USER [GROUP]]` (notify_*, startup_script, fifo scripts).
 pub fn notify_script(ctx: &mut Ctx, stmt: &Stmt) -> Option<Script> {
     let cmd = stmt.arg(0)?;
+    // keepalived re-reads the line with its quote and escape rules
+    // (`lib/parser.c:alloc_strvec_quoted_escaped`); a line ending in a
+    // lone backslash (a comment ending in one leaves it glued to the last
+    // word) fails there, and the script is dropped with only a log line.
+    if ends_with_lone_backslash(stmt) {
+        ctx.note(
+            &cmd.span,
+            format!(
+                "Missing escape char at end - unable to parse {} script",
+                stmt.keyword.text
+            ),
+        );
+        return None;
+    }
     let args = split_command(&cmd.text);
     if args.is_empty() {
         ctx.error(&cmd.span, format!("{} script is empty", stmt.keyword.text));
         return None;
     }
-    Some(Script {
+    Some(Script::new(
         args,
-        user: script_user(ctx, stmt, 1),
-        span: Some(cmd.span.clone()),
-    })
+        script_user(ctx, stmt, 1),
+        Some(cmd.span.clone()),
+    ))
+}
+
+/// Whether the statement's last word ends in an odd number of
+/// backslashes. Outside quotes the lexer keeps a backslash as it is, so
+/// this is the line's end (`"cmd"\` too); an escaped backslash at the end
+/// of a quoted word (`"cmd\\\\"`) is taken for one as well, a rare case.
+fn ends_with_lone_backslash(stmt: &Stmt) -> bool {
+    let last = stmt.words().last();
+    last.is_some_and(|w| w.text.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1)
 }
 
 /// The whole rest of the line is the command (`vrrp_script`'s `script`,
@@ -79,11 +102,7 @@ pub fn command_script(ctx: &mut Ctx, stmt: &Stmt) -> Option<Script> {
         ctx.error(stmt.span(), format!("{} is empty", stmt.keyword.text));
         return None;
     }
-    Some(Script {
-        args,
-        user: None,
-        span: stmt.arg(0).map(|w| w.span.clone()),
-    })
+    Some(Script::new(args, None, stmt.arg(0).map(|w| w.span.clone())))
 }
 
 /// `USER [GROUP]` or `USER:GROUP` starting at argument `from`.

@@ -59,7 +59,9 @@ pub fn static_rules(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 
 pub fn linkbeat_interfaces(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     for s in stmt.children() {
+        let unknown = entry_interface_unknown(ctx, config, &s.keyword.text);
         let method = match s.arg(0).map(|w| w.text.to_ascii_uppercase()) {
+            _ if unknown => LinkbeatMethod::Mii,
             None => LinkbeatMethod::Mii,
             Some(m) if m == "MII" => LinkbeatMethod::Mii,
             Some(m) if m == "ETHTOOL" => LinkbeatMethod::Ethtool,
@@ -89,6 +91,16 @@ pub fn track_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
         name: name_of(stmt),
         group: Vec::new(),
     };
+    // keepalived: "track_group NAME already defined", and the block is
+    // skipped (`vrrp/vrrp_parser.c:static_track_group_handler`).
+    if config.track_groups.iter().any(|g| g.name == tg.name) {
+        stmt.block_taken.set(true);
+        ctx.error(
+            stmt.span(),
+            format!("track_group {} already defined", tg.name),
+        );
+        return;
+    }
     ctx.in_block(format!("track_group {}", tg.name), |ctx| {
         ctx.run_block(
             stmt.children(),
@@ -101,9 +113,24 @@ pub fn track_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     config.track_groups.push(tg);
 }
 
+/// keepalived looks the interface of a linkbeat or up/down delay entry up
+/// first and skips the rest of the line when it does not exist (the
+/// "unknown interface" error comes from [`crate::validate`]).
+fn entry_interface_unknown(ctx: &Ctx, config: &Config, name: &str) -> bool {
+    config.global_defs.dynamic_interfaces.is_none() && !ctx.sys.interface_exists(name)
+}
+
 pub fn interface_up_down_delays(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
     let max = Duration::from_secs(255);
     for s in stmt.children() {
+        if entry_interface_unknown(ctx, config, &s.keyword.text) {
+            config.interface_up_down_delays.push(InterfaceDelay {
+                interface: s.keyword.text.clone(),
+                down: Duration::ZERO,
+                up: Duration::ZERO,
+            });
+            continue;
+        }
         let Some(down) = s.arg(0) else {
             ctx.error(
                 s.span(),
@@ -136,8 +163,33 @@ const GARP_GROUP: &[Kw<GarpGroup>] = &[
     Kw::new("gna_interval", 1, |c, g, s| {
         g.gna_interval = s.arg(0).and_then(|w| c.timer_zero_ok(w))
     }),
-    Kw::new("interface", 1, |_, g, s| g.interfaces.push(text(s, 0))),
-    Kw::block("interfaces", |_, g, s| g.interfaces.extend(list_words(s))),
+    Kw::new("interface", 1, |c, g, s| {
+        let name = text(s, 0);
+        if g.interfaces.contains(&name) {
+            c.error(
+                s.span(),
+                format!("garp_group already specified for {name} - ignoring"),
+            );
+        } else {
+            g.interfaces.push(name)
+        }
+    }),
+    Kw::block("interfaces", |c, g, s| {
+        let names = list_words(s);
+        if names.is_empty() {
+            c.warning(s.span(), "Warning - empty garp_group interfaces block");
+        }
+        for name in names {
+            if g.interfaces.contains(&name) {
+                c.error(
+                    s.span(),
+                    format!("garp_group already specified for {name} - ignoring"),
+                );
+            } else {
+                g.interfaces.push(name)
+            }
+        }
+    }),
 ];
 
 pub fn garp_group(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
@@ -166,13 +218,27 @@ fn weight_reverse(ctx: &mut Ctx, stmt: &Stmt, min: i64, max: i64) -> Option<(i32
 }
 
 const TRACK_FILE: &[Kw<TrackFile>] = &[
-    Kw::new("file", 1, |_, t, s| t.file = Some(text(s, 0).into())),
-    Kw::new("weight", 1, |c, t, s| {
-        if let Some((w, r)) = weight_reverse(c, s, -254, 254) {
-            t.weight = w;
-            t.weight_reverse = r;
+    Kw::checked_msg("file", 1, "track file file name missing", |c, t, s| {
+        if t.file.is_some() {
+            c.error(
+                s.span(),
+                format!("File already set for track file - ignoring {}", text(s, 0)),
+            );
+            return;
         }
+        t.file = Some(text(s, 0).into())
     }),
+    Kw::checked_msg(
+        "weight",
+        1,
+        "No weight specified for track file - ignoring",
+        |c, t, s| {
+            if let Some((w, r)) = weight_reverse(c, s, -254, 254) {
+                t.weight = w;
+                t.weight_reverse = r;
+            }
+        },
+    ),
     Kw::new("init_file", 0, |c, t, s| {
         let mut init = InitFile {
             value: 0,
@@ -212,13 +278,25 @@ pub fn track_file(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 }
 
 const TRACK_PROCESS: &[Kw<TrackProcess>] = &[
-    Kw::new("process", 1, |_, t, s| {
+    Kw::new("process", 1, |c, t, s| {
+        if t.process.is_some() {
+            c.error(
+                s.span(),
+                format!(
+                    "Process already set for track process - ignoring {}",
+                    text(s, 0)
+                ),
+            );
+            return;
+        }
         t.process = Some(text(s, 0));
         if s.args.len() > 1 {
             t.parameters = Some(s.args[1..].iter().map(|w| w.text.clone()).collect());
         }
     }),
-    Kw::new("param_match", 1, |c, t, s| {
+    // Without a word keepalived says nothing here (the end of the block
+    // then reports what is missing).
+    Kw::lenient("param_match", 1, |c, t, s| {
         t.param_match = match text(s, 0).as_str() {
             "initial" => ParamMatch::Initial,
             "partial" => ParamMatch::Partial,
@@ -228,12 +306,17 @@ const TRACK_PROCESS: &[Kw<TrackProcess>] = &[
             }
         }
     }),
-    Kw::new("weight", 1, |c, t, s| {
-        if let Some((w, r)) = weight_reverse(c, s, -254, 254) {
-            t.weight = w;
-            t.weight_reverse = r;
-        }
-    }),
+    Kw::checked_msg(
+        "weight",
+        1,
+        "No weight specified for track process - ignoring",
+        |c, t, s| {
+            if let Some((w, r)) = weight_reverse(c, s, -254, 254) {
+                t.weight = w;
+                t.weight_reverse = r;
+            }
+        },
+    ),
     Kw::new("quorum", 1, |c, t, s| {
         if let Some(v) = s.arg(0).and_then(|w| c.uint(w, 1, u32::MAX as u64)) {
             t.quorum = v as u32
@@ -245,16 +328,23 @@ const TRACK_PROCESS: &[Kw<TrackProcess>] = &[
             .and_then(|w| c.uint(w, 0, u32::MAX as u64))
             .map(|v| v as u32)
     }),
+    // keepalived 2.2.7: each delay in [0.000001, 3600] s
+    // (`vrrp_tprocess_delay_general`); a bad value leaves the old one.
     Kw::new("fork_delay", 1, |c, t, s| {
-        t.fork_delay = s.arg(0).and_then(|w| c.timer_zero_ok(w))
+        if let Some(d) = process_delay(c, s) {
+            t.fork_delay = Some(d)
+        }
     }),
     Kw::new("terminate_delay", 1, |c, t, s| {
-        t.terminate_delay = s.arg(0).and_then(|w| c.timer_zero_ok(w))
+        if let Some(d) = process_delay(c, s) {
+            t.terminate_delay = Some(d)
+        }
     }),
     Kw::new("delay", 1, |c, t, s| {
-        let d = s.arg(0).and_then(|w| c.timer_zero_ok(w));
-        t.fork_delay = d;
-        t.terminate_delay = d;
+        if let Some(d) = process_delay(c, s) {
+            t.fork_delay = Some(d);
+            t.terminate_delay = Some(d);
+        }
     }),
     Kw::new("full_command", 0, |_, t, _| t.full_command = true),
 ];
@@ -288,7 +378,8 @@ pub fn track_process(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
 }
 
 const VRRP_SCRIPT: &[Kw<VrrpScript>] = &[
-    Kw::new("script", 1, |c, v, s| v.script = command_script(c, s)),
+    // No words: nothing set; the end of the block says "No script set".
+    Kw::lenient("script", 1, |c, v, s| v.script = command_script(c, s)),
     // keepalived 2.2.7 reads whole seconds here (a fraction is an error).
     Kw::new("interval", 1, |c, v, s| {
         if let Some(n) = c.uint(&s.args[0], 1, u64::from(u32::MAX) / 1_000_000) {
@@ -354,8 +445,9 @@ const BFD: &[Kw<BfdInstance>] = &[
             b.min_tx = Duration::from_millis(v)
         }
     }),
+    // keepalived 2.2.7: idle_tx in [1000, 4294967] ms.
     Kw::new("idle_tx", 1, |c, b, s| {
-        if let Some(v) = s.arg(0).and_then(|w| c.uint(w, 1, 1000 * 1000)) {
+        if let Some(v) = s.arg(0).and_then(|w| c.uint(w, 1000, 4_294_967)) {
             b.idle_tx = Duration::from_millis(v)
         }
     }),
@@ -391,7 +483,20 @@ const BFD: &[Kw<BfdInstance>] = &[
     Kw::new("checker", 0, |_, b, _| b.targets.checker = true),
 ];
 
+fn process_delay(ctx: &mut Ctx, stmt: &Stmt) -> Option<Duration> {
+    let w = stmt.arg(0)?;
+    ctx.timer(w, Duration::from_micros(1), Duration::from_secs(3600))
+}
+
 pub fn bfd_instance(ctx: &mut Ctx, config: &mut Config, stmt: &Stmt) {
+    // keepalived: "BFD NAME already specified", and the block is skipped
+    // (`bfd/bfd_parser.c:bfd_handler`).
+    let name = name_of(stmt);
+    if config.bfd_instances.iter().any(|b| b.name == name) {
+        stmt.block_taken.set(true);
+        ctx.error(stmt.span(), format!("BFD {name} already specified"));
+        return;
+    }
     let mut b = BfdInstance {
         name: name_of(stmt),
         neighbor_ip: None,
@@ -536,7 +641,13 @@ fn track_refs(ctx: &mut Ctx, stmt: &Stmt, kind: &str, min: i64, max: i64) -> Vec
 // ---------------------------------------------------------- sync group
 
 const SYNC_GROUP: &[Kw<SyncGroup>] = &[
-    Kw::block("group", |_, g, s| g.group.extend(list_words(s))),
+    Kw::block("group", |c, g, s| {
+        if !g.group.is_empty() {
+            c.error(s.span(), "Group list already specified for sync group");
+            return;
+        }
+        g.group.extend(list_words(s))
+    }),
     Kw::block("track_interface", |c, g, s| {
         g.track_interfaces.extend(tracked_interfaces(c, s))
     }),
@@ -754,13 +865,45 @@ fn use_vmac(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
                         v.mac = Some(out);
                     }
                 }
-                None if v.name.is_none() && v.mac.is_none() => v.name = Some(t.to_string()),
+                None if v.name.is_none() && v.mac.is_none() => {
+                    // keepalived will not take over an interface that
+                    // exists already and is not a macvlan: "already exists
+                    // and is not a private macvlan; ignoring vmac"
+                    // (`vrrp/vrrp_parser.c`). A macvlan (ours after a
+                    // reload) sits on a lower device; an interface that
+                    // sits on none is certainly not one.
+                    if ctx.sys.interface_exists(t) && !stacked_on_lower_device(t) {
+                        ctx.error(
+                            &w.span,
+                            format!(
+                                "({}) interface {t} already exists and is not a private macvlan; ignoring vmac if_name",
+                                d.name
+                            ),
+                        );
+                    } else {
+                        v.name = Some(t.to_string())
+                    }
+                }
                 None => ctx.error(&w.span, format!("({}) invalid use_vmac option {t}", d.name)),
             },
         }
         i += 1;
     }
     d.use_vmac = Some(v);
+}
+
+/// Whether `/sys/class/net/NAME` names a lower device (macvlan, ipvlan,
+/// vlan); unknown counts as stacked, so that nothing is refused on a guess.
+fn stacked_on_lower_device(name: &str) -> bool {
+    if name.contains('/') || name == "." || name == ".." {
+        return true;
+    }
+    match std::fs::read_dir(std::path::Path::new("/sys/class/net").join(name)) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with("lower_")),
+        Err(_) => true,
+    }
 }
 
 fn use_ipvlan(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
@@ -893,7 +1036,9 @@ fn auth_hmac(ctx: &mut Ctx, d: &mut VrrpInstance, s: &Stmt) {
                     .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16).ok())
                     .collect::<Option<Vec<u8>>>()
             } else if let Some(path) = spec.strip_prefix("file:") {
-                std::fs::read(path.trim()).ok()
+                // A key file is small; a FIFO or device named here must
+                // neither block nor grow without bound.
+                crate::fileread::read_regular(std::path::Path::new(path.trim()), 64 << 10).ok()
             } else {
                 Some(spec.as_bytes().to_vec())
             };
@@ -1189,6 +1334,10 @@ pub const VRRP_INSTANCE: &[Kw<VrrpInstance>] = &[
         d.notify_priority_changes = opt_bool(c, s)
     }),
     Kw::checked("kernel_rx_buf_size", 1, |c, d, s| {
+        if s.args.len() > 1 {
+            c.error(s.span(), "invalid kernel_rx_buf_size specified");
+            return;
+        }
         d.kernel_rx_buf_size = c.uint(&s.args[0], 0, u32::MAX as u64)
     }),
     Kw::alias(

@@ -184,3 +184,16 @@ pub fn preprocess_str_with_limits(
     r.run();
     r.finish()
 }
+
+/// keepalived's `check_conf_file()` on the main config before the daemon
+/// starts: a missing file, a directory, or anything but a regular
+/// non-executable file is refused (keepalived then exits 6, "no config";
+/// reference §1.2). The diagnostics say why, in keepalived's words.
+pub fn check_main_file(path: &Path) -> Result<(), Vec<Diagnostic>> {
+    let mut r = reader::Reader::new(&PreprocessOptions::default(), &Limits::default());
+    if r.open_main_file(path) {
+        Ok(())
+    } else {
+        Err(r.finish().diagnostics)
+    }
+}

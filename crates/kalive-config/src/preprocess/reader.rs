@@ -1483,31 +1483,18 @@ fn random_text(r: u64, min: u64, max: u64) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Open a file of at most `max` bytes (larger files are an error). A
-/// regular file is read as it is consumed; anything else is read whole
-/// now, so its errors show at opening as they always did.
+/// Open a config file of at most `max` bytes for reading as it is
+/// consumed. Only a regular file is opened ([`crate::fileread`]): a FIFO
+/// or a device would block or never end.
 fn read_limited(path: &Path, max: u64) -> std::io::Result<Content> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let meta = f.metadata()?;
-    if meta.is_file() {
-        if meta.len() > max {
-            return Err(std::io::Error::other(format!("larger than {max} bytes")));
-        }
-        return Ok(Content::Stream(std::io::BufReader::with_capacity(
+    match crate::fileread::open_regular(path, max) {
+        Ok(f) => Ok(Content::Stream(std::io::BufReader::with_capacity(
             64 << 10,
             f,
-        )));
+        ))),
+        Err(crate::fileread::FileReadError::Io(e)) => Err(e),
+        Err(e) => Err(std::io::Error::other(e.to_string())),
     }
-    let mut content = Vec::new();
-    f.by_ref().take(max + 1).read_to_end(&mut content)?;
-    if content.len() as u64 > max {
-        return Err(std::io::Error::other(format!("larger than {max} bytes")));
-    }
-    Ok(Content::Memory {
-        bytes: content,
-        pos: 0,
-    })
 }
 
 /// keepalived's `have_brace()`: an unescaped `{` in the pattern.

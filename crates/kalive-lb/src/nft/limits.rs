@@ -63,8 +63,9 @@ pub fn limitations(config: &LbConfig) -> Vec<String> {
             .chain(vs.sorry_server.iter().map(|s| s.method));
         let mut reported = Vec::new();
         for method in methods {
-            if method != Method::Nat && !reported.contains(&method) {
-                reported.push(method);
+            // One message per method name (TUN of any tunnel kind).
+            if method != Method::Nat && !reported.contains(&method.name()) {
+                reported.push(method.name());
                 out.push(format!(
                     "virtual server {name}: lvs_method {} is not possible with the nftables backend (it can only rewrite addresses); kalive forwards with NAT (DNAT) instead, so the real servers must route their replies back through this director",
                     method.name()

@@ -287,6 +287,23 @@ impl Netlink {
         .await
     }
 
+    /// Adds a route in front of those with the same key (`ip route
+    /// prepend`: `NLM_F_CREATE` without `NLM_F_EXCL`), as keepalived adds
+    /// its virtual and static routes (vrrp_iproute.c, netlink_route). A
+    /// route to a connected prefix (`192.168.1.0/24 via 192.168.1.1 dev
+    /// eth1`) then sits beside the kernel's own route instead of failing
+    /// with EEXIST; only an identical route still fails with
+    /// [`crate::SysError::is_already_exists`].
+    pub async fn prepend_route(&self, route: &Route) -> Result<()> {
+        route.check()?;
+        self.change(
+            format!("add route {}", route.describe()),
+            RouteNetlinkMessage::NewRoute(route.to_message(false)),
+            NLM_F_CREATE,
+        )
+        .await
+    }
+
     /// Adds a route or replaces the one with the same key.
     pub async fn replace_route(&self, route: &Route) -> Result<()> {
         route.check()?;

@@ -149,14 +149,9 @@ pub fn carry_out(
 
 fn spawn_script(script: Script) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let outcome =
-            crate::notify::run_script(&script.argv, script.uid, script.gid, LVS_SCRIPT_TIMEOUT)
-                .await;
+        let outcome = crate::notify::run_script(&script, LVS_SCRIPT_TIMEOUT).await;
         if !outcome.success() {
-            tracing::warn!(
-                "LVS notify script {} failed: {outcome:?}",
-                script.argv.join(" ")
-            );
+            tracing::warn!("LVS notify script {} failed: {outcome:?}", script.display());
         }
     })
 }

@@ -75,9 +75,14 @@ pub struct RealServerPlan {
     pub notify_down: Option<Script>,
 }
 
-/// Lower the LVS half of `config`; `script` resolves a script's identity
-/// (`script_user`, its own `user`) as for VRRP notifies.
-pub fn lower(config: &Config, script: &dyn Fn(&ModelScript) -> Script) -> LvsPlan {
+/// Lower the LVS half of `config`; `script` turns a configured script into
+/// one ready to run (its resolved identity and checked file) as for VRRP
+/// notifies, or `None` (with its own warning) when it must not run; the
+/// second argument names the keyword for that warning.
+pub fn lower(
+    config: &Config,
+    script: &mut dyn FnMut(&ModelScript, &str) -> Option<Script>,
+) -> LvsPlan {
     let mut plan = LvsPlan {
         check: check::CheckConfig {
             log_all_failures: config.global_defs.checker_log_all_failures,
@@ -120,8 +125,11 @@ pub fn lower(config: &Config, script: &dyn Fn(&ModelScript) -> Script) -> LvsPla
             .push(check_vs(vs, &service.key, &mut plan.warnings));
         plan.services.push(ServicePlan {
             key: service.key.clone(),
-            quorum_up: vs.quorum_up.as_ref().map(script),
-            quorum_down: vs.quorum_down.as_ref().map(script),
+            quorum_up: vs.quorum_up.as_ref().and_then(|s| script(s, "quorum_up")),
+            quorum_down: vs
+                .quorum_down
+                .as_ref()
+                .and_then(|s| script(s, "quorum_down")),
             suspend_on: vs
                 .ha_suspend
                 .then(|| suspend_addresses(&config.lvs, vs, &service)),
@@ -131,8 +139,11 @@ pub fn lower(config: &Config, script: &dyn Fn(&ModelScript) -> Script) -> LvsPla
                 .map(|rs| RealServerPlan {
                     key: rs_key(rs),
                     inhibit_on_failure: rs.inhibit_on_failure,
-                    notify_up: rs.notify_up.as_ref().map(script),
-                    notify_down: rs.notify_down.as_ref().map(script),
+                    notify_up: rs.notify_up.as_ref().and_then(|s| script(s, "notify_up")),
+                    notify_down: rs
+                        .notify_down
+                        .as_ref()
+                        .and_then(|s| script(s, "notify_down")),
                 })
                 .collect(),
         });
@@ -168,7 +179,18 @@ fn method(m: &m::ForwardingMethod) -> lb::Method {
     match m {
         m::ForwardingMethod::Nat => lb::Method::Nat,
         m::ForwardingMethod::Dr => lb::Method::Dr,
-        m::ForwardingMethod::Tun(_) => lb::Method::Tun,
+        m::ForwardingMethod::Tun(t) => lb::Method::Tun(lb::Tunnel {
+            kind: match t.kind {
+                m::TunnelKind::Ipip => lb::TunnelKind::Ipip,
+                m::TunnelKind::Gue { port } => lb::TunnelKind::Gue { port },
+                m::TunnelKind::Gre => lb::TunnelKind::Gre,
+            },
+            checksum: match t.checksum {
+                m::TunnelChecksum::NoCsum => lb::TunnelChecksum::None,
+                m::TunnelChecksum::Csum => lb::TunnelChecksum::Checksum,
+                m::TunnelChecksum::RemCsum => lb::TunnelChecksum::Remote,
+            },
+        }),
     }
 }
 

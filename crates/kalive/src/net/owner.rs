@@ -195,7 +195,8 @@ async fn run(shared: &Shared, netlink: &Netlink, frames: &FrameSender) {
                     Err(e) => {
                         q.counters.changes_failed += 1;
                         drop(q);
-                        tracing::warn!("{}: {e}", change.describe());
+                        // The kernel's reason is in `e` (its errno text).
+                        tracing::error!("{} failed: {e}", change.describe());
                     }
                 }
             }
@@ -237,7 +238,7 @@ async fn apply(nl: &Netlink, change: &Change) -> Result<(), SysError> {
     match change {
         Change::AddAddress(a) => nl.add_address(a).await.or_else(ok_if(already_exists)),
         Change::DelAddress(a) => nl.del_address(a).await.or_else(ok_if(not_there)),
-        Change::AddRoute(r) => nl.add_route(r).await.or_else(ok_if(already_exists)),
+        Change::AddRoute(r) => nl.prepend_route(r).await.or_else(ok_if(already_exists)),
         Change::DelRoute(r) => nl.del_route(r).await.or_else(ok_if(not_there)),
         Change::AddRule(r) => nl.add_rule(r).await.or_else(ok_if(already_exists)),
         Change::DelRule(r) => nl.del_rule(r).await.or_else(ok_if(not_there)),

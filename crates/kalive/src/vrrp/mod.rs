@@ -31,15 +31,17 @@ use crate::net::{ops as netops, Change, Frame, NetHandle};
 use crate::notify::{Notification, Notifier, NotifyState, Subject};
 use crate::setup::{Plan, VmacPlan};
 use crate::timer::PreciseTimer;
+use crate::track_process::{self, ProcessStatus};
 use crate::track_script::{self, FileValue, ScriptResult};
 
+mod ah;
 mod control;
 mod dumps;
 mod links;
 mod reload;
 
 pub use dumps::stats_block;
-use dumps::{data_text, json_value, stats_text, write_dump};
+use dumps::{data_text, json_value, stats_text, write_dump, DumpView, SocketView};
 use links::{Iface, Links};
 
 /// Options from the command line that change the actor's behaviour.
@@ -49,12 +51,16 @@ pub struct VrrpOptions {
     pub dont_release_vrrp: bool,
     /// `-a`: log every address change.
     pub address_monitoring: bool,
+    /// `-D`: keepalived's detail lines (`(VI_1) setting Virtual Routes`).
+    pub log_detail: bool,
 }
 
 /// A packet from a receive task, with the interface and family it came on.
 struct RxEvent {
     interface: Arc<str>,
     family: Family,
+    /// From an `auth_type AH` socket: AH to open before the engine.
+    ah: bool,
     at: Instant,
     packet: kalive_sys::RxPacket,
 }
@@ -63,8 +69,8 @@ pub(crate) fn sys_err(e: kalive_sys::SysError) -> Error {
     Error::Sys(e.to_string())
 }
 
-/// Socket key: interface, family, unicast.
-type SockKey = (String, Family, bool);
+/// Socket key: interface, family, unicast, AH (IP protocol 51).
+type SockKey = (String, Family, bool, bool);
 
 /// Everything that lives as long as one config runs.
 struct Run {
@@ -94,6 +100,8 @@ pub struct VrrpActor {
     script_rx: mpsc::UnboundedReceiver<ScriptResult>,
     file_tx: mpsc::UnboundedSender<FileValue>,
     file_rx: mpsc::UnboundedReceiver<FileValue>,
+    process_tx: mpsc::Sender<ProcessStatus>,
+    process_rx: mpsc::Receiver<ProcessStatus>,
     run: Option<Run>,
     /// When each (instance, interface) last logged a GARP burst.
     garp_logged: HashMap<(u32, String), Instant>,
@@ -102,6 +110,10 @@ pub struct VrrpActor {
     drop_log: RateLimit<(Option<InstanceId>, kalive_vrrp::RxDrop)>,
     /// Set while the final stop runs (`-V` then keeps VIPs).
     stopping_flag: bool,
+    /// `auth_type AH` sequence numbers per (interface, VRID): the highest
+    /// sent or accepted (keepalived keeps one counter for both, so a new
+    /// master goes on from the count it heard).
+    ah_seq: HashMap<(String, u8), u32>,
     /// A delayed `Input::Start` (vrrp_startup_delay).
     start_at: Option<Instant>,
     /// Buffers of received packets, kept between batches: the packets of
@@ -131,6 +143,7 @@ impl VrrpActor {
         tokio::spawn(monitor_task(monitor, net_tx));
         let (script_tx, script_rx) = mpsc::unbounded_channel();
         let (file_tx, file_rx) = mpsc::unbounded_channel();
+        let (process_tx, process_rx) = mpsc::channel(track_process::STATUS_QUEUE);
         Ok(VrrpActor {
             options,
             origin: Instant::now(),
@@ -143,10 +156,13 @@ impl VrrpActor {
             script_rx,
             file_tx,
             file_rx,
+            process_tx,
+            process_rx,
             run: None,
             garp_logged: HashMap::new(),
             drop_log: RateLimit::new(Duration::from_secs(1), 256),
             stopping_flag: false,
+            ah_seq: HashMap::new(),
             start_at: None,
             rx_buffers: RxBuffers::default(),
         })
@@ -205,6 +221,7 @@ impl VrrpActor {
             &plan.track_files,
             self.file_tx.clone(),
         ));
+        script_tasks.extend(self.track_processes(&plan, &mut vrrp));
         match &mut self.notifier {
             Some(n) => n.set_scripts(plan.notify.scripts.clone()),
             None => self.notifier = Some(Notifier::new(plan.notify.clone())),
@@ -230,6 +247,46 @@ impl VrrpActor {
         });
         self.carry_out().await;
         Ok(())
+    }
+
+    /// Start `track_process` (before `Input::Start`, so that an instance
+    /// whose process is missing starts in FAULT rather than flapping): the
+    /// first count goes to the engine now, changes arrive on `process_rx`.
+    fn track_processes(&mut self, plan: &Plan, vrrp: &mut Vrrp) -> Option<JoinHandle<()>> {
+        // Statuses of a previous run's task are stale.
+        while self.process_rx.try_recv().is_ok() {}
+        match track_process::spawn(&plan.track_processes, self.process_tx.clone()) {
+            Ok(Some(track_process::Started { initial, task })) => {
+                let now = self.now();
+                for ProcessStatus { name, up } in initial {
+                    vrrp.handle_input(now, Input::Process { name, up });
+                }
+                Some(task)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(
+                    "track_process will not work (tracked processes count as down): {e}"
+                );
+                None
+            }
+        }
+    }
+
+    fn on_process_status(&mut self, status: ProcessStatus) {
+        // keepalived's words (vrrp_track.c, process_update_track_process_status).
+        let word = if status.up { "gained" } else { "lost" };
+        tracing::info!("Quorum {word} for tracked process {}", status.name);
+        let now = self.now();
+        if let Some(run) = &mut self.run {
+            run.vrrp.handle_input(
+                now,
+                Input::Process {
+                    name: status.name,
+                    up: status.up,
+                },
+            );
+        }
     }
 
     /// The plan's instances as the engine runs them: the source address
@@ -532,12 +589,8 @@ impl VrrpActor {
                     if let Some(run) = &mut self.run { run.vrrp.handle_input(now, Input::Start); }
                 }
                 Some(ev) = self.net_rx.recv() => self.on_net_event(ev),
-                Some(r) = self.script_rx.recv() => {
-                    let now = self.now();
-                    if let Some(run) = &mut self.run {
-                        run.vrrp.handle_input(now, Input::ScriptResult { name: r.name, success: r.success });
-                    }
-                }
+                Some(r) = self.script_rx.recv() => self.on_script_result(r),
+                Some(p) = self.process_rx.recv() => self.on_process_status(p),
                 Some(f) = self.file_rx.recv() => {
                     let now = self.now();
                     if let Some(run) = &mut self.run {
@@ -611,7 +664,7 @@ impl VrrpActor {
             mut packets,
             mut spare_payloads,
         } = std::mem::take(&mut self.rx_buffers);
-        for ((interface, family, _), sock) in &run.sockets {
+        for ((interface, family, _, ah), sock) in &run.sockets {
             let read = sock.try_recv_many(&mut packets, MAX_PER_SOCKET, &mut spare_payloads);
             if let Err(e) = read {
                 tracing::debug!("receive on {interface}: {e}");
@@ -623,6 +676,7 @@ impl VrrpActor {
             batch.extend(packets.drain(..).map(|packet| RxEvent {
                 interface: interface.clone(),
                 family: *family,
+                ah: *ah,
                 at: packet.received_at,
                 packet,
             }));
@@ -669,7 +723,16 @@ impl VrrpActor {
     /// back for the next read.
     fn on_packet(&mut self, ev: RxEvent) -> Vec<u8> {
         let at = self.stamp(ev.at);
-        let p = ev.packet;
+        let mut p = ev.packet;
+        if ev.ah {
+            match self.open_ah(&ev.interface, &p) {
+                Some(vrrp_len) => {
+                    p.payload.drain(..ah::AH_LEN);
+                    p.ip_total_len = p.ip_header_len + vrrp_len;
+                }
+                None => return p.payload,
+            }
+        }
         let Some(run) = &mut self.run else {
             return p.payload;
         };
@@ -687,6 +750,78 @@ impl VrrpActor {
         };
         run.vrrp.handle_packet(at, &packet);
         packet.bytes
+    }
+
+    /// The next sequence number to send for (interface, VRID).
+    fn next_ah_seq(&mut self, interface: &str, vrid: u8) -> u32 {
+        let seq = self
+            .ah_seq
+            .entry((interface.to_string(), vrid))
+            .or_insert(0);
+        *seq = seq.saturating_add(1);
+        *seq
+    }
+
+    /// Check a packet from an AH socket: ICV, SPI and sequence number, as
+    /// keepalived does before anything else (vrrp.c, vrrp_in_chk_ipsecah).
+    /// The VRRP message's length if it may go on to the engine.
+    fn open_ah(&mut self, interface: &str, p: &kalive_sys::RxPacket) -> Option<usize> {
+        let run = self.run.as_ref()?;
+        let vrid = *p.payload.get(ah::AH_LEN + 1)?;
+        let (id, res) = (0..run.plan.instances.len()).find_map(|i| {
+            let ic = run.vrrp.config(InstanceId(i as u32))?;
+            let res = run.plan.resources.get(i)?;
+            (ic.interface == interface && ic.vrid == vrid && res.ah_key.is_some())
+                .then_some((InstanceId(i as u32), res))
+        })?;
+        let key = res.ah_key?;
+        let unicast = run.vrrp.config(id).is_some_and(|c| c.is_unicast());
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (p.src, p.dst) else {
+            return None;
+        };
+        let name = instance_name(run, id);
+        if p.ip_header_len != 20 {
+            return None;
+        }
+        let header = ah::received_header(p.ip_total_len, p.ip_id, p.ttl_or_hoplimit, src, dst)?;
+        match ah::open(&header, &p.payload, &key, unicast) {
+            Ok((seq, vrrp)) => {
+                let vrrp_len = vrrp.len();
+                let last = self
+                    .ah_seq
+                    .entry((interface.to_string(), vrid))
+                    .or_insert(0);
+                if seq > *last {
+                    *last = seq;
+                    Some(vrrp_len)
+                } else {
+                    let last = *last;
+                    if self
+                        .drop_log
+                        .allow((Some(id), kalive_vrrp::RxDrop::AuthFailure), Instant::now())
+                    {
+                        tracing::info!(
+                            "({name}) IPSEC-AH : sequence number {seq} already processed. Packet dropped. Local({last})"
+                        );
+                    }
+                    None
+                }
+            }
+            Err(why) => {
+                if self
+                    .drop_log
+                    .allow((Some(id), kalive_vrrp::RxDrop::AuthFailure), Instant::now())
+                {
+                    match why {
+                        ah::AhDrop::BadIcv => tracing::info!(
+                            "({name}) IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !"
+                        ),
+                        other => tracing::info!("({name}) IPSEC-AH : packet from {src} dropped: {other:?}"),
+                    }
+                }
+                None
+            }
+        }
     }
 
     fn on_net_event(&mut self, ev: NetEvent) {
@@ -755,6 +890,27 @@ impl VrrpActor {
         }
     }
 
+    /// One run of a `vrrp_script`; keepalived's `VRRP_Script(NAME)
+    /// succeeded` / `failed` when rise/fall turns its verdict
+    /// (vrrp_scheduler.c, vrrp_script_child_thread; LOG_INFO).
+    fn on_script_result(&mut self, r: ScriptResult) {
+        let now = self.now();
+        let Some(run) = &mut self.run else { return };
+        let before = run.vrrp.script_ok(&r.name);
+        let name = r.name.clone();
+        run.vrrp.handle_input(
+            now,
+            Input::ScriptResult {
+                name: r.name,
+                success: r.success,
+            },
+        );
+        let after = run.vrrp.script_ok(&name);
+        if let Some(line) = script_verdict_line(&name, before, after) {
+            tracing::info!("{line}");
+        }
+    }
+
     fn log_addr(&self, what: &str, a: &AddressInfo) {
         if self.options.address_monitoring {
             let name = self
@@ -794,7 +950,12 @@ impl VrrpActor {
                 bytes,
             } => {
                 let unicast = !dst.is_multicast();
-                let key = (interface, family, unicast);
+                let ah_key = run
+                    .plan
+                    .resources
+                    .get(instance.0 as usize)
+                    .and_then(|r| r.ah_key);
+                let key = (interface, family, unicast, ah_key.is_some());
                 let Some(sock) = run.sockets.get(&key).cloned() else {
                     tracing::warn!("no VRRP socket for {}", key.0);
                     return;
@@ -811,9 +972,21 @@ impl VrrpActor {
                 } else {
                     255
                 };
+                let sent = match (ah_key, src, dst) {
+                    (Some(secret), IpAddr::V4(src4), IpAddr::V4(dst4)) => {
+                        let vrid = bytes.get(1).copied().unwrap_or(0);
+                        let seq = self.next_ah_seq(&key.0, vrid);
+                        sock.send_v4_sealed(src4, dst4, ttl, ah::AH_LEN + bytes.len(), |ip| {
+                            ah::seal(ip, &bytes, &secret, seq, unicast)
+                        })
+                        .await
+                    }
+                    _ => sock.send(src, dst, ttl, &bytes).await,
+                };
+                let Some(run) = &self.run else { return };
                 // The instance's name only for a log line: a busy master
                 // sends thousands of adverts a second.
-                if let Err(e) = sock.send(src, dst, ttl, &bytes).await {
+                if let Err(e) = sent {
                     let name = instance_name(run, instance);
                     tracing::warn!("({name}) cannot send advert to {dst}: {e}");
                 }
@@ -1039,6 +1212,9 @@ impl VrrpActor {
         let Some(res) = run.plan.resources.get(instance.0 as usize) else {
             return;
         };
+        if self.options.log_detail {
+            log_virtual_entries(&instance_name(run, instance), "Routes", add);
+        }
         for h in handles {
             let Some(spec) = res.routes.get(*h as usize) else {
                 continue;
@@ -1068,6 +1244,9 @@ impl VrrpActor {
         let Some(res) = run.plan.resources.get(instance.0 as usize) else {
             return;
         };
+        if self.options.log_detail {
+            log_virtual_entries(&instance_name(run, instance), "Rules", add);
+        }
         for h in handles {
             if let Some(spec) = res.rules.get(*h as usize) {
                 let r = netops::rule(spec);
@@ -1141,26 +1320,55 @@ impl VrrpActor {
 
     fn dump(&mut self, kind: kalive_control::DumpKind) {
         use kalive_control::DumpKind;
-        match kind {
-            DumpKind::Data => {
-                let text = self
-                    .run
-                    .as_ref()
-                    .map(|r| data_text(&r.vrrp))
-                    .unwrap_or_default();
-                write_dump(kind.path(), &text);
-            }
-            DumpKind::Stats => self.dump_stats(false),
+        let text = match kind {
+            DumpKind::Stats => return self.dump_stats(false),
+            DumpKind::Data => self
+                .dump_view()
+                .map(|view| data_text(&view))
+                .unwrap_or_default(),
             DumpKind::Json => {
                 let json = self
-                    .run
-                    .as_ref()
-                    .map(|r| json_value(&r.vrrp))
+                    .dump_view()
+                    .map(|view| json_value(&view))
                     .unwrap_or(serde_json::Value::Array(vec![]));
-                let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-                write_dump(kind.path(), &text);
+                serde_json::to_string_pretty(&json).unwrap_or_default()
             }
+        };
+        write_dump(kind.path(), &text);
+    }
+
+    /// What the data and JSON dumps read, as of now; `None` without a run.
+    fn dump_view(&self) -> Option<DumpView<'_>> {
+        use std::os::fd::AsRawFd;
+        let run = self.run.as_ref()?;
+        // Sockets in the order of the first instance using each, as
+        // keepalived lists its socket pool.
+        let mut sockets: Vec<SocketView> = Vec::new();
+        for ic in &run.plan.instances {
+            let key = sock_key(ic);
+            let Some(sock) = run.sockets.get(&key) else {
+                continue;
+            };
+            if sockets.iter().any(|s| {
+                (s.interface.as_str(), s.family, s.unicast) == (key.0.as_str(), key.1, key.2)
+            }) {
+                continue;
+            }
+            sockets.push(SocketView {
+                interface: key.0,
+                family: key.1,
+                unicast: key.2,
+                fd: sock.as_raw_fd(),
+            });
         }
+        Some(DumpView {
+            vrrp: &run.vrrp,
+            plan: &run.plan,
+            links: &self.links,
+            sockets,
+            now: self.now(),
+            wall_now: std::time::SystemTime::now(),
+        })
     }
 
     fn dump_stats(&mut self, clear: bool) {
@@ -1207,7 +1415,11 @@ fn undo(change: Change) -> Change {
 }
 
 fn sock_key(ic: &kalive_vrrp::InstanceConfig) -> SockKey {
-    (ic.interface.clone(), ic.family, ic.is_unicast())
+    (ic.interface.clone(), ic.family, ic.is_unicast(), is_ah(ic))
+}
+
+fn is_ah(ic: &kalive_vrrp::InstanceConfig) -> bool {
+    ic.family == Family::V4 && ic.authentication == kalive_vrrp::Authentication::Ah
 }
 
 /// Receive buffer of a VRRP socket: room for every VRID of an interface to
@@ -1227,6 +1439,11 @@ fn open_socket(ic: &kalive_vrrp::InstanceConfig) -> Option<VrrpSocket> {
     };
     let options = kalive_sys::SocketOptions {
         receive_buffer: Some(RECEIVE_BUFFER),
+        ip_protocol: if is_ah(ic) {
+            kalive_sys::IPPROTO_AH
+        } else {
+            kalive_sys::IPPROTO_VRRP
+        },
         // Waited on with the run's ReceiveSet, read in batches.
         wake_on_receive: false,
         ..Default::default()
@@ -1240,13 +1457,14 @@ fn open_socket(ic: &kalive_vrrp::InstanceConfig) -> Option<VrrpSocket> {
         }
     };
     tracing::info!(
-        "VRRP sockpool: [ifindex({:3}), family({}), proto(112), {}, address({})]",
+        "VRRP sockpool: [ifindex({:3}), family({}), proto({}), {}, address({})]",
         sock.ifindex(),
         if ic.family == Family::V4 {
             "IPv4"
         } else {
             "IPv6"
         },
+        if is_ah(ic) { 51 } else { 112 },
         if unicast { "unicast" } else { "multicast" },
         if unicast {
             ic.source.map(|s| s.to_string()).unwrap_or_default()
@@ -1286,12 +1504,36 @@ fn instance_name(run: &Run, id: InstanceId) -> String {
         .unwrap_or_else(|| format!("#{}", id.0))
 }
 
+/// The line keepalived logs when a script's verdict turns, if it turned.
+fn script_verdict_line(name: &str, before: Option<bool>, after: Option<bool>) -> Option<String> {
+    match after {
+        Some(ok) if before != after => Some(format!(
+            "VRRP_Script({name}) {}",
+            if ok { "succeeded" } else { "failed" }
+        )),
+        _ => None,
+    }
+}
+
+/// `(VI_1) setting Virtual Routes` / `(VI_1) removing Virtual Rules`:
+/// keepalived 2.2.7 prints these only with `-D` (vrrp.c,
+/// vrrp_handle_iproutes / vrrp_handle_iprules), at LOG_INFO.
+fn log_virtual_entries(name: &str, what: &str, add: bool) {
+    tracing::info!("{}", virtual_entries_line(name, what, add));
+}
+
+fn virtual_entries_line(name: &str, what: &str, add: bool) -> String {
+    let verb = if add { "setting" } else { "removing" };
+    format!("({name}) {verb} Virtual {what}")
+}
+
 /// keepalived's words for the drops it logs (vrrp.c), ours for the rest.
 fn log_drop(name: Option<&str>, vrid: u8, src: IpAddr, reason: kalive_vrrp::RxDrop) {
     use kalive_vrrp::RxDrop;
     let name = name.unwrap_or("-");
     match reason {
-        RxDrop::AuthFailure => tracing::warn!("({name}) received an invalid passwd!"),
+        // LOG_INFO in keepalived 2.2.7 (vrrp.c, vrrp_check_packet).
+        RxDrop::AuthFailure => tracing::info!("({name}) received an invalid passwd!"),
         RxDrop::AddressList => tracing::info!(
             "({name}) ip address associated with VRID {vrid} not present in MASTER advert from {src}"
         ),
@@ -1452,6 +1694,28 @@ mod tests {
         assert!(
             !still_arriving(Some(burst_ago), slack),
             "a burst that ended"
+        );
+    }
+
+    #[test]
+    fn keepalived_script_and_route_wording() {
+        assert_eq!(
+            script_verdict_line("chk", None, Some(true)).as_deref(),
+            Some("VRRP_Script(chk) succeeded")
+        );
+        assert_eq!(
+            script_verdict_line("chk", Some(true), Some(false)).as_deref(),
+            Some("VRRP_Script(chk) failed")
+        );
+        assert_eq!(script_verdict_line("chk", Some(true), Some(true)), None);
+        assert_eq!(script_verdict_line("chk", None, None), None);
+        assert_eq!(
+            virtual_entries_line("VI_1", "Routes", true),
+            "(VI_1) setting Virtual Routes"
+        );
+        assert_eq!(
+            virtual_entries_line("VI_1", "Rules", false),
+            "(VI_1) removing Virtual Rules"
         );
     }
 

@@ -125,6 +125,10 @@ impl VrrpActor {
             &plan.track_files,
             self.file_tx.clone(),
         ));
+        // track_process counts again from /proc (keepalived's
+        // reload_track_processes); the engine hears only the counts.
+        run.script_tasks
+            .extend(self.track_processes(&plan, &mut run.vrrp));
         if let Some(n) = &mut self.notifier {
             n.set_scripts(plan.notify.scripts.clone());
         }

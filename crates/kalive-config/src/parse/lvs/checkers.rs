@@ -15,7 +15,7 @@ use crate::model::lvs::{
     HttpCheck, HttpProtocol, MiscCheck, RealServer, ReplyPattern, SmtpCheck, StatusRange, UdpCheck,
     UrlCheck,
 };
-use crate::model::vrrp::{Script, ScriptUser};
+use crate::model::vrrp::{RunAs, Script, ScriptUser};
 use crate::model::Config;
 use crate::parse::script::command_script;
 use crate::parse::{Ctx, Kw};
@@ -49,7 +49,8 @@ pub(crate) struct CheckerState {
     bfds: Vec<String>,
     globals: Rc<Config>,
     /// MISC_CHECK `user`, attached to the script at the end.
-    misc_user: Option<ScriptUser>,
+    /// `user USER [GROUP]` of a MISC_CHECK, resolved.
+    misc_user: Option<(ScriptUser, RunAs)>,
     /// FILE_CHECK `weight` (None: the track_file's own).
     file_weight: Option<(i32, bool)>,
     /// DNS_CHECK `name` was accepted once (later ones are refused).
@@ -219,15 +220,20 @@ fn checker_end(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) -> bool {
             return false;
         }
         CheckerKind::Misc(m) => {
-            m.script.user = st.misc_user.take();
-            // keepalived's misc_end_handler: the default script user.
-            if m.script.user.is_none() && default_script_user(ctx, &st.globals, end).is_none() {
-                let cmd = cmd_str(&m.script);
-                ctx.warning(
-                    end,
-                    format!("Unable to set default user for misc script {cmd} - removing"),
-                );
-                return false;
+            if let Some((user, run_as)) = st.misc_user.take() {
+                m.script.user = Some(user);
+                m.script.run_as = Some(run_as);
+            } else {
+                // keepalived's misc_end_handler: the default script user.
+                m.script.run_as = default_script_user(ctx, &st.globals, end);
+                if m.script.run_as.is_none() {
+                    let cmd = cmd_str(&m.script);
+                    ctx.warning(
+                        end,
+                        format!("Unable to set default user for misc script {cmd} - removing"),
+                    );
+                    return false;
+                }
             }
             true
         }
@@ -329,11 +335,7 @@ pub(super) fn dns_check(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt) {
 
 pub(super) fn misc_check(ctx: &mut Ctx, r: &mut RsState, stmt: &Stmt) {
     let kind = CheckerKind::Misc(MiscCheck {
-        script: Script {
-            args: Vec::new(),
-            user: None,
-            span: None,
-        },
+        script: Script::new(Vec::new(), None, None),
         timeout: None,
         dynamic: false,
     });
@@ -1033,8 +1035,7 @@ fn misc_user(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
     };
     // keepalived looks the user up at once and drops the checker if that
     // fails (`misc_user_handler`).
-    let group_ok = su.group.as_ref().is_none_or(|g| ctx.sys.group(g).is_some());
-    if ctx.sys.user(&su.user).is_none() || !group_ok {
+    let Some(run_as) = crate::script_check::lookup_user(ctx, stmt.span(), &su) else {
         let cmd = misc(st).map(|m| cmd_str(&m.script)).unwrap_or_default();
         ctx.warning(
             stmt.span(),
@@ -1042,8 +1043,8 @@ fn misc_user(ctx: &mut Ctx, st: &mut CheckerState, stmt: &Stmt) {
         );
         st.removed = true;
         return;
-    }
-    st.misc_user = Some(su);
+    };
+    st.misc_user = Some((su, run_as));
 }
 
 /// keepalived's `cmd_str`: every argument in single quotes; a `</file`

@@ -12,11 +12,11 @@ use crate::model::lvs::{
     VirtualServerGroup, VsAddress, DEFAULT_PERSISTENCE_TIMEOUT,
 };
 use crate::model::lvs::{Protocol, Scheduler};
-use crate::model::vrrp::{Script, ScriptUser};
+use crate::model::vrrp::Script;
 use crate::model::Config;
 use crate::parse::Ctx;
-use crate::script_check::{check_script, ScriptFlags};
-use crate::system::{System, UserInfo};
+use crate::script_check::{check_script, resolve_fifo_owner, resolve_notify_slot, ScriptFlags};
+use crate::system::System;
 
 /// Cross-block checks and keepalived's defaults, after the whole file:
 /// `link_vsg_to_vs` then `validate_check_config`.
@@ -431,29 +431,40 @@ fn group_port_checks(ctx: &mut Ctx, vs: &VirtualServer, g: &VirtualServerGroup, 
 /// run (found and executable) without `enable_script_security` are a
 /// SECURITY VIOLATION (`-t` exit 6); scripts not found are dropped, as
 /// keepalived disables them with only a log line.
-pub fn check_system(ctx: &mut Ctx, config: &Config, sys: &dyn System) {
-    let lvs = &config.lvs;
-    if ctx.stopped || lvs.virtual_servers.is_empty() {
+pub fn check_system(ctx: &mut Ctx, config: &mut Config, sys: &dyn System) {
+    if ctx.stopped || config.lvs.virtual_servers.is_empty() {
         return;
     }
-    let g = &config.global_defs;
-    let security = g.enable_script_security;
-    let default = default_user(g, sys);
+    let security = config.global_defs.enable_script_security;
+    let g = &mut config.global_defs;
+    resolve_fifo_owner(ctx, security, &mut g.notify_fifo, "");
+    resolve_fifo_owner(ctx, security, &mut g.lvs_notify_fifo, "lvs_");
+    for (slot, kind) in [
+        (&mut g.notify_fifo.script, "notify_fifo"),
+        (&mut g.lvs_notify_fifo.script, "lvs_notify_fifo"),
+    ] {
+        resolve_notify_slot(ctx, security, slot, kind);
+    }
     let mut flags = ScriptFlags::default();
     let fifo_scripts = g
         .notify_fifo
         .script
-        .iter()
-        .chain(g.lvs_notify_fifo.script.iter());
-    for script in check_scripts(lvs).chain(fifo_scripts) {
-        let user = match &script.user {
-            Some(u) => match resolve_user(sys, u) {
-                Some(info) => info,
-                None => continue,
-            },
-            None => default.clone(),
+        .iter_mut()
+        .chain(g.lvs_notify_fifo.script.iter_mut());
+    for script in check_scripts(&mut config.lvs).chain(fifo_scripts) {
+        // Identities were resolved while parsing (`script_check`); a
+        // script without one is not run.
+        let Some(user) = script.run_as.clone() else {
+            continue;
         };
-        flags.merge(check_script(sys, script, &user, security));
+        let check = check_script(sys, script, &user, security);
+        if let Some(span) = &script.span {
+            for m in &check.messages {
+                ctx.note(span, m.clone());
+            }
+        }
+        script.exec_path = check.exec_path;
+        flags.merge(check.flags);
     }
     if !security && flags.is_script {
         let extra = if flags.insecure {
@@ -468,37 +479,22 @@ pub fn check_system(ctx: &mut Ctx, config: &Config, sys: &dyn System) {
     }
 }
 
-/// keepalived's `set_default_script_user`: global `script_user`, else
-/// `keepalived_script` if it exists, else root.
-fn default_user(g: &crate::model::GlobalDefs, sys: &dyn System) -> UserInfo {
-    g.script_user
-        .as_ref()
-        .and_then(|u| resolve_user(sys, u))
-        .or_else(|| sys.user("keepalived_script"))
-        .unwrap_or(UserInfo { uid: 0, gid: 0 })
-}
-
-fn resolve_user(sys: &dyn System, u: &ScriptUser) -> Option<UserInfo> {
-    let mut info = sys.user(&u.user)?;
-    if let Some(g) = &u.group {
-        info.gid = sys.group(g)?;
-    }
-    Some(info)
-}
-
 /// Every script the checker process may run.
-fn check_scripts(lvs: &LvsConfig) -> impl Iterator<Item = &Script> {
-    lvs.virtual_servers.iter().flat_map(|vs| {
-        let quorum = vs.quorum_up.iter().chain(vs.quorum_down.iter());
-        let rs_scripts = vs.real_servers.iter().flat_map(|rs| {
-            let misc = rs.checkers.iter().filter_map(|c| match &c.kind {
-                CheckerKind::Misc(m) => Some(&m.script),
+fn check_scripts(lvs: &mut LvsConfig) -> impl Iterator<Item = &mut Script> {
+    lvs.virtual_servers.iter_mut().flat_map(|vs| {
+        let quorum = vs.quorum_up.iter_mut().chain(vs.quorum_down.iter_mut());
+        let rs_scripts = vs.real_servers.iter_mut().flat_map(|rs| {
+            let misc = rs.checkers.iter_mut().filter_map(|c| match &mut c.kind {
+                CheckerKind::Misc(m) => Some(&mut m.script),
                 _ => None,
             });
-            rs.notify_up.iter().chain(rs.notify_down.iter()).chain(misc)
+            rs.notify_up
+                .iter_mut()
+                .chain(rs.notify_down.iter_mut())
+                .chain(misc)
         });
         quorum
             .chain(rs_scripts)
-            .chain(vs.dropped_misc_scripts.iter())
+            .chain(vs.dropped_misc_scripts.iter_mut())
     })
 }

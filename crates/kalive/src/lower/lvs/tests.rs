@@ -24,7 +24,18 @@ fn lowered(text: &str) -> LvsPlan {
         .map(|d| d.to_string())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    lower(&loaded.config, &|s| Script::new(s.args.clone()))
+    lower(&loaded.config, &mut |s, _| {
+        let identity = kalive_sys::script::Identity {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+        };
+        Some(Script::new(
+            s.args[0].clone(),
+            s.args[1..].to_vec(),
+            identity,
+        ))
+    })
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -181,16 +192,13 @@ fn checkers_carry_inherited_timing_and_their_kind_defaults() {
 fn scripts_and_suspend_addresses_are_kept_per_service() {
     let plan = lowered(BASIC);
     let s = &plan.services[0];
-    assert_eq!(s.quorum_up.as_ref().unwrap().argv, vec!["/bin/true", "up"]);
-    assert_eq!(
-        s.quorum_down.as_ref().unwrap().argv,
-        vec!["/bin/true", "down"]
-    );
+    assert_eq!(s.quorum_up.as_ref().unwrap().display(), "/bin/true up");
+    assert_eq!(s.quorum_down.as_ref().unwrap().display(), "/bin/true down");
     assert_eq!(s.suspend_on, Some(vec![ip("10.0.0.100")]));
     assert_eq!(s.real_servers.len(), 3);
     assert_eq!(
-        s.real_servers[0].notify_down.as_ref().unwrap().argv,
-        vec!["/bin/true", "rs1", "down"]
+        s.real_servers[0].notify_down.as_ref().unwrap().display(),
+        "/bin/true rs1 down"
     );
     assert!(s.real_servers[1].notify_up.is_none());
 }
