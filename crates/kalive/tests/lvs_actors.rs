@@ -297,3 +297,63 @@ virtual_server 10.9.0.100 80 {
     }
     handle.stop(true, Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_reload_adds_and_removes_virtual_servers() {
+    let dir = Dir(std::env::temp_dir().join(format!("kalive-lvs-reload-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let config = |services: &[(&str, &str)]| {
+        let mut text = String::new();
+        for (vip, rs) in services {
+            text.push_str(&format!(
+                "virtual_server {vip} 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server {rs} 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n"
+            ));
+        }
+        let system = FakeSystem::with_interfaces(&["eth0"]);
+        let loaded = kalive_config::load_str(&text, "t.conf", Arc::new(system));
+        lower(&loaded.config, &mut script)
+    };
+    let prober = Arc::new(Probes::default());
+    let handle = LvsHandle::spawn_with(
+        config(&[("10.9.0.1", "10.9.1.1")]),
+        Arc::new(FakeProber(prober.clone())),
+        fake_nft(&dir.0),
+    )
+    .unwrap();
+    let sender = handle.sender();
+    let names = || {
+        let sender = sender.clone();
+        async move {
+            let (reply, answer) = oneshot::channel();
+            sender.send(LvsRequest::Status { reply }).await.unwrap();
+            answer
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|v| v.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names().await, vec!["[10.9.0.1]:tcp:80"]);
+    let (reply, answer) = oneshot::channel();
+    sender
+        .send(LvsRequest::Reload {
+            plan: Box::new(config(&[("10.9.0.2", "10.9.1.2")])),
+            reply,
+        })
+        .await
+        .unwrap();
+    let summary = answer.await.unwrap().expect("reload applied");
+    assert!(summary.contains("1 virtual servers"), "{summary}");
+    assert_eq!(names().await, vec!["[10.9.0.2]:tcp:80"]);
+    wait_for(
+        "the new service in the table",
+        Duration::from_secs(3),
+        || {
+            let last = batches(&dir.0).last().cloned().unwrap_or_default();
+            last.contains("10.9.1.2") && !last.contains("10.9.1.1")
+        },
+    )
+    .await;
+    handle.stop(true, Duration::from_secs(5)).await;
+}
