@@ -92,6 +92,57 @@ pub struct Status {
     pub sync_groups: Vec<GroupStatus>,
     /// The netlink owner's queue counters (coalesced, dropped frames...).
     pub netlink: NetlinkStatus,
+    /// `virtual_server`s with their real servers and checkers (absent when
+    /// the config has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_servers: Vec<VirtualServerStatus>,
+}
+
+/// One `virtual_server`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VirtualServerStatus {
+    /// keepalived's spelling: `[10.0.0.1]:tcp:80`, `FWM 7`, `[group]:0`.
+    pub name: String,
+    /// Whether the live weight meets `quorum` (None: not known yet).
+    pub quorum_up: Option<bool>,
+    /// `ha_suspend` has its checks paused (its address is not here).
+    pub suspended: bool,
+    pub real_servers: Vec<RealServerStatus>,
+}
+
+/// One `real_server`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealServerStatus {
+    /// `[10.1.0.1]:tcp:80`.
+    pub name: String,
+    /// Enabled and every checker up.
+    pub up: bool,
+    /// Effective weight (configured, moved by dynamic weights).
+    pub weight: u32,
+    /// Its weight in the load balancer now: absent when it is not in it,
+    /// 0 when kept without new connections (`inhibit_on_failure`).
+    #[serde(default)]
+    pub lb_weight: Option<u32>,
+    /// When `up` last changed (or the server appeared), Unix seconds.
+    pub since: f64,
+    /// The last failure a checker reported, keepalived's wording.
+    pub last_failure: Option<String>,
+    pub checkers: Vec<CheckerStatus>,
+}
+
+/// One checker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckerStatus {
+    /// `TCP_CHECK`, `HTTP_GET`, ...
+    pub kind: String,
+    pub up: bool,
+    /// Whether it has given a result yet.
+    pub has_run: bool,
+    /// When `up` last changed (or the checker appeared), Unix seconds.
+    pub since: f64,
+    pub consecutive_failures: u32,
+    /// The probe's reason for its last failure.
+    pub last_failure: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -202,6 +253,106 @@ impl Status {
                 g.members.join(" ")
             ));
         }
+        for vs in &self.virtual_servers {
+            let quorum = match vs.quorum_up {
+                Some(true) => "quorum up",
+                Some(false) => "quorum DOWN",
+                None => "quorum ?",
+            };
+            let suspended = if vs.suspended { " SUSPENDED" } else { "" };
+            out.push_str(&format!("virtual_server {} {quorum}{suspended}\n", vs.name));
+            for rs in &vs.real_servers {
+                let failure = rs
+                    .last_failure
+                    .as_ref()
+                    .map(|f| format!(" last failure: {f}"))
+                    .unwrap_or_default();
+                let in_lb = match rs.lb_weight {
+                    None => " (not in the load balancer)".to_string(),
+                    Some(w) if w != rs.weight => format!(" (load balancer weight {w})"),
+                    Some(_) => String::new(),
+                };
+                out.push_str(&format!(
+                    "  real_server {} {} weight {}{in_lb}{failure}\n",
+                    rs.name,
+                    if rs.up { "UP" } else { "DOWN" },
+                    rs.weight
+                ));
+                for c in &rs.checkers {
+                    out.push_str(&format!(
+                        "    {} {} failures {}{}\n",
+                        c.kind,
+                        if c.up { "up" } else { "down" },
+                        c.consecutive_failures,
+                        c.last_failure
+                            .as_ref()
+                            .map(|f| format!(" ({f})"))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_virtual_server() -> Status {
+        Status {
+            virtual_servers: vec![VirtualServerStatus {
+                name: "[10.0.0.1]:tcp:80".into(),
+                quorum_up: Some(false),
+                suspended: false,
+                real_servers: vec![RealServerStatus {
+                    name: "[10.1.0.1]:tcp:80".into(),
+                    up: false,
+                    weight: 3,
+                    lb_weight: Some(0),
+                    since: 1.5,
+                    last_failure: Some("TCP_CHECK on service [10.1.0.1]:tcp:80 failed.".into()),
+                    checkers: vec![CheckerStatus {
+                        kind: "TCP_CHECK".into(),
+                        up: false,
+                        has_run: true,
+                        since: 1.5,
+                        consecutive_failures: 2,
+                        last_failure: Some("connection refused".into()),
+                    }],
+                }],
+            }],
+            ..Status::default()
+        }
+    }
+
+    #[test]
+    fn status_text_lists_virtual_and_real_servers() {
+        let text = with_virtual_server().to_text();
+        assert!(
+            text.contains("virtual_server [10.0.0.1]:tcp:80 quorum DOWN"),
+            "{text}"
+        );
+        assert!(
+            text.contains("real_server [10.1.0.1]:tcp:80 DOWN weight 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("TCP_CHECK down failures 2 (connection refused)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn virtual_servers_are_optional_in_json() {
+        let plain = Status::default();
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("virtual_servers"), "{json}");
+        let back: Status = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, plain);
+        let full = with_virtual_server();
+        let back: Status = serde_json::from_str(&serde_json::to_string(&full).unwrap()).unwrap();
+        assert_eq!(back, full);
     }
 }

@@ -13,6 +13,7 @@ use crate::cli::Cli;
 use crate::control;
 use crate::error::Error;
 use crate::logging::{self, LogOptions};
+use crate::lvs::LvsHandle;
 use crate::net::NetOwner;
 use crate::process::{self, PidFiles};
 use crate::sdnotify::SdNotify;
@@ -139,6 +140,19 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
         run_global_script("startup_script", script, *timeout).await;
     }
     let shutdown_script = plan.shutdown_script.clone();
+    // keepalived starts its checker process only for a config with
+    // virtual servers (reference §1.4).
+    let (lvs, checkers_pid) = if plan.lvs.is_empty() {
+        (None, None)
+    } else {
+        // keepalived's checker process has a pid file of its own (`-c`);
+        // here it names this process, as `-p` and `-r` do.
+        let (pid, warnings) = PidFiles::write(&[cli.checkers_pid_file.as_path()])?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        (Some(LvsHandle::spawn(plan.lvs.clone())?), Some(pid))
+    };
     let net = NetOwner::spawn()?;
     let mut vrrp = VrrpActor::new(options, net.handle()).await?;
     vrrp.start(plan).await?;
@@ -159,7 +173,12 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
         }
     };
     let (vrrp_tx, mut vrrp_rx) = mpsc::channel(crate::bus::ACTOR_QUEUE);
-    let supervisor = Supervisor::new(cli.clone(), sd.clone(), vrrp_tx);
+    let supervisor = Supervisor::new(
+        cli.clone(),
+        sd.clone(),
+        vrrp_tx,
+        lvs.as_ref().map(LvsHandle::sender),
+    );
     let supervisor_task = tokio::spawn(supervisor.run(signals, control_rx));
     tracing::info!("Startup complete");
     sd.ready("running");
@@ -172,6 +191,11 @@ async fn run(cli: Cli, sd: SdNotify) -> Result<u8, Error> {
         let _ = task.await;
     }
     supervisor_task.abort();
+    if let Some(lvs) = lvs {
+        lvs.stop(!cli.dont_release_ipvs, Duration::from_secs(15))
+            .await;
+    }
+    drop(checkers_pid);
     vrrp.shutdown().await;
     net.close(Duration::from_secs(2));
     if let Some((script, timeout)) = &shutdown_script {

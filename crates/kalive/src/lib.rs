@@ -36,6 +36,24 @@
 //! thread fed through a channel so that logging never delays a protocol
 //! action.
 //!
+//! # Health checks and load balancing
+//!
+//! `virtual_server` blocks run on a thread of their own ([`lvs`]): the
+//! [`check`] actor probes real servers (every keepalived checker kind, via
+//! kalive-probe, at most [`check::MAX_CONCURRENT_PROBES`] at once) and the
+//! [`lb`] owner keeps the kernel's load balancer as the health says, with
+//! nftables (table `inet kalive`, one transaction per burst of changes,
+//! read back and reconciled at start, removed at stop unless `-I`). Real
+//! servers' `notify_up`/`notify_down`, services' `quorum_up`/`quorum_down`
+//! and `lvs_notify_fifo` lines follow keepalived (reference §1.11–1.12);
+//! what nftables cannot do of a config is logged once at start. As
+//! keepalived, every director programs the table whatever its VRRP state;
+//! `ha_suspend` pauses a service's checks while its address is not on this
+//! host (netlink address events). A reload keeps unchanged checkers (state
+//! and schedule) and leaves unchanged nft chains alone. `-P` runs VRRP
+//! only, `-C` checks and load balancing only. `kalive ctl status` lists
+//! virtual and real servers, checkers and their last failures.
+//!
 //! # Modules
 //!
 //! - [`daemon`]: start-up: process set-up, the runtime, the actors.
@@ -45,6 +63,8 @@
 //! - [`net`]: the netlink owner (addresses, routes, rules, GARP/NA) on its
 //!   own thread, behind bounded, coalescing queues.
 //! - [`notify`]: the notify owner (scripts, FIFOs).
+//! - [`lvs`]: the LVS thread: the [`check`] actor (health checks) and the
+//!   [`lb`] owner (nftables load balancer), fed by [`lower`].
 //! - [`control`]: the root-only control socket; [`ctl`]: `kalive ctl`.
 //! - [`cli`], [`config_test`], [`setup`], [`track_script`],
 //!   [`track_process`], [`timer`],
@@ -53,6 +73,7 @@
 //!   stream, logging, detaching and pid files, systemd readiness.
 
 pub mod bus;
+pub mod check;
 pub mod cli;
 pub mod config_test;
 pub mod control;
@@ -61,8 +82,11 @@ pub mod daemon;
 pub mod error;
 pub mod genhash;
 pub mod keeper;
+pub mod lb;
 pub mod load;
 pub mod logging;
+pub mod lower;
+pub mod lvs;
 pub mod net;
 pub mod notify;
 pub mod process;

@@ -89,7 +89,38 @@ pub fn load(cli: &Cli) -> Result<Accepted, Refusal> {
         started.elapsed().saturating_sub(parsed).as_secs_f64() * 1e3
     );
     match planned {
-        Ok(plan) => Ok(Accepted { plan, diagnostics }),
+        Ok(mut plan) => {
+            subsystems(cli, &mut plan);
+            // The check engine's own verdict, here rather than in the
+            // actor, so that a reload it would refuse changes nothing at
+            // all (VRRP included).
+            if let Err(e) =
+                kalive_check::Checks::new(&plan.lvs.check, kalive_check::Timestamp::ZERO, 0)
+            {
+                return Err(refuse(crate::exit::CONFIG, format!("virtual servers: {e}")));
+            }
+            Ok(Accepted { plan, diagnostics })
+        }
         Err(e) => Err(refuse(crate::exit::CONFIG, e.to_string())),
+    }
+}
+
+/// `-P` runs VRRP only, `-C` the health checkers and load balancer only
+/// (reference §1.2): the other half of the config is left out, at start and
+/// at every reload alike.
+fn subsystems(cli: &Cli, plan: &mut Plan) {
+    if cli.vrrp_only {
+        plan.lvs = crate::lower::LvsPlan::default();
+    }
+    if cli.check_only {
+        plan.instances.clear();
+        plan.sync_groups.clear();
+        plan.resources.clear();
+        plan.track_scripts.clear();
+        plan.static_addresses.clear();
+        plan.static_routes.clear();
+        plan.static_rules.clear();
+        plan.priority_change_fifo.clear();
+        plan.track_files.clear();
     }
 }

@@ -72,6 +72,8 @@ pub struct Plan {
     /// keepalived's view of it (global_defs, vrrp_script, track_file,
     /// instance keywords the engine does not need; reference §1.3).
     pub config: std::sync::Arc<Config>,
+    /// The `virtual_server` half, for the check actor and the LB owner.
+    pub lvs: crate::lower::LvsPlan,
 }
 
 /// The keyword details of one instance the engine does not need.
@@ -169,6 +171,7 @@ pub fn plan(config: &Config) -> Result<Plan, Error> {
         })
         .collect();
     let notify = notify_config(config, &mut warnings);
+    let lvs = crate::lower::lower(config, &mut |s, what| runnable(s, what, &mut warnings));
     let track_scripts = track_scripts(config, &instances, &mut warnings);
     let track_files = config
         .track_files
@@ -236,6 +239,7 @@ pub fn plan(config: &Config) -> Result<Plan, Error> {
         gna_interval: config.global_defs.vrrp_gna_interval,
         warnings,
         config: std::sync::Arc::new(config.clone()),
+        lvs,
     })
 }
 

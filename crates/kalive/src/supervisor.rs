@@ -8,7 +8,7 @@ use std::sync::Arc;
 use kalive_control::{DumpKind, ReloadReply, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bus::{ControlCall, Switch, VrrpRequest};
+use crate::bus::{ControlCall, LvsRequest, Switch, VrrpRequest};
 use crate::cli::Cli;
 use crate::sdnotify::SdNotify;
 use crate::signals::{SignalEvent, Signals};
@@ -17,11 +17,28 @@ pub struct Supervisor {
     cli: Arc<Cli>,
     sd: SdNotify,
     vrrp: mpsc::Sender<VrrpRequest>,
+    /// The LVS thread, when the config at start had virtual servers.
+    lvs: Option<mpsc::Sender<LvsRequest>>,
 }
 
 impl Supervisor {
-    pub fn new(cli: Arc<Cli>, sd: SdNotify, vrrp: mpsc::Sender<VrrpRequest>) -> Supervisor {
-        Supervisor { cli, sd, vrrp }
+    pub fn new(
+        cli: Arc<Cli>,
+        sd: SdNotify,
+        vrrp: mpsc::Sender<VrrpRequest>,
+        lvs: Option<mpsc::Sender<LvsRequest>>,
+    ) -> Supervisor {
+        Supervisor { cli, sd, vrrp, lvs }
+    }
+
+    async fn ask_lvs<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> LvsRequest) -> Option<T> {
+        let lvs = self.lvs.as_ref()?;
+        let (tx, rx) = oneshot::channel();
+        if lvs.send(make(tx)).await.is_err() {
+            tracing::error!("the LVS thread has stopped; request dropped");
+            return None;
+        }
+        rx.await.ok()
     }
 
     /// Until a stop signal: then the VRRP actor is told to stop and this
@@ -70,7 +87,12 @@ impl Supervisor {
         let switch = match request {
             Request::Status => {
                 return match self.ask(|reply| VrrpRequest::Status { reply }).await {
-                    Some(status) => Response::Status(status),
+                    Some(mut status) => {
+                        if let Some(vs) = self.ask_lvs(|reply| LvsRequest::Status { reply }).await {
+                            status.virtual_servers = vs;
+                        }
+                        Response::Status(status)
+                    }
                     None => actor_gone(),
                 }
             }
@@ -105,10 +127,14 @@ impl Supervisor {
             Ok(Err(refusal)) => refused(refusal.reason, refusal.diagnostics),
             Ok(Ok(accepted)) => {
                 let diagnostics = accepted.diagnostics;
+                let lvs_plan = Box::new(accepted.plan.lvs.clone());
                 let plan = Box::new(accepted.plan);
                 match self.ask(|reply| VrrpRequest::Reload { plan, reply }).await {
                     Some(mut reply) => {
                         reply.diagnostics = diagnostics;
+                        if reply.applied {
+                            self.reload_lvs(lvs_plan, &mut reply).await;
+                        }
                         reply
                     }
                     None => refused("the VRRP actor has stopped".into(), diagnostics),
@@ -135,6 +161,35 @@ impl Supervisor {
             ));
         }
         reply
+    }
+}
+
+impl Supervisor {
+    /// The virtual servers of an accepted config: the check actor keeps
+    /// unchanged checkers, the LB owner unchanged chains.
+    async fn reload_lvs(&self, plan: Box<crate::lower::LvsPlan>, reply: &mut ReloadReply) {
+        if self.lvs.is_none() {
+            if !plan.is_empty() {
+                // keepalived, too, starts its checker process only at start.
+                tracing::warn!(
+                    "virtual servers added by a reload run after a restart (none at start)"
+                );
+            }
+            return;
+        }
+        match self
+            .ask_lvs(|reply| LvsRequest::Reload { plan, reply })
+            .await
+        {
+            Some(Ok(summary)) => reply.summary.push_str(&format!("; {summary}")),
+            Some(Err(e)) => {
+                tracing::error!("{e}; the running virtual servers are kept");
+                reply
+                    .summary
+                    .push_str(&format!("; virtual servers kept: {e}"));
+            }
+            None => reply.summary.push_str("; the LVS thread has stopped"),
+        }
     }
 }
 
