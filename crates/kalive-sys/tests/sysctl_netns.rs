@@ -105,7 +105,9 @@ fn vmac_sysctls_are_keepalived_s_and_all_rp_filter_is_neutralised() {
             (read("va", "arp_ignore"), read("va", "arp_filter")),
             ("1".into(), "1".into())
         );
+        assert_eq!(read("va", "arp_announce"), "2");
         saver.restore().unwrap();
+        assert_eq!(read("va", "arp_announce"), "0");
         assert_eq!(read("all", "rp_filter"), "2");
         assert_eq!(read("va", "rp_filter"), "0");
         assert_eq!(
