@@ -3,11 +3,15 @@
 //! `failover` repeats each scenario R times per implementation, alternating
 //! implementations, and reports the takeover figures measured on the wire.
 //! `idle` reports memory and CPU of an idle daemon. `reload` measures
-//! what a SIGHUP costs (pings lost, VIPs removed, time to the kernel). Figures are printed,
+//! what a SIGHUP costs (pings lost, VIPs removed, time to the kernel). `attack`
+//! floods a master with bad and lower-priority adverts; `soak` runs N
+//! instances at 10 ms under packet loss. Figures are printed,
 //! never asserted: a benchmark informs, a test decides.
 
+pub mod attack;
 pub mod config;
 pub mod reload;
+pub mod soak;
 pub mod table;
 
 use std::io::Write;
@@ -271,7 +275,7 @@ pub fn failover(
 /// Resident memory (kB) and CPU seconds of a process and its descendants.
 /// CPU comes from `/proc/PID/task/*/schedstat` (nanoseconds, every thread)
 /// rather than `stat` (clock ticks: too coarse for an idle daemon).
-fn tree_usage(root: u32) -> (u64, f64) {
+pub fn tree_usage(root: u32) -> (u64, f64) {
     let mut pids = descendants_deepest_first(root as i32);
     pids.push(root as i32);
     let mut rss = 0;

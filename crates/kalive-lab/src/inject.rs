@@ -2,6 +2,10 @@
 //! a running daemon drops what it must drop (and accepts what it must).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -123,28 +127,126 @@ pub fn checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// Sends `payload` as IP protocol 112 from `src` to `dst` with `ttl`, from
-/// inside namespace `ns` (a raw socket with our own IP header; the kernel
-/// fills in length, id and header checksum).
-pub fn send_vrrp_v4(ns: &str, src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8]) -> Result<()> {
+/// An IPv4 packet of protocol 112 (VRRP) with our own header: the kernel
+/// fills in length, id and header checksum (IPPROTO_RAW).
+fn ip_packet(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8]) -> Vec<u8> {
     let mut packet = vec![0x45, 0xc0, 0, 0, 0, 0, 0, 0, ttl, 112, 0, 0];
     packet.extend_from_slice(&src.octets());
     packet.extend_from_slice(&dst.octets());
     let total = (packet.len() + payload.len()) as u16;
     packet[2..4].copy_from_slice(&total.to_be_bytes());
     packet.extend_from_slice(payload);
-    netns::run_in(ns, move || {
-        let socket = Socket::new(
-            Domain::IPV4,
-            Type::RAW,
-            Some(Protocol::from(libc::IPPROTO_RAW)),
-        )
-        .map_err(|e| LabError::io("raw socket", e))?;
-        if dst.is_multicast() {
-            socket
-                .set_multicast_if_v4(&src)
-                .map_err(|e| LabError::io("IP_MULTICAST_IF", e))?;
+    packet
+}
+
+/// A raw IPPROTO_RAW socket in the calling thread's namespace.
+fn raw_socket(src: Ipv4Addr, dst: Ipv4Addr) -> Result<Socket> {
+    let socket = Socket::new(
+        Domain::IPV4,
+        Type::RAW,
+        Some(Protocol::from(libc::IPPROTO_RAW)),
+    )
+    .map_err(|e| LabError::io("raw socket", e))?;
+    if dst.is_multicast() {
+        socket
+            .set_multicast_if_v4(&src)
+            .map_err(|e| LabError::io("IP_MULTICAST_IF", e))?;
+    }
+    Ok(socket)
+}
+
+/// One packet of a flood: VRRP bytes and the IP TTL to send them with.
+#[derive(Clone, Debug)]
+pub struct FloodPacket {
+    pub payload: Vec<u8>,
+    pub ttl: u8,
+}
+
+/// Packets sent at a fixed rate from a namespace until stopped (issue 11:
+/// a daemon under an advert flood). The sender keeps one socket and paces
+/// by the clock (it catches up after a late wake-up rather than drift), so
+/// the rate holds on a loaded machine as long as one core can do it.
+pub struct Flood {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<u64>>>,
+}
+
+impl Flood {
+    /// Starts sending `packets` (in turn) from `src` to `dst` at `rate`
+    /// packets per second inside `ns`.
+    pub fn start(
+        ns: &str,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        packets: Vec<FloodPacket>,
+        rate: u32,
+    ) -> Result<Flood> {
+        if packets.is_empty() || rate == 0 {
+            return Err(LabError::Usage("a flood needs packets and a rate".into()));
         }
+        let frames: Vec<Vec<u8>> = packets
+            .iter()
+            .map(|p| ip_packet(src, dst, p.ttl, &p.payload))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let ns = ns.to_string();
+        let thread = std::thread::Builder::new()
+            .name(format!("flood-{ns}"))
+            .spawn(move || {
+                netns::enter(&ns)?;
+                let socket = raw_socket(src, dst)?;
+                let to = SockAddr::from(SocketAddr::from(SocketAddrV4::new(dst, 0)));
+                let started = Instant::now();
+                let mut sent: u64 = 0;
+                while !flag.load(Ordering::Relaxed) {
+                    let due = (started.elapsed().as_secs_f64() * f64::from(rate)) as u64;
+                    while sent < due {
+                        let frame = &frames[(sent % frames.len() as u64) as usize];
+                        // A full socket buffer (ENOBUFS) is a lost packet on
+                        // the wire, as for a real attacker: count it sent.
+                        let _ = socket.send_to(frame, &to);
+                        sent += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok(sent)
+            })
+            .map_err(|e| LabError::io("spawn flood thread", e))?;
+        Ok(Flood {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the flood; returns how many packets were sent.
+    pub fn stop(mut self) -> Result<u64> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| LabError::Usage("the flood thread panicked".into()))?,
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Sends `payload` as IP protocol 112 from `src` to `dst` with `ttl`, from
+/// inside namespace `ns` (a raw socket with our own IP header; the kernel
+/// fills in length, id and header checksum).
+pub fn send_vrrp_v4(ns: &str, src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8]) -> Result<()> {
+    let packet = ip_packet(src, dst, ttl, payload);
+    netns::run_in(ns, move || {
+        let socket = raw_socket(src, dst)?;
         let to = SockAddr::from(SocketAddr::from(SocketAddrV4::new(dst, 0)));
         socket
             .send_to(&packet, &to)

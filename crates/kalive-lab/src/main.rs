@@ -178,6 +178,46 @@ enum BenchCommand {
         #[arg(long)]
         generate_only: Option<PathBuf>,
     },
+    /// Advert floods at a fixed rate against a master with 20 VIPs
+    /// (malformed, forged auth, lower priority, unknown VRID): CPU, RSS,
+    /// false transitions, time for a VIP removal to reach the kernel,
+    /// GARPs after the flood, kalive's netlink queue counters.
+    Attack {
+        /// Which implementations (default both).
+        #[arg(long = "impl", value_enum, default_value_t = Which::Both)]
+        which: Which,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
+        /// Packets per second.
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Seconds per flood.
+        #[arg(long, default_value_t = 4.0)]
+        seconds: f64,
+        /// Only these attacks: malformed, forged-auth, lower-prio, unknown-vrid.
+        #[arg(long, value_delimiter = ',')]
+        attack: Vec<String>,
+    },
+    /// N instances at 10 ms on two routers with VRRP packet loss:
+    /// two-master moments and master changes seen on the wire.
+    Soak {
+        /// Which implementations (default both).
+        #[arg(long = "impl", value_enum, default_value_t = Which::Both)]
+        which: Which,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
+        /// Instance counts to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = [1usize])]
+        instances: Vec<usize>,
+        /// Seconds measured after convergence.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Percent of VRRP packets each router drops on receipt.
+        #[arg(long, default_value_t = 10)]
+        loss: u8,
+    },
     /// Internal to `bench config`: run a program in a namespace, print its
     /// wall time and peak RSS.
     #[command(hide = true)]
@@ -423,6 +463,56 @@ fn run_bench(what: BenchCommand) -> kalive_lab::Result<()> {
                 bench::config::run(&options, &mut stdout)
             }
         },
+        BenchCommand::Attack {
+            which,
+            kalive,
+            rate,
+            seconds,
+            attack,
+        } => {
+            use bench::attack::Attack;
+            let imps = implementations(which, kalive)?;
+            let mut attacks = Vec::new();
+            for name in &attack {
+                match Attack::ALL.iter().find(|a| a.name() == name) {
+                    Some(a) => attacks.push(*a),
+                    None => {
+                        let names: Vec<&str> = Attack::ALL.iter().map(|a| a.name()).collect();
+                        return Err(LabError::Usage(format!(
+                            "unknown attack {name}; attacks are {names:?}"
+                        )));
+                    }
+                }
+            }
+            if attacks.is_empty() {
+                attacks = Attack::ALL.to_vec();
+            }
+            if !(0.5..=600.0).contains(&seconds) || rate == 0 {
+                return Err(LabError::Usage(
+                    "--seconds must be 0.5..=600 and --rate above 0".into(),
+                ));
+            }
+            let plan = bench::attack::Plan {
+                rate,
+                duration: std::time::Duration::from_secs_f64(seconds),
+            };
+            bench::attack::run(&imps, &attacks, plan, &mut stdout).map(drop)
+        }
+        BenchCommand::Soak {
+            which,
+            kalive,
+            instances,
+            seconds,
+            loss,
+        } => {
+            let imps = implementations(which, kalive)?;
+            let plan = bench::soak::Plan {
+                instances,
+                duration: std::time::Duration::from_secs(seconds.max(1)),
+                loss: loss.min(100),
+            };
+            bench::soak::run(&imps, &plan, &mut stdout).map(drop)
+        }
         BenchCommand::MeasureChild { netns, command } => {
             bench::config::measure_child(&netns, &command, &mut stdout)
         }

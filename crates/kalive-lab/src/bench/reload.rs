@@ -234,14 +234,15 @@ pub struct Outcome {
 /// `ip -n NS monitor address route`, each line stamped as it arrives
 /// (ip flushes every event, so the stamp is within a scheduling delay of
 /// the kernel's notification).
-struct Monitor {
+pub struct Monitor {
     child: Child,
     lines: Arc<Mutex<Vec<(Instant, String)>>>,
     reader: Option<JoinHandle<()>>,
 }
 
 impl Monitor {
-    fn start(ns: &str) -> Result<Monitor> {
+    /// Starts `ip -n NS monitor address route`.
+    pub fn start(ns: &str) -> Result<Monitor> {
         let mut child = Command::new("ip")
             .args(["-n", ns, "monitor", "address", "route"])
             .stdin(Stdio::null())
@@ -276,7 +277,7 @@ impl Monitor {
     }
 
     /// Lines seen since `from`.
-    fn since(&self, from: Instant) -> Vec<(Instant, String)> {
+    pub fn since(&self, from: Instant) -> Vec<(Instant, String)> {
         self.lines
             .lock()
             .map(|l| l.iter().filter(|(at, _)| *at >= from).cloned().collect())
