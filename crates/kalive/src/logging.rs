@@ -2,7 +2,9 @@
 //!
 //! keepalived logs synchronously through syslog(3); issue 4 measured that this
 //! costs it about 1 ms of takeover time. kalive formats an event where it
-//! happens (cheap), pushes it into an unbounded channel (never blocks) and a
+//! happens (cheap), pushes it into a bounded channel without waiting (when
+//! the writer has fallen [`LOG_QUEUE`] lines behind, a line is dropped and
+//! counted, and the count is logged once the writer catches up) and a
 //! dedicated thread writes it to the console (`-l`), syslog (`/dev/log`,
 //! RFC 3164, unless `-G`) and a log file (`-g`).
 //!
@@ -13,7 +15,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -41,6 +44,10 @@ pub struct LogOptions {
     pub file: Option<PathBuf>,
 }
 
+/// Lines waiting for the writer at most: a flood of debug lines (one per
+/// GARP under an advert flood, issue 11) must not grow memory.
+pub const LOG_QUEUE: usize = 16 * 1024;
+
 /// One formatted log line on its way to the writer thread.
 struct Record {
     level: Level,
@@ -56,7 +63,7 @@ enum Msg {
 
 /// Keeps the writer thread alive; flushes on drop (bounded wait).
 pub struct LogGuard {
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::SyncSender<Msg>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -82,11 +89,13 @@ impl Drop for LogGuard {
 /// Install the global subscriber. `RUST_LOG` overrides the level chosen by
 /// `-D` (none: info, `-D`: debug, `-DD`: trace).
 pub fn init(opts: &LogOptions) -> Result<LogGuard, Error> {
-    let (tx, rx) = mpsc::channel::<Msg>();
+    let (tx, rx) = mpsc::sync_channel::<Msg>(LOG_QUEUE);
     let sinks = Sinks::open(opts)?;
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counted = dropped.clone();
     let thread = std::thread::Builder::new()
         .name("kalive-log".into())
-        .spawn(move || writer_loop(rx, sinks))
+        .spawn(move || writer_loop(rx, sinks, &counted))
         .map_err(|e| Error::Io("spawning the log thread".into(), e))?;
     let default_level = match opts.detail {
         0 => "info",
@@ -95,7 +104,10 @@ pub fn init(opts: &LogOptions) -> Result<LogGuard, Error> {
     };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let layer = ChannelLayer { tx: tx.clone() };
+    let layer = ChannelLayer {
+        tx: tx.clone(),
+        dropped,
+    };
     tracing_subscriber::registry()
         .with(filter)
         .with(layer)
@@ -108,7 +120,9 @@ pub fn init(opts: &LogOptions) -> Result<LogGuard, Error> {
 }
 
 struct ChannelLayer {
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::SyncSender<Msg>,
+    /// Lines dropped because the queue was full.
+    dropped: Arc<AtomicU64>,
 }
 
 impl<S: Subscriber> Layer<S> for ChannelLayer {
@@ -120,8 +134,11 @@ impl<S: Subscriber> Layer<S> for ChannelLayer {
             time: SystemTime::now(),
             text: visitor.finish(),
         };
-        // An unbounded send never blocks; if the writer is gone we drop.
-        let _ = self.tx.send(Msg::Line(record));
+        // Never wait: a full queue drops the line (counted); a gone writer
+        // (the process is exiting) drops it too.
+        if let Err(mpsc::TrySendError::Full(_)) = self.tx.try_send(Msg::Line(record)) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -201,8 +218,16 @@ impl Sinks {
     }
 }
 
-fn writer_loop(rx: mpsc::Receiver<Msg>, mut sinks: Sinks) {
+fn writer_loop(rx: mpsc::Receiver<Msg>, mut sinks: Sinks, dropped: &AtomicU64) {
     while let Ok(msg) = rx.recv() {
+        let lost = dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            sinks.write(&Record {
+                level: Level::WARN,
+                time: SystemTime::now(),
+                text: format!("{lost} log lines dropped: the log writer fell behind"),
+            });
+        }
         match msg {
             Msg::Line(record) => sinks.write(&record),
             Msg::Flush(ack) => {
@@ -310,6 +335,31 @@ mod tests {
         );
         let line = syslog_line(Facility::local(7), Level::ERROR, t, 1, "x");
         assert!(line.starts_with("<187>"), "{line}"); // 23*8+3
+    }
+
+    #[test]
+    fn a_writer_that_falls_behind_loses_counted_lines_not_memory() {
+        let (tx, rx) = mpsc::sync_channel::<Msg>(2);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let layer = ChannelLayer {
+            tx,
+            dropped: dropped.clone(),
+        };
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            for i in 0..10 {
+                tracing::info!("line {i}");
+            }
+        });
+        assert_eq!(dropped.load(Ordering::Relaxed), 8);
+        let kept: Vec<String> = rx
+            .try_iter()
+            .filter_map(|m| match m {
+                Msg::Line(r) => Some(r.text),
+                Msg::Flush(_) => None,
+            })
+            .collect();
+        assert_eq!(kept, ["line 0", "line 1"]);
     }
 
     #[test]
