@@ -12,6 +12,8 @@ use crate::record::Frame;
 use crate::topology::{namespaces_with_prefix, Lab, LabSpec};
 use crate::wait;
 
+pub mod lb;
+
 /// The bundled configuration, with `@ROUTER@` and `@PRIORITY@` filled in
 /// per router.
 pub const DEMO_CONFIG: &str = include_str!("demo/keepalived.conf");
@@ -37,6 +39,8 @@ pub struct DemoReport {
     pub failover: Takeover,
     /// Master change when the first master came back and preempted.
     pub preemption: Takeover,
+    /// The load-balancing act; `None` when it was skipped (keepalived).
+    pub lb: Option<lb::LbReport>,
 }
 
 /// Runs the demo, writing its narration to `out`.
@@ -120,6 +124,20 @@ pub fn run(implementation: &Implementation, out: &mut dyn Write) -> Result<DemoR
     if !left.is_empty() {
         return Err(LabError::Usage(format!("namespaces left behind: {left:?}")));
     }
+    let lb = match implementation {
+        Implementation::Kalive(_) => Some(lb::run(implementation, started, &mut say)?),
+        Implementation::Keepalived(_) => {
+            say(format!(
+                "--- act 2 (load balancing) skipped for keepalived: its virtual_server programs IPVS, and {}; kalive balances with nftables instead (run the demo with --impl kalive)",
+                if std::path::Path::new("/proc/net/ip_vs").exists() {
+                    "the demo drives only kalive's nftables backend"
+                } else {
+                    "this kernel has no IPVS (/proc/net/ip_vs is missing)"
+                }
+            ));
+            None
+        }
+    };
     say(format!(
         "done in {:.1} s; nothing left behind",
         started.elapsed().as_secs_f64()
@@ -127,6 +145,7 @@ pub fn run(implementation: &Implementation, out: &mut dyn Write) -> Result<DemoR
     Ok(DemoReport {
         failover,
         preemption,
+        lb,
     })
 }
 
