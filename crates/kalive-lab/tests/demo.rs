@@ -218,3 +218,29 @@ fn ctrl_c_during_the_load_balancing_act_removes_everything() {
         .collect();
     assert!(strays.is_empty(), "processes left after Ctrl-C: {strays:?}");
 }
+
+#[test]
+fn with_keepalived_the_demo_runs_the_vrrp_act_and_says_why_it_skips_the_lb_act() {
+    preflight();
+    assert!(
+        kalive_lab::daemon::keepalived_path().is_some(),
+        "this test needs keepalived (apt-get install -y keepalived)"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kalive-lab"))
+        .args(["demo", "--impl", "keepalived"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kalive-lab demo --impl keepalived");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "demo failed: {}\n{text}", out.status);
+    for milestone in [
+        "=== takeover r1 -> r2",
+        "=== preemption r2 -> r1",
+        "act 2 (load balancing) skipped for keepalived: ",
+        "nothing left behind",
+    ] {
+        assert!(text.contains(milestone), "no {milestone:?}:\n{text}");
+    }
+    assert!(!text.contains("=== served by"), "no LB act:\n{text}");
+    assert!(leftovers(out_pid_hint(&text)).is_empty());
+}
