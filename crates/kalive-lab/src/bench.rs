@@ -3,9 +3,11 @@
 //! `failover` repeats each scenario R times per implementation, alternating
 //! implementations, and reports the takeover figures measured on the wire.
 //! `idle` reports memory and CPU of an idle daemon. `reload` measures
-//! what a SIGHUP costs (pings lost, VIPs removed, time to the kernel). Figures are printed,
+//! what a SIGHUP costs (pings lost, VIPs removed, time to the kernel).
+//! `checkers` compares kalive's health checker with HAProxy's. Figures are printed,
 //! never asserted: a benchmark informs, a test decides.
 
+pub mod checkers;
 pub mod config;
 pub mod reload;
 pub mod table;
@@ -271,7 +273,7 @@ pub fn failover(
 /// Resident memory (kB) and CPU seconds of a process and its descendants.
 /// CPU comes from `/proc/PID/task/*/schedstat` (nanoseconds, every thread)
 /// rather than `stat` (clock ticks: too coarse for an idle daemon).
-fn tree_usage(root: u32) -> (u64, f64) {
+pub(crate) fn tree_usage(root: u32) -> (u64, f64) {
     let mut pids = descendants_deepest_first(root as i32);
     pids.push(root as i32);
     let mut rss = 0;

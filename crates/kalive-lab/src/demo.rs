@@ -1,5 +1,7 @@
-//! `kalive-lab demo`: three routers, one VIP, a client; kill the master,
-//! watch the takeover, bring it back, clean up.
+//! `kalive-lab demo`: act 1, three routers, one VIP, a client; kill the
+//! master, watch the takeover, bring it back. Act 2 ([`lb`], kalive only):
+//! two directors load-balance three web servers; a web server and then the
+//! master director die. Everything is cleaned up on every exit path.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
