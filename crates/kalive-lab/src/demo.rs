@@ -64,7 +64,14 @@ pub fn run(implementation: &Implementation, out: &mut dyn Write) -> Result<DemoR
     ));
     for (index, priority) in PRIORITIES.iter().enumerate() {
         let name = lab.router(index)?.name.clone();
-        lab.start_daemon(index, implementation, &demo_config(&name, *priority))?;
+        // kalive's control socket in the lab's directory, which goes with
+        // the lab: a SIGKILLed daemon cannot remove its socket file.
+        let socket = lab.dir().join(format!("{name}.ctl")).display().to_string();
+        let args = match implementation {
+            Implementation::Kalive(_) => vec!["--control-socket", socket.as_str()],
+            Implementation::Keepalived(_) => Vec::new(),
+        };
+        lab.start_daemon_with_args(index, implementation, &demo_config(&name, *priority), &args)?;
     }
     say("every second: who holds the VIP (read over netlink), which router answered the client's TCP connection to the VIP, and the last VRRP advert on the wire".into());
     watch_until(&mut lab, started, &mut say, "r1")?;

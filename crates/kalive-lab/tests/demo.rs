@@ -140,9 +140,19 @@ fn the_demo_narrates_failover_load_balancing_and_cleans_up() {
             "{web} not served through d2:\n{text}"
         );
     }
+    let pid = out_pid_hint(&text);
+    assert!(leftovers(pid).is_empty(), "namespaces left behind");
+    let sockets: Vec<_> = std::fs::read_dir("/run/kalive")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(&format!("kl{pid}")))
+                .collect()
+        })
+        .unwrap_or_default();
     assert!(
-        leftovers(out_pid_hint(&text)).is_empty(),
-        "namespaces left behind"
+        sockets.is_empty(),
+        "control sockets left behind: {sockets:?}"
     );
 }
 

@@ -145,7 +145,12 @@ impl Stage {
                 DaemonSpec {
                     implementation: implementation.clone(),
                     config,
-                    extra_args: Vec::new(),
+                    // In the stage's directory, which goes with the stage:
+                    // a SIGKILLed daemon cannot remove its socket file.
+                    extra_args: vec![
+                        "--control-socket".into(),
+                        self.dir.join(format!("{name}.ctl")).display().to_string(),
+                    ],
                 },
             )?;
             self.directors.push(Some(daemon));
