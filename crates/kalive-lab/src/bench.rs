@@ -5,10 +5,12 @@
 //! `idle` reports memory and CPU of an idle daemon. `reload` measures
 //! what a SIGHUP costs (pings lost, VIPs removed, time to the kernel). `attack`
 //! floods a master with bad and lower-priority adverts; `soak` runs N
-//! instances at 10 ms under packet loss. Figures are printed,
-//! never asserted: a benchmark informs, a test decides.
+//! instances at 10 ms under packet loss; `checkers` compares kalive's health
+//! checker with HAProxy's. Figures are printed, never asserted: a benchmark
+//! informs, a test decides.
 
 pub mod attack;
+pub mod checkers;
 pub mod config;
 pub mod reload;
 pub mod soak;

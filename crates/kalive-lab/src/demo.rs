@@ -1,5 +1,7 @@
-//! `kalive-lab demo`: three routers, one VIP, a client; kill the master,
-//! watch the takeover, bring it back, clean up.
+//! `kalive-lab demo`: act 1, three routers, one VIP, a client; kill the
+//! master, watch the takeover, bring it back. Act 2 ([`lb`], kalive only):
+//! two directors load-balance three web servers; a web server and then the
+//! master director die. Everything is cleaned up on every exit path.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -11,6 +13,8 @@ use crate::measure::{self, Takeover};
 use crate::record::Frame;
 use crate::topology::{namespaces_with_prefix, Lab, LabSpec};
 use crate::wait;
+
+pub mod lb;
 
 /// The bundled configuration, with `@ROUTER@` and `@PRIORITY@` filled in
 /// per router.
@@ -37,6 +41,8 @@ pub struct DemoReport {
     pub failover: Takeover,
     /// Master change when the first master came back and preempted.
     pub preemption: Takeover,
+    /// The load-balancing act; `None` when it was skipped (keepalived).
+    pub lb: Option<lb::LbReport>,
 }
 
 /// Runs the demo, writing its narration to `out`.
@@ -58,7 +64,14 @@ pub fn run(implementation: &Implementation, out: &mut dyn Write) -> Result<DemoR
     ));
     for (index, priority) in PRIORITIES.iter().enumerate() {
         let name = lab.router(index)?.name.clone();
-        lab.start_daemon(index, implementation, &demo_config(&name, *priority))?;
+        // kalive's control socket in the lab's directory, which goes with
+        // the lab: a SIGKILLed daemon cannot remove its socket file.
+        let socket = lab.dir().join(format!("{name}.ctl")).display().to_string();
+        let args = match implementation {
+            Implementation::Kalive(_) => vec!["--control-socket", socket.as_str()],
+            Implementation::Keepalived(_) => Vec::new(),
+        };
+        lab.start_daemon_with_args(index, implementation, &demo_config(&name, *priority), &args)?;
     }
     say("every second: who holds the VIP (read over netlink), which router answered the client's TCP connection to the VIP, and the last VRRP advert on the wire".into());
     watch_until(&mut lab, started, &mut say, "r1")?;
@@ -120,6 +133,20 @@ pub fn run(implementation: &Implementation, out: &mut dyn Write) -> Result<DemoR
     if !left.is_empty() {
         return Err(LabError::Usage(format!("namespaces left behind: {left:?}")));
     }
+    let lb = match implementation {
+        Implementation::Kalive(_) => Some(lb::run(implementation, started, &mut say)?),
+        Implementation::Keepalived(_) => {
+            say(format!(
+                "--- act 2 (load balancing) skipped for keepalived: its virtual_server programs IPVS, and {}; kalive balances with nftables instead (run the demo with --impl kalive)",
+                if std::path::Path::new("/proc/net/ip_vs").exists() {
+                    "the demo drives only kalive's nftables backend"
+                } else {
+                    "this kernel has no IPVS (/proc/net/ip_vs is missing)"
+                }
+            ));
+            None
+        }
+    };
     say(format!(
         "done in {:.1} s; nothing left behind",
         started.elapsed().as_secs_f64()
@@ -127,6 +154,7 @@ pub fn run(implementation: &Implementation, out: &mut dyn Write) -> Result<DemoR
     Ok(DemoReport {
         failover,
         preemption,
+        lb,
     })
 }
 

@@ -42,6 +42,7 @@ pub mod topology;
 pub mod traffic;
 pub mod vrrp_config;
 pub mod wait;
+pub mod webserver;
 
 pub use daemon::{find_kalive_binary, Implementation};
 pub use error::{LabError, Result};

@@ -17,7 +17,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Three routers, one VIP, a client: kill the master, watch the takeover,
-    /// bring it back, clean up. Needs root.
+    /// bring it back; then (kalive) two directors load-balancing three nginx
+    /// web servers: a web server dies and rejoins, the master director
+    /// dies. Cleans up, Ctrl-C included. Needs root and nginx.
     Demo {
         /// Which daemon runs in the routers.
         #[arg(long = "impl", value_enum, default_value_t = Impl::Kalive)]
@@ -159,6 +161,30 @@ enum BenchCommand {
         /// add-instance, remove-instance, switchover.
         #[arg(long, value_delimiter = ',')]
         case: Vec<String>,
+    },
+    /// kalive's health checker (`kalive -C`) and HAProxy's against one
+    /// nginx target in a private namespace, one check per server per
+    /// second: CPU, RSS, checks/s and per-server period (tcpdump), side by
+    /// side. Needs haproxy, nginx-light and tcpdump.
+    Checkers {
+        /// Server counts.
+        #[arg(long, value_delimiter = ',', default_values_t = [1000usize])]
+        servers: Vec<usize>,
+        /// Probes: tcp, http.
+        #[arg(long, value_delimiter = ',', default_values_t = ["tcp".to_string(), "http".to_string()])]
+        probe: Vec<String>,
+        /// Seconds after start before measuring.
+        #[arg(long, default_value_t = 8)]
+        settle: u64,
+        /// Seconds of the CPU / checks-per-second window.
+        #[arg(long, default_value_t = 20)]
+        window: u64,
+        /// Seconds of SYN capture for the per-server period.
+        #[arg(long, default_value_t = 5)]
+        capture: u64,
+        /// Path of the kalive binary (default: next to this executable).
+        #[arg(long)]
+        kalive: Option<PathBuf>,
     },
     /// `kalive -t` against `keepalived -t` on a generated config of about
     /// 150,000 lines (2,000 vrrp_instances, 500 virtual_servers x 20
@@ -420,6 +446,42 @@ fn run_bench(what: BenchCommand) -> kalive_lab::Result<()> {
                 reps: reps.max(1),
             };
             bench::idle(&imps, &plan, &mut stdout)
+        }
+        BenchCommand::Checkers {
+            servers,
+            probe,
+            settle,
+            window,
+            capture,
+            kalive,
+        } => {
+            let kalive = match implementation_of(Impl::Kalive, kalive)? {
+                Implementation::Kalive(path) => path,
+                Implementation::Keepalived(path) => path,
+            };
+            let mut probes = Vec::new();
+            for name in &probe {
+                probes.push(match name.as_str() {
+                    "tcp" => bench::checkers::Probe::Tcp,
+                    "http" => bench::checkers::Probe::Http,
+                    other => {
+                        return Err(LabError::Usage(format!(
+                            "unknown probe {other}; probes are tcp, http"
+                        )))
+                    }
+                });
+            }
+            if servers.iter().any(|&n| n == 0 || n > 62_500) {
+                return Err(LabError::Usage("servers must be 1..=62500".into()));
+            }
+            let plan = bench::checkers::CheckerPlan {
+                servers,
+                probes,
+                settle: std::time::Duration::from_secs(settle),
+                window: std::time::Duration::from_secs(window.max(1)),
+                capture: std::time::Duration::from_secs(capture.max(1)),
+            };
+            bench::checkers::run(&kalive, &plan, &mut stdout).map(drop)
         }
         BenchCommand::Reload {
             which,
