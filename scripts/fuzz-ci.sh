@@ -32,6 +32,8 @@ all_targets=(
     kalive-config:config_text
     kalive-config:config_files
     kalive-control:control_lines
+    kalive-check:check_engine
+    kalive-lb:lb_state
 )
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -97,10 +99,17 @@ for pair in "${selected[@]}"; do
         failed+=("$target")
         echo "---- $target failed; the end of its log ($log):"
         tail -n 40 "$log"
+        saved=
         for a in "$artifacts"/*; do
             [ -e "$a" ] || continue
-            echo "   replay: (cd crates/$crate && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer $sanitizer $target $a)"
+            saved=1
+            echo "   replay: (cd crates/$crate && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer $sanitizer --target-dir ../../target/fuzz $target $a)"
         done
+        if [ -z "$saved" ]; then
+            # Without a sanitizer a stack overflow kills libFuzzer before
+            # it can save the input; the address sanitizer reports it.
+            echo "   no input saved: rerun with FUZZ_SANITIZER=address scripts/fuzz-ci.sh $target"
+        fi
     fi
     echo "   $line"
     summary+=("$line")

@@ -437,11 +437,19 @@ impl Harness {
         let outputs = self.vrrp.drain_outputs();
         let refs: Vec<&InstanceConfig> = self.configs.iter().collect();
         let bound = queue_bound(&refs, self.groups) + extra_bound;
-        assert!(
-            outputs.len() <= bound,
-            "{} outputs queued by one call, bound {bound}",
-            outputs.len()
-        );
+        if outputs.len() > bound {
+            let mut kinds = std::collections::BTreeMap::new();
+            for out in &outputs {
+                let kind = format!("{out:?}");
+                let kind = kind.split([' ', '{', '(']).next().unwrap_or("").to_string();
+                *kinds.entry(kind).or_insert(0) += 1;
+            }
+            panic!(
+                "{} outputs queued by one call, bound {bound}: {kinds:?}\nconfigs {:#?}",
+                outputs.len(),
+                self.configs
+            );
+        }
         for out in &outputs {
             self.mirror.apply(out);
         }
@@ -643,10 +651,13 @@ impl Harness {
                     for _ in 0..*n {
                         self.vrrp.handle_packet(self.now, &p);
                     }
-                    // One packet at a time may each answer (a MASTER hearing
-                    // a lower priority re-asserts): allow that per packet.
-                    let per_packet =
-                        4 + 2 * self.configs.iter().map(|c| c.vips.len() * 8).sum::<usize>();
+                    // Each packet may answer on its own (a MASTER hearing a
+                    // lower priority sends an advert, a lower-priority GARP
+                    // burst for its VIPs and excluded VIPs, and a notify, as
+                    // keepalived does): the queue may hold one call's worth
+                    // per packet, no more.
+                    let refs: Vec<&InstanceConfig> = self.configs.iter().collect();
+                    let per_packet = queue_bound(&refs, self.groups);
                     self.drain(usize::from(*n) * per_packet);
                 }
             }
