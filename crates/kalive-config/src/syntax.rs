@@ -10,6 +10,15 @@ use crate::diag::Diagnostic;
 use crate::lexer::{lex_line_with, LexedLine, Token, Word};
 use crate::source::{SourceLine, Span};
 
+/// Blocks nested deeper than this are skipped whole with an error. Building
+/// the tree, parsing it and dropping it all recurse once per level, so a
+/// hostile config (`{` after `{`, or an unclosed macro block repeated by
+/// `~SEQ` and includes) would otherwise overflow the stack; found by the
+/// `config_files` fuzz target (docs/fuzzing.md). keepalived's deepest real
+/// nesting is five levels (`virtual_server` > `real_server` > `HTTP_GET` >
+/// `url`).
+pub const MAX_BLOCK_DEPTH: usize = 64;
+
 /// `keyword args... [{ block }]`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stmt {
@@ -214,6 +223,8 @@ struct Builder<T: Iterator<Item = Tok>> {
     /// Tokens read ahead (at most two: a line end and a `{`).
     ahead: std::collections::VecDeque<Tok>,
     diags: Vec<Diagnostic>,
+    /// Blocks open around the current token.
+    depth: usize,
 }
 
 impl<T: Iterator<Item = Tok>> Builder<T> {
@@ -222,6 +233,7 @@ impl<T: Iterator<Item = Tok>> Builder<T> {
             toks,
             ahead: std::collections::VecDeque::new(),
             diags: Vec::new(),
+            depth: 0,
         }
     }
 
@@ -293,6 +305,42 @@ impl<T: Iterator<Item = Tok>> Builder<T> {
     }
 
     fn body_with_close(&mut self, opened: Option<&Span>) -> (Vec<Stmt>, Option<Span>) {
+        let Some(open) = opened else {
+            return self.statements_until_close(None);
+        };
+        if self.depth >= MAX_BLOCK_DEPTH {
+            return (Vec::new(), self.skip_too_deep(open));
+        }
+        self.depth += 1;
+        let body = self.statements_until_close(Some(open));
+        self.depth -= 1;
+        body
+    }
+
+    /// A block nested deeper than [`MAX_BLOCK_DEPTH`]: its tokens up to the
+    /// matching `}` (returned) are consumed without building anything.
+    fn skip_too_deep(&mut self, open: &Span) -> Option<Span> {
+        self.diags.push(Diagnostic::error(
+            Some(open.clone()),
+            format!("blocks nested more than {MAX_BLOCK_DEPTH} deep, block skipped"),
+        ));
+        let mut depth = 1usize;
+        while let Some(tok) = self.next_tok() {
+            match tok {
+                Tok::T(Token::Open(_)) => depth += 1,
+                Tok::T(Token::Close(span)) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(span);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn statements_until_close(&mut self, opened: Option<&Span>) -> (Vec<Stmt>, Option<Span>) {
         let mut stmts = Vec::new();
         while let Some(tok) = self.next_tok() {
             match tok {
@@ -385,6 +433,37 @@ mod tests {
         assert_eq!(t[0].children()[0].keyword.text, "state");
         assert_eq!(t[0].children()[0].args[0].text, "MASTER");
         assert_eq!(t[1].children()[0].args[0].text, "x");
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_not_a_stack_overflow() {
+        // Found by the config_files fuzz target: 100,000 nested blocks
+        // overflowed the stack (SIGSEGV) in the tree builder.
+        let depth = 100_000;
+        let text = format!("{}{}", "a {\n".repeat(depth), "}\n".repeat(depth));
+        let (t, d) = tree(&text);
+        let cut: Vec<_> = d.iter().filter(|d| d.message.contains("nested")).collect();
+        assert_eq!(cut.len(), 1, "{:?}", &d[..d.len().min(3)]);
+        assert_eq!(
+            cut[0].span.as_ref().map(|s| s.line),
+            Some(MAX_BLOCK_DEPTH as u32 + 1)
+        );
+        assert_eq!(d.len(), 1, "the skipped block is balanced: {:?}", &d[..2]);
+        // The tree keeps the first MAX_BLOCK_DEPTH levels, then the
+        // skipped block's keyword with an empty, closed block.
+        let mut levels = 0;
+        let mut stmt = &t[0];
+        while let Some(next) = stmt.children().first() {
+            stmt = next;
+            levels += 1;
+        }
+        assert_eq!(levels, MAX_BLOCK_DEPTH);
+        assert!(stmt.block.as_ref().is_some_and(|b| b.close.is_some()));
+        // Keywordless and unclosed: still no overflow.
+        let (_, d) = tree(&"{\n".repeat(depth));
+        assert!(d.iter().any(|d| d.message.contains("nested")));
+        let (t, _) = tree(&format!("{}after\n", "b {\n".repeat(depth)));
+        assert_eq!(t.len(), 1);
     }
 
     #[test]
