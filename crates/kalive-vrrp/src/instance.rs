@@ -11,6 +11,10 @@ use crate::io::{InstanceId, Output, Reason, State};
 use crate::stats::Stats;
 use crate::time::Timestamp;
 
+/// The most GARP / NA repeats one burst emits (`garp_master_repeat` and
+/// friends are capped to it).
+pub const MAX_GARP_REPEAT: u32 = 1000;
+
 /// The timers an instance may have armed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimerKind {
@@ -219,6 +223,11 @@ impl Instance {
     /// `repeat` rounds of one GARP (IPv4) or NA (IPv6) per VIP and excluded
     /// VIP (reference §1.5). Spacing (`garp_interval`) is the sender's job.
     pub(crate) fn garp_burst(&self, repeat: u32) -> Vec<Output> {
+        // keepalived accepts repeats up to 2^32-1; one output per address
+        // and repeat would exhaust memory long before the frames could be
+        // sent (found by the `engine` fuzz target's author). The daemon's
+        // frame queue holds 8,192 frames anyway.
+        let repeat = repeat.min(MAX_GARP_REPEAT);
         let mut out = Vec::new();
         let addresses: Vec<_> = self
             .config
