@@ -95,7 +95,7 @@ for pair in "${selected[@]}"; do
     (cd "$root/crates/$crate" && cargo fuzz run "${build_flags[@]}" "$target" \
         "$corpus" "$dir/seeds/$target" -- \
         -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$artifacts/" </dev/null) >"$log" 2>&1 || rc=$?
+        -print_final_stats=1 -seed="${FUZZ_SEED:-0}" -artifact_prefix="$artifacts/" </dev/null) >"$log" 2>&1 || rc=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1)
