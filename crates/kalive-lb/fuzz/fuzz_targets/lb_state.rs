@@ -17,7 +17,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use kalive_lb::nft::{plan, render, NftListing};
 use kalive_lb::{
     apply, diff, Dest, Family, LbOp, LbState, Member, Method, Persistence, Protocol, RsKey,
-    Scheduler, SchedulerFlags, Service, ServiceSpec, VsKey,
+    Scheduler, SchedulerFlags, Service, ServiceSpec, Tunnel, VsKey,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -124,6 +124,7 @@ impl ArbService {
                 timeout: Duration::from_secs(u64::from(secs)),
                 prefix_len,
             }),
+            persistence_engine: None,
         };
         let dests: BTreeMap<RsKey, Dest> = self
             .dests
@@ -137,7 +138,10 @@ impl ArbService {
                     },
                     Dest {
                         weight,
-                        method: [Method::Nat, Method::Dr, Method::Tun][usize::from(method % 3)],
+                        method: [Method::Nat, Method::Dr, Method::Tun(Tunnel::default())]
+                            [usize::from(method % 3)],
+                        upper_threshold: u32::from(method / 3),
+                        lower_threshold: 0,
                     },
                 )
             })
