@@ -184,12 +184,12 @@ struct Worker {
 /// Start the worker: this binary with our arguments, the channel on its
 /// stdin, our stdout and stderr.
 fn spawn_worker(background: bool) -> Result<Worker, Error> {
-    let exe =
-        std::env::current_exe().map_err(|e| Error::Io("finding our own executable".into(), e))?;
+    let (exe, arg0) = process::own_executable();
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::Io("creating the channel to the VRRP child".into(), e.into()))?;
     let child = tokio::process::Command::new(exe)
+        .arg0(arg0)
         .args(args)
         .env(WORKER_ENV, if background { "bg" } else { "fg" })
         .env(KEEPER_PID_ENV, std::process::id().to_string())

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -50,14 +51,14 @@ pub fn detach_and_wait() -> Result<u8, Error> {
 /// stdout and stderr are ours until it reports (so that `-l` start-up
 /// messages reach the terminal), the working directory is `/`.
 pub fn spawn_detached() -> Result<(Child, OwnedFd), Error> {
-    let exe =
-        std::env::current_exe().map_err(|e| Error::Io("finding our own executable".into(), e))?;
+    let (exe, arg0) = own_executable();
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     // Both ends close-on-exec: the child gets the write end as its stdin
     // (dup2 clears the flag there), the parent keeps only the read end.
     let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::Io("creating the verdict pipe".into(), e.into()))?;
     let child = Command::new(exe)
+        .arg0(arg0)
         .args(args)
         .env(DETACHED_ENV, "1")
         .stdin(Stdio::from(write_end))
@@ -67,6 +68,17 @@ pub fn spawn_detached() -> Result<(Child, OwnedFd), Error> {
     // The Command (and with it our copy of the write end) is gone: EOF on
     // the read end now means the child closed it, i.e. exited.
     Ok((child, read_end))
+}
+
+/// How to run this binary again: `/proc/self/exe`, which names the running
+/// executable even when its path is gone or hidden (a binary under a `/tmp`
+/// that a private mount namespace covers, a package upgrade that replaced
+/// it), and the `argv[0]` we were started with.
+pub fn own_executable() -> (PathBuf, OsString) {
+    let arg0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| OsString::from("kalive"));
+    (PathBuf::from("/proc/self/exe"), arg0)
 }
 
 /// What the background copy told the parent (or failed to).
