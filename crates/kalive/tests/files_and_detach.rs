@@ -248,6 +248,9 @@ fn dumps_replace_links_planted_in_tmp() {
     // and under the temporary name the JSON dump used to go through.
     let script = format!(
         "set -e
+# The binary may itself live under /tmp (a checkout there): hold it open,
+# and start it through that descriptor once /tmp is covered.
+exec 9<{BIN}
 mount -t tmpfs kalive-files-test /tmp
 chmod 1777 /tmp
 mkdir -m 0700 /tmp/private
@@ -258,7 +261,7 @@ for n in keepalived.data keepalived.stats keepalived.json keepalived.json.tmp; d
   chown -h {NOBODY}:{NOBODY} /tmp/$n
 done
 printf '{TRIVIAL}' > /tmp/k.conf
-exec {BIN} -n -l -G -f /tmp/k.conf -p /tmp/k.pid -r /tmp/kv.pid"
+exec /proc/self/fd/9 -n -l -G -f /tmp/k.conf -p /tmp/k.pid -r /tmp/kv.pid"
     );
     let mut daemons = Daemons::default();
     let pid = daemons.spawn(
