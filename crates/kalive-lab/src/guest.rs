@@ -487,6 +487,8 @@ fail "switch_root"
 "#;
 
 /// Runs the script on the host's root, reports its status on the console
+/// (`/tmp` is left to the overlay, which already makes it writable and
+/// throw-away: a tmpfs there would hide a checkout under the host's `/tmp`)
 /// and in `.guest-rc`, then powers off (busybox's `poweroff -f` is the
 /// reboot system call itself; sysrq as a fallback).
 const RUN_WRAPPER: &str = r#"#!/bin/sh
@@ -494,7 +496,6 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /dev/shm
 ip link set lo up
 echo KALIVE-GUEST-START
