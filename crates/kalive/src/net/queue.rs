@@ -7,17 +7,13 @@
 //!   route or rule replaces the first (the latest intent wins) and moves to
 //!   the back, so the queue never holds more entries than the config has
 //!   resources. Changes always go before frames.
-//! - **Frames** (gratuitous ARP, unsolicited NA) come in bursts (one
-//!   engine turn: `garp_master_repeat` copies per address, spaced by the
-//!   GARP interval). A burst is kept whole, but a frame of a *later* burst
-//!   for an address that still has frames waiting is redundant and
-//!   coalesced: a flood of lower-priority adverts, each answered with a
-//!   burst, queues at most one burst per address. Past [`MAX_FRAMES`] the
-//!   oldest is dropped and counted.
+//! - **Frames** (gratuitous ARP, unsolicited NA) are coalesced by
+//!   (interface, address): a frame for an address already waiting is
+//!   redundant. Past [`MAX_FRAMES`] the oldest is dropped and counted.
 //!
 //! Pure data structure; the owner thread (`owner.rs`) pops from it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -76,8 +72,6 @@ pub struct Frame {
     pub bytes: Vec<u8>,
     /// `vrrp_garp_interval` / `vrrp_gna_interval`: quiet time after it.
     pub gap: Duration,
-    /// Which burst (engine turn) it belongs to.
-    pub burst: u64,
 }
 
 /// Entries of the change queue: a change, or a barrier that is answered
@@ -109,9 +103,6 @@ pub struct NetCounters {
 pub struct Queues {
     changes: VecDeque<Entry>,
     frames: VecDeque<Frame>,
-    /// Per (interface, address) with frames waiting: the burst they belong
-    /// to and how many there are.
-    waiting: HashMap<(u32, IpAddr), (u64, usize)>,
     pub counters: NetCounters,
 }
 
@@ -132,36 +123,23 @@ impl Queues {
         self.changes.push_back(Entry::Barrier(done));
     }
 
-    /// Queue a frame unless frames of an earlier burst for the same address
-    /// are still waiting; drop the oldest when full.
+    /// Queue a frame unless the same one is waiting; drop the oldest when
+    /// full.
     pub fn push_frame(&mut self, frame: Frame) {
-        let key = (frame.ifindex, frame.addr);
-        if let Some((burst, _)) = self.waiting.get(&key) {
-            if *burst != frame.burst {
-                self.counters.frames_coalesced += 1;
-                return;
-            }
+        if self
+            .frames
+            .iter()
+            .any(|f| f.ifindex == frame.ifindex && f.addr == frame.addr)
+        {
+            self.counters.frames_coalesced += 1;
+            return;
         }
         if self.frames.len() >= MAX_FRAMES {
-            if let Some(oldest) = self.frames.pop_front() {
-                self.forget(&oldest);
-            }
+            self.frames.pop_front();
             self.counters.frames_dropped += 1;
         }
-        self.waiting.entry(key).or_insert((frame.burst, 0)).1 += 1;
         self.frames.push_back(frame);
         self.counters.frames_high_water = self.counters.frames_high_water.max(self.frames.len());
-    }
-
-    /// `frame` left the queue.
-    fn forget(&mut self, frame: &Frame) {
-        let key = (frame.ifindex, frame.addr);
-        if let Some((_, count)) = self.waiting.get_mut(&key) {
-            *count -= 1;
-            if *count == 0 {
-                self.waiting.remove(&key);
-            }
-        }
     }
 
     /// The next change or barrier: changes never wait behind frames.
@@ -170,9 +148,7 @@ impl Queues {
     }
 
     pub fn pop_frame(&mut self) -> Option<Frame> {
-        let frame = self.frames.pop_front()?;
-        self.forget(&frame);
-        Some(frame)
+        self.frames.pop_front()
     }
 
     pub fn has_frames(&self) -> bool {
@@ -182,7 +158,6 @@ impl Queues {
     /// Frames waiting are dropped (stop: nothing more is announced).
     pub fn clear_frames(&mut self) {
         self.frames.clear();
-        self.waiting.clear();
     }
 }
 
@@ -195,13 +170,12 @@ mod tests {
         AddressSpec::new(3, IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)), 32)
     }
 
-    fn frame(last: u8, burst: u64) -> Frame {
+    fn frame(last: u8) -> Frame {
         Frame {
             ifindex: 3,
             addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)),
             bytes: vec![0; 42],
             gap: Duration::ZERO,
-            burst,
         }
     }
 
@@ -228,42 +202,23 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_keeps_its_repeats() {
+    fn a_flood_of_frames_is_coalesced_and_bounded() {
         let mut q = Queues::default();
-        for _ in 0..5 {
+        for _ in 0..100_000 {
             for last in 0..20 {
-                q.push_frame(frame(last, 1));
+                q.push_frame(frame(last));
             }
         }
-        assert_eq!(q.counters.frames_high_water, 100, "garp_master_repeat 5");
-        assert_eq!(q.counters.frames_coalesced, 0);
-    }
-
-    #[test]
-    fn a_flood_of_bursts_is_coalesced_and_bounded() {
-        let mut q = Queues::default();
-        for burst in 0..100_000 {
-            for _ in 0..5 {
-                for last in 0..20 {
-                    q.push_frame(frame(last, burst));
-                }
-            }
-        }
-        assert_eq!(q.counters.frames_high_water, 100, "one burst per address");
-        assert_eq!(q.counters.frames_coalesced, (100_000 - 1) * 100);
-        // Once the waiting burst has left, the next one is queued again.
-        while q.pop_frame().is_some() {}
-        q.push_frame(frame(1, 200_000));
-        assert_eq!(q.pop_frame().map(|f| f.burst), Some(200_000));
+        assert_eq!(q.counters.frames_high_water, 20);
+        assert_eq!(q.counters.frames_coalesced, 100_000 * 20 - 20);
         let mut q = Queues::default();
         for i in 0..(MAX_FRAMES as u32 + 10) {
-            let mut f = frame(0, 7);
+            let mut f = frame(0);
             f.ifindex = i;
             q.push_frame(f);
         }
         assert_eq!(q.counters.frames_dropped, 10);
         assert_eq!(q.pop_frame().map(|f| f.ifindex), Some(10), "oldest dropped");
-        assert!(q.waiting.len() <= MAX_FRAMES);
     }
 
     #[test]

@@ -103,8 +103,6 @@ pub struct VrrpActor {
     process_tx: mpsc::Sender<ProcessStatus>,
     process_rx: mpsc::Receiver<ProcessStatus>,
     run: Option<Run>,
-    /// Counts calls of `carry_out`: the frames of one turn form a burst.
-    turn: u64,
     /// When each (instance, interface) last logged a GARP burst.
     garp_logged: HashMap<(u32, String), Instant>,
     /// Log lines about dropped packets, at most one a second per instance
@@ -161,7 +159,6 @@ impl VrrpActor {
             process_tx,
             process_rx,
             run: None,
-            turn: 0,
             garp_logged: HashMap::new(),
             drop_log: RateLimit::new(Duration::from_secs(1), 256),
             stopping_flag: false,
@@ -930,8 +927,6 @@ impl VrrpActor {
     /// changes and notifications of the same instant (the engine already
     /// puts each advert before its own addresses and GARPs).
     async fn carry_out(&mut self) {
-        // One engine turn, one burst of frames (see net/queue.rs).
-        self.turn = self.turn.wrapping_add(1);
         let Some(run) = self.run.as_mut() else { return };
         let outputs = run.vrrp.drain_outputs();
         let (adverts, rest): (Vec<Output>, Vec<Output>) = outputs
@@ -1167,7 +1162,6 @@ impl VrrpActor {
             addr,
             bytes,
             gap,
-            burst: self.turn,
         });
     }
 
