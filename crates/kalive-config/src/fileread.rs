@@ -31,11 +31,17 @@ pub enum FileReadError {
     Io(#[from] std::io::Error),
 }
 
+/// `open(2)` flags, from asm-generic/fcntl.h (x86, arm, riscv): the config
+/// crate stays free of libc (DESIGN.md, Layers). `O_NONBLOCK` keeps a FIFO
+/// from blocking the open; `O_NOCTTY` keeps a terminal from becoming ours.
+const O_NONBLOCK: i32 = 0o4000;
+const O_NOCTTY: i32 = 0o400;
+
 /// Open `path` for reading if it is a regular file of at most `max` bytes.
 pub fn open_regular(path: &Path, max: u64) -> Result<File, FileReadError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags(O_NONBLOCK | O_NOCTTY)
         .open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
